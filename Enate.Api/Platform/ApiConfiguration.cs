@@ -1,0 +1,52 @@
+using Enate.Domain;
+using Enate.Domain.Runs;
+using JasperFx;
+using JasperFx.CodeGeneration;
+using Marten;
+using Scalar.AspNetCore;
+using Wolverine;
+using Wolverine.Http;
+using Wolverine.Marten;
+using Wolverine.Postgresql;
+
+namespace Enate.Api.Platform;
+
+public static class ApiConfiguration
+{
+    public static WebApplicationBuilder AddApi(this WebApplicationBuilder builder)
+    {
+        // One pooled data source (with its health check and telemetry) serves Marten and Wolverine.
+        builder.AddNpgsqlDataSource(EnateStore.DatabaseName);
+        builder.Services.AddMarten(EnateStore.Configure)
+            .UseNpgsqlDataSource()
+            .UseLightweightSessions()
+            .IntegrateWithWolverine(integration => integration.MessageStorageSchemaName = EnateStore.WolverineSchema)
+            .ApplyAllDatabaseChangesOnStartup();
+
+        builder.Host.UseWolverine(options =>
+        {
+            options.UseRuntimeCompilation();
+            options.Policies.AutoApplyTransactions();
+            options.Policies.UseDurableOutboxOnAllSendingEndpoints();
+            // The API only records and hands over: runs execute in the Workers, which listen to this queue.
+            options.PublishMessage<ExecuteRun>().ToPostgresqlQueue(EnateStore.RunQueue);
+            options.Discovery.DisableConventionalDiscovery();
+        });
+
+        builder.Services.AddWolverineHttp();
+        builder.Services.AddOpenApi();
+        builder.Services.AddProblemDetails();
+        return builder;
+    }
+
+    public static WebApplication UseApi(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapDefaultEndpoints();
+        app.MapOpenApi();
+        app.MapScalarApiReference();
+        app.MapWolverineEndpoints();
+        return app;
+    }
+}

@@ -1,0 +1,32 @@
+using Enate.AppHost.Postgres;
+
+var builder = DistributedApplication.CreateBuilder(args);
+
+var database = builder.AddEnateDatabase();
+var bootstrapApiKey = builder.AddParameter("bootstrap-api-key", secret: true);
+
+// The simulators stand in for Enate and the partners' systems; the platform calls them over real HTTP.
+var simulators = builder.AddProject<Projects.Enate_Simulators>("simulators")
+    .WithHttpEndpoint(port: 5090, name: "public", isProxied: false)
+    .WithHttpHealthCheck("/health", endpointName: "public");
+
+// The API and the Workers both wait for the database: they create their schema objects on start.
+var api = builder.AddProject<Projects.Enate_Api>("api", launchProfileName: null)
+    .WithHttpEndpoint(port: 5080, name: "http", isProxied: false)
+    .WithReference(database, PostgresModes.DatabaseName)
+    .WaitFor(database)
+    .WithReference(simulators)
+    .WithEnvironment("Enate__Bootstrap__ApiKey", bootstrapApiKey)
+    .WithHttpHealthCheck("/health");
+
+builder.AddProject<Projects.Enate_Workers>("workers", launchProfileName: null)
+    .WithHttpEndpoint(name: "http")
+    .WithReplicas(builder.Configuration.GetValue("Workers:Replicas", 1))
+    .WithReference(database, PostgresModes.DatabaseName)
+    .WaitFor(database)
+    // Workers call the simulators as partners; the API must have built the schema first.
+    .WithReference(simulators)
+    .WaitFor(api)
+    .WithHttpHealthCheck("/health");
+
+builder.Build().Run();

@@ -1,0 +1,48 @@
+using Enate.Domain.Runs;
+using JasperFx.Events;
+using JasperFx.Events.Projections;
+using Marten;
+using JasperFx;
+using JasperFx.MultiTenancy;
+using Weasel.Core;
+
+namespace Enate.Domain;
+
+/// The Marten configuration that the API and the Workers share, so both see one schema.
+public static class EnateStore
+{
+    public const string DatabaseName = "enate";
+    public const string Schema = "enate";
+    public const string WolverineSchema = "wolverine";
+    public const string RunQueue = "runs";
+
+    public static void Configure(StoreOptions options)
+    {
+        options.DatabaseSchemaName = Schema;
+        options.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
+        options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
+
+        // Every document and event belongs to one tenant (an Enate client).
+        options.Policies.AllDocumentsAreMultiTenanted();
+        options.Events.TenancyStyle = TenancyStyle.Conjoined;
+        options.Events.StreamIdentity = StreamIdentity.AsGuid;
+        options.Events.MetadataConfig.HeadersEnabled = true;
+        options.Events.MetadataConfig.CorrelationIdEnabled = true;
+        options.Events.MetadataConfig.CausationIdEnabled = true;
+        options.Events.AddEventTypes(
+        [
+            typeof(RunRequested), typeof(RunStarted), typeof(StepStarted), typeof(OutboundRequestSent),
+            typeof(OutboundResponseReceived), typeof(OutboundCallFailed), typeof(TransformApplied), typeof(StepCompleted),
+            typeof(RetryScheduled), typeof(RunSucceeded), typeof(RunSkipped), typeof(RunFailed), typeof(RunDeadLettered),
+        ]);
+
+        // Read models are built by the async daemon in the Workers; single runs are read with FetchLatest,
+        // which catches up live, so a client never reads a run older than its own request.
+        options.Projections.Add<RunSummaryProjection>(ProjectionLifecycle.Async);
+        options.Schema.For<RunSummary>()
+            .Index(x => x.RecipeKey)
+            .Index(x => x.Status)
+            .Index(x => x.WorkItem)
+            .Index(x => x.RequestedAt);
+    }
+}

@@ -1,0 +1,75 @@
+using System.Text.Json;
+
+namespace Enate.Domain.Runs;
+
+// The facts of one run. The stream id comes first; every event says who or what caused it and when.
+
+/// A trigger asked for a run of one recipe version with this input.
+public sealed record RunRequested(
+    Guid RunId,
+    string RecipeKey,
+    int RecipeVersion,
+    string Trigger,
+    JsonElement Input,
+    string? IdempotencyKey,
+    string? WorkItem,
+    Guid? ReplayOf,
+    string RequestedBy,
+    DateTimeOffset RequestedAt);
+
+/// A worker began (or resumed) the run.
+public sealed record RunStarted(Guid RunId, int Attempt, string Worker, DateTimeOffset StartedAt);
+
+public sealed record StepStarted(Guid RunId, string StepId, string StepType, int Attempt, DateTimeOffset StartedAt);
+
+/// An outbound call as it left: headers redacted, the body kept whole or as size and hash above the threshold.
+public sealed record OutboundRequestSent(
+    Guid RunId,
+    string StepId,
+    int Attempt,
+    string Method,
+    string Url,
+    IReadOnlyDictionary<string, string> Headers,
+    RecordedBody Body,
+    string IdempotencyKey,
+    DateTimeOffset SentAt);
+
+public sealed record OutboundResponseReceived(
+    Guid RunId,
+    string StepId,
+    int Attempt,
+    int Status,
+    IReadOnlyDictionary<string, string> Headers,
+    RecordedBody Body,
+    double DurationMs,
+    DateTimeOffset ReceivedAt);
+
+public sealed record OutboundCallFailed(
+    Guid RunId,
+    string StepId,
+    int Attempt,
+    bool Transient,
+    int? Status,
+    string Reason,
+    TimeSpan? RetryAfter,
+    DateTimeOffset FailedAt);
+
+public sealed record TransformApplied(Guid RunId, string StepId, JsonElement Output, DateTimeOffset AppliedAt);
+
+public sealed record StepCompleted(Guid RunId, string StepId, JsonElement Output, DateTimeOffset CompletedAt);
+
+public sealed record RetryScheduled(Guid RunId, string StepId, int NextAttempt, DateTimeOffset DueAt, string Reason, DateTimeOffset ScheduledAt);
+
+public sealed record RunSucceeded(Guid RunId, JsonElement Output, DateTimeOffset SucceededAt);
+
+/// A filter said no: the run ends without doing the rest, which is not a failure.
+public sealed record RunSkipped(Guid RunId, string StepId, string Reason, DateTimeOffset SkippedAt);
+
+/// A permanent failure: retrying would not help.
+public sealed record RunFailed(Guid RunId, string? StepId, string Reason, DateTimeOffset FailedAt);
+
+/// Transient failures outlasted the retry schedule; an operator may re-run it.
+public sealed record RunDeadLettered(Guid RunId, string StepId, int Attempts, string Reason, DateTimeOffset DeadLetteredAt);
+
+/// A body as recorded: whole when small, else its size and SHA-256 only.
+public sealed record RecordedBody(string? ContentType, long Size, string Sha256, string? Text, bool Truncated);

@@ -1,0 +1,92 @@
+using System.Text.Json;
+using Marten.Events.Aggregation;
+
+namespace Enate.Domain.Runs;
+
+public static class RunStatus
+{
+    public const string Requested = "requested";
+    public const string Running = "running";
+    public const string Waiting = "waiting";
+    public const string Succeeded = "succeeded";
+    public const string Skipped = "skipped";
+    public const string Failed = "failed";
+    public const string DeadLettered = "deadLettered";
+
+    public static readonly string[] All = [Requested, Running, Waiting, Succeeded, Skipped, Failed, DeadLettered];
+
+    public static bool IsFinished(string status) => status is Succeeded or Skipped or Failed or DeadLettered;
+}
+
+/// The read model behind GET /api/v1/runs: one row a run, built from its events only.
+public sealed class RunSummary
+{
+    public Guid Id { get; set; }
+    public string RecipeKey { get; set; } = "";
+    public int RecipeVersion { get; set; }
+    public string Trigger { get; set; } = "";
+    public string Status { get; set; } = RunStatus.Requested;
+    public string? WorkItem { get; set; }
+    public JsonElement Input { get; set; }
+    public JsonElement? Output { get; set; }
+    public string? Reason { get; set; }
+    public string? CurrentStep { get; set; }
+    public int Attempts { get; set; }
+    public DateTimeOffset RequestedAt { get; set; }
+    public DateTimeOffset? StartedAt { get; set; }
+    public DateTimeOffset? FinishedAt { get; set; }
+    public DateTimeOffset? NextAttemptAt { get; set; }
+    public Guid? ReplayOf { get; set; }
+    public List<Guid> ReplayedBy { get; set; } = [];
+    public long Version { get; set; }
+}
+
+public sealed class RunSummaryProjection : SingleStreamProjection<RunSummary, Guid>
+{
+    public static RunSummary Create(RunRequested e) => new()
+    {
+        Id = e.RunId,
+        RecipeKey = e.RecipeKey,
+        RecipeVersion = e.RecipeVersion,
+        Trigger = e.Trigger,
+        Input = e.Input,
+        WorkItem = e.WorkItem,
+        ReplayOf = e.ReplayOf,
+        RequestedAt = e.RequestedAt,
+    };
+
+    public static void Apply(RunStarted e, RunSummary run)
+    {
+        run.Status = RunStatus.Running;
+        run.StartedAt ??= e.StartedAt;
+        run.NextAttemptAt = null;
+    }
+
+    public static void Apply(StepStarted e, RunSummary run)
+    {
+        run.Status = RunStatus.Running;
+        run.CurrentStep = e.StepId;
+        run.Attempts = Math.Max(run.Attempts, e.Attempt);
+    }
+
+    public static void Apply(RetryScheduled e, RunSummary run)
+    {
+        run.Status = RunStatus.Waiting;
+        run.NextAttemptAt = e.DueAt;
+        run.Reason = e.Reason;
+    }
+
+    public static void Apply(RunSucceeded e, RunSummary run) => Finish(run, RunStatus.Succeeded, e.SucceededAt, null, e.Output);
+    public static void Apply(RunSkipped e, RunSummary run) => Finish(run, RunStatus.Skipped, e.SkippedAt, e.Reason, null);
+    public static void Apply(RunFailed e, RunSummary run) => Finish(run, RunStatus.Failed, e.FailedAt, e.Reason, null);
+    public static void Apply(RunDeadLettered e, RunSummary run) => Finish(run, RunStatus.DeadLettered, e.DeadLetteredAt, e.Reason, null);
+
+    private static void Finish(RunSummary run, string status, DateTimeOffset at, string? reason, JsonElement? output)
+    {
+        run.Status = status;
+        run.FinishedAt = at;
+        run.Reason = reason;
+        run.Output = output;
+        run.NextAttemptAt = null;
+    }
+}
