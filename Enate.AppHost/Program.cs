@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Enate.AppHost.Postgres;
 
 var builder = DistributedApplication.CreateBuilder(args);
@@ -7,12 +8,12 @@ var bootstrapApiKey = builder.AddParameter("bootstrap-api-key", secret: true);
 
 // The simulators stand in for Enate and the partners' systems; the platform calls them over real HTTP.
 var simulators = builder.AddProject<Projects.Enate_Simulators>("simulators")
-    .WithHttpEndpoint(port: 5090, name: "public", isProxied: false)
+    .WithHttpEndpoint(port: builder.Configuration.GetValue("Ports:Simulators", 5090), name: "public", isProxied: false)
     .WithHttpHealthCheck("/health", endpointName: "public");
 
 // The API and the Workers both wait for the database: they create their schema objects on start.
 var api = builder.AddProject<Projects.Enate_Api>("api", launchProfileName: null)
-    .WithHttpEndpoint(port: 5080, name: "http", isProxied: false)
+    .WithHttpEndpoint(port: builder.Configuration.GetValue("Ports:Api", 5080), name: "http", isProxied: false)
     .WithReference(database, PostgresModes.DatabaseName)
     .WaitFor(database)
     .WithReference(simulators)

@@ -25,6 +25,7 @@ public static class ApiConfiguration
 
         builder.Host.UseWolverine(options =>
         {
+            options.ApplicationAssembly = typeof(ApiConfiguration).Assembly;
             options.UseRuntimeCompilation();
             options.Policies.AutoApplyTransactions();
             options.Policies.UseDurableOutboxOnAllSendingEndpoints();

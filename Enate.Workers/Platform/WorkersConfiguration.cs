@@ -24,6 +24,8 @@ public static class WorkersConfiguration
 
         builder.Services.AddWolverine(options =>
         {
+            // Explicit, so the handlers are found when a test host (not this program) is the entry assembly.
+            options.ApplicationAssembly = typeof(WorkersConfiguration).Assembly;
             options.UseRuntimeCompilation();
             options.Policies.AutoApplyTransactions();
             options.Policies.UseDurableLocalQueues();

@@ -1,0 +1,40 @@
+using System.Net;
+using System.Text.Json;
+using Alba;
+using Enate.Api.Runs;
+using Enate.Domain.Runs;
+using Enate.Testing;
+
+namespace Enate.Api.Tests.Runs;
+
+public sealed class when_a_run_is_requested(AppFixture app) : AppTest(app)
+{
+    [Fact]
+    public async Task the_api_accepts_it_and_a_worker_records_the_outcome()
+    {
+        var accepted = await Api.Scenario(s =>
+        {
+            s.Post.Json(new { dealId = 42 }).ToUrl("/api/v1/recipes/echo/runs");
+            s.StatusCodeShouldBe(HttpStatusCode.Accepted);
+        });
+        var runId = accepted.ReadAsJson<RunAccepted>()!.RunId;
+        Assert.Equal($"/api/v1/runs/{runId}", accepted.Context.Response.Headers.Location.ToString());
+
+        var run = await Eventually.Get(() => Api.GetAsJson<RunSummary>($"/api/v1/runs/{runId}"),
+            r => r is { Status: RunStatus.Succeeded });
+        Assert.NotNull(run);
+
+        Assert.Equal("echo", run!.RecipeKey);
+        Assert.Equal(42, run.Input.GetProperty("dealId").GetInt32());
+    }
+
+    [Fact]
+    public async Task an_unknown_run_is_not_found()
+    {
+        await Api.Scenario(s =>
+        {
+            s.Get.Url($"/api/v1/runs/{Guid.CreateVersion7()}");
+            s.StatusCodeShouldBe(HttpStatusCode.NotFound);
+        });
+    }
+}

@@ -1,0 +1,55 @@
+using Enate.AppHost.Postgres;
+using Npgsql;
+
+namespace Enate.Testing;
+
+/// A real PostgreSQL for one test assembly: the one given in ConnectionStrings__enate, or a
+/// throwaway server started from the machine's binaries in a temporary folder.
+public sealed class TestDatabase : IAsyncDisposable
+{
+    private readonly LocalPostgres? _server;
+
+    private TestDatabase(string connectionString, LocalPostgres? server)
+    {
+        ConnectionString = connectionString;
+        _server = server;
+    }
+
+    public string ConnectionString { get; }
+
+    public static async Task<TestDatabase> StartAsync(string database = "enate")
+    {
+        var given = Environment.GetEnvironmentVariable("ConnectionStrings__enate");
+        if (!string.IsNullOrWhiteSpace(given)) return new TestDatabase(given, null);
+
+        if (!LocalPostgres.BinariesExist) throw new InvalidOperationException(LocalPostgres.MissingBinariesMessage);
+
+        var folder = Path.Combine(Path.GetTempPath(), "enate-tests", $"{database}-{Guid.NewGuid():N}");
+        var server = LocalPostgres.For(folder, LocalPostgres.FreePort());
+        await server.InitializeAsync(durable: false);
+        await server.StartAsync(durable: false);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => server.StopAsync().GetAwaiter().GetResult();
+
+        await using (var connection = new NpgsqlConnection(server.ConnectionString()))
+        {
+            await connection.OpenAsync();
+            await using var create = new NpgsqlCommand($"create database {database}", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+        return new TestDatabase(server.ConnectionString(database), server);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_server is null) return;
+        await _server.StopAsync();
+        try
+        {
+            Directory.Delete(_server.DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A temporary folder left behind is harmless.
+        }
+    }
+}
