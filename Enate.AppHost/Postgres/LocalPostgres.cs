@@ -6,7 +6,7 @@ namespace Enate.AppHost.Postgres;
 
 /// Runs a PostgreSQL server from the machine's own binaries: the app host's `local` mode and the
 /// test fixtures use it where no container runtime answers. Compiled into the test projects too.
-public sealed class LocalPostgres
+internal sealed class LocalPostgres
 {
     public const string MissingBinariesMessage =
         "No PostgreSQL server binaries (initdb, postgres) were found on PATH or under /usr/lib/postgresql/*/bin, " +

@@ -53,3 +53,8 @@ public sealed class TestDatabase : IAsyncDisposable
         }
     }
 }
+
+public static class FreePorts
+{
+    public static int Next() => LocalPostgres.FreePort();
+}

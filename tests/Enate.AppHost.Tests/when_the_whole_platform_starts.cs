@@ -1,0 +1,64 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Aspire.Hosting;
+using Aspire.Hosting.Testing;
+using Enate.Testing;
+
+namespace Enate.AppHost.Tests;
+
+/// Starts the real app host (PostgreSQL in local mode, API, Workers, simulators) as a developer would.
+public sealed class when_the_whole_platform_starts : IAsyncLifetime
+{
+    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "enate-tests", $"apphost-{Guid.NewGuid():N}");
+    private DistributedApplication _app = null!;
+
+    public async Task InitializeAsync()
+    {
+        string[] args =
+        [
+            "Postgres:Mode=local",
+            $"Postgres:DataDirectory={_dataDirectory}",
+            $"Postgres:Port={FreePorts.Next()}",
+            $"Ports:Api={FreePorts.Next()}",
+            $"Ports:Simulators={FreePorts.Next()}",
+        ];
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Enate_AppHost>(
+            args, (options, _) => options.DisableDashboard = true);
+        _app = await builder.BuildAsync();
+        using var startup = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+        await _app.StartAsync(startup.Token);
+        await _app.ResourceNotifications.WaitForResourceHealthyAsync("api", startup.Token);
+        await _app.ResourceNotifications.WaitForResourceHealthyAsync("workers", startup.Token);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        try
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    [Fact]
+    public async Task the_api_is_healthy_and_a_requested_run_is_executed_by_the_workers()
+    {
+        using var api = _app.CreateHttpClient("api", "http");
+        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/health")).StatusCode);
+
+        var accepted = await api.PostAsJsonAsync("/api/v1/recipes/echo/runs", new { hello = "world" });
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        var runId = (await accepted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("runId").GetGuid();
+
+        var run = await Eventually.Get(
+            async () => await api.GetFromJsonAsync<JsonElement>($"/api/v1/runs/{runId}"),
+            r => r.GetProperty("status").GetString() == "succeeded",
+            TimeSpan.FromSeconds(60));
+        Assert.Equal("world", run.GetProperty("input").GetProperty("hello").GetString());
+    }
+}
