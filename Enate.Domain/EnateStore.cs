@@ -1,3 +1,6 @@
+using Enate.Domain.Connections;
+using Enate.Domain.Platform;
+using Enate.Domain.Recipes;
 using Enate.Domain.Runs;
 using JasperFx.Events;
 using JasperFx.Events.Projections;
@@ -44,5 +47,12 @@ public static class EnateStore
             .Index(x => x.Status)
             .Index(x => x.WorkItem)
             .Index(x => x.RequestedAt);
+
+        options.Schema.For<Recipe>();
+        options.Schema.For<RecipeVersion>();
+        options.Schema.For<Connection>();
+        options.Schema.For<RunIdempotency>();
+        // The key ring is the platform's, not a tenant's.
+        options.Schema.For<DataProtectionKey>().SingleTenanted();
     }
 }

@@ -1,4 +1,6 @@
 using Enate.Domain;
+using Enate.Api.Runs;
+using Enate.Domain.Platform;
 using Enate.Domain.Runs;
 using JasperFx;
 using JasperFx.CodeGeneration;
@@ -34,6 +36,9 @@ public static class ApiConfiguration
             options.Discovery.DisableConventionalDiscovery();
         });
 
+        builder.Services.AddEnateDataProtection();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddScoped<RunStarter>();
         builder.Services.AddWolverineHttp();
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();

@@ -1,6 +1,12 @@
 using Enate.Domain;
+using Enate.Domain.Platform;
+using Enate.Domain.Runs;
+using Enate.Workers.Steps;
+using JasperFx.Core;
+using JasperFx;
 using Marten;
 using Wolverine;
+using Wolverine.ErrorHandling;
 using Wolverine.Marten;
 using Wolverine.Postgresql;
 
@@ -32,7 +38,23 @@ public static class WorkersConfiguration
             options.Policies.UseDurableInboxOnAllListeners();
             // Every replica competes for the runs the API hands over.
             options.ListenToPostgresqlQueue(EnateStore.RunQueue);
+            // Later steps and retries stay on this node's durable queue; another node recovers them if it dies.
+            options.PublishMessage<ExecuteRun>().ToLocalQueue("steps").UseDurableInbox();
+            // Two deliveries of one step race on the stream version: the loser re-reads and finds the step done.
+            options.OnException<ConcurrencyException>().RetryWithCooldown(50.Milliseconds(), 200.Milliseconds(), 1.Seconds());
+            // The database or network hiccupped: the message stays durable and is tried again.
+            options.OnException<Npgsql.NpgsqlException>().RetryWithCooldown(1.Seconds(), 5.Seconds(), 30.Seconds())
+                .Then.ScheduleRetry(1.Minutes(), 5.Minutes(), 15.Minutes());
+            options.Durability.ScheduledJobPollingTime = 1.Seconds();
         });
+
+        builder.Services.AddEnateDataProtection();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<AccessTokens>();
+        builder.Services.AddSingleton<OutboundCaller>();
+        // No automatic retries here: a retry is a recorded, durable, scheduled message.
+        builder.Services.AddHttpClient(OutboundCaller.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
         return builder;
     }
 }

@@ -1,14 +1,126 @@
+using System.Text.Json.Nodes;
+using Enate.Domain.Connections;
+using Enate.Domain.Recipes;
 using Enate.Domain.Runs;
-using Wolverine.Marten;
+using Enate.Domain.Steps;
+using Enate.Domain.Transforms;
+using Enate.Workers.Steps;
+using Marten;
+using Wolverine;
 
 namespace Enate.Workers.Runs;
 
+/// Executes one step of a run per message, records what happened, and sends itself the next step.
+/// A step that completed is never executed again: the aggregate knows which steps are done.
 public static class ExecuteRunHandler
 {
-    public static Events Handle(ExecuteRun command, [WriteAggregate(nameof(ExecuteRun.RunId))] Run run, TimeProvider clock)
+    public static async Task Handle(ExecuteRun command, IDocumentSession session, IMessageContext bus,
+        OutboundCaller caller, TimeProvider clock, CancellationToken ct)
     {
-        if (run.IsFinished) return [];
+        var stream = await session.Events.FetchForWriting<Run>(command.RunId, ct);
+        var run = stream.Aggregate;
+        if (run is null || run.IsFinished) return;
+        // A stale delivery: a retry is scheduled for another attempt.
+        if (run.PendingAttempt is { } pending && command.Attempt != pending) return;
+
+        var recipe = (await session.LoadAsync<RecipeVersion>(RecipeVersion.IdFor(run.RecipeKey, run.RecipeVersion), ct))!.Definition;
         var now = clock.GetUtcNow();
-        return [new RunStarted(run.Id, run.Attempts + 1, Environment.MachineName, now), new RunSucceeded(run.Id, run.Input, now)];
+        if (!run.Started) stream.AppendOne(new RunStarted(run.Id, 1, Environment.MachineName, now));
+
+        var step = recipe.Steps.FirstOrDefault(s => !run.CompletedSteps.ContainsKey(s.Id));
+        if (step is null)
+        {
+            stream.AppendOne(new RunSucceeded(run.Id, run.LastOutput ?? RunContext.ToElement(null), now));
+            return;
+        }
+
+        var attempt = run.AttemptsOf(step.Id) + 1;
+        stream.AppendOne(new StepStarted(run.Id, step.Id, step.Type, attempt, now));
+
+        var context = RunContext.Build(run.Id, session.TenantId, run.RecipeKey, run.RecipeVersion, run.Input, run.CompletedSteps);
+        StepPlan plan;
+        try
+        {
+            plan = StepInterpreter.Plan(step, context);
+        }
+        catch (TransformException ex)
+        {
+            stream.AppendOne(new RunFailed(run.Id, step.Id, $"Step '{step.Id}': {ex.Message}", now));
+            return;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException or System.Text.Json.JsonException)
+        {
+            // A defect in interpreting this step: retrying cannot help, and the run must not hang.
+            stream.AppendOne(new RunFailed(run.Id, step.Id, $"Step '{step.Id}' could not be interpreted: {ex.Message}", now));
+            return;
+        }
+
+        switch (plan)
+        {
+            case SkipPlan skip:
+                stream.AppendOne(new RunSkipped(run.Id, step.Id, skip.Reason, now));
+                return;
+            case OutputPlan output:
+                var element = RunContext.ToElement(output.Output);
+                if (output.IsTransform) stream.AppendOne(new TransformApplied(run.Id, step.Id, element, now));
+                stream.AppendOne(new StepCompleted(run.Id, step.Id, element, now));
+                await ContinueAsync(bus, run.Id, session.TenantId);
+                return;
+            case CallPlan call:
+                await CallAsync(run, step, attempt, call, recipe, stream, session, bus, caller, clock, ct);
+                return;
+        }
     }
+
+    private static async Task CallAsync(Run run, StepDefinition step, int attempt, CallPlan call, RecipeDefinition recipe,
+        JasperFx.Events.IEventStream<Run> stream, IDocumentSession session, IMessageContext bus, OutboundCaller caller,
+        TimeProvider clock, CancellationToken ct)
+    {
+        var connection = await session.LoadAsync<Connection>(call.Connection, ct);
+        if (connection is null)
+        {
+            stream.AppendOne(new RunFailed(run.Id, step.Id, $"Step '{step.Id}': connection '{call.Connection}' does not exist.", clock.GetUtcNow()));
+            return;
+        }
+
+        // The same key on every attempt, so a partner that honours it never doubles the effect.
+        var sent = OutboundRequests.Describe(run.Id, step.Id, attempt, call, connection, clock.GetUtcNow());
+        stream.AppendOne(sent);
+        // Committed before the call: the record shows the attempt even if this worker dies during it.
+        await session.SaveChangesAsync(ct);
+
+        var result = await caller.SendAsync(sent, call, connection, ct);
+        var now = clock.GetUtcNow();
+        var events = new List<object> { result.Recorded };
+        var outcome = result.Outcome;
+        if (outcome.Succeeded)
+        {
+            events.Add(new StepCompleted(run.Id, step.Id, result.Output, now));
+            await ContinueAsync(bus, run.Id, session.TenantId);
+        }
+        else if (!outcome.Transient)
+        {
+            events.Add(new RunFailed(run.Id, step.Id, $"Step '{step.Id}': {call.Method} {sent.Url} answered {outcome.Status}, which is not worth retrying.", now));
+        }
+        else
+        {
+            var reason = outcome.Error ?? $"{call.Method} {sent.Url} answered {outcome.Status}.";
+            var delay = RetrySchedule.For(recipe.Retry).DelayBefore(attempt + 1, outcome.RetryAfter, Random.Shared.NextDouble());
+            if (delay is { } wait)
+            {
+                events.Add(new RetryScheduled(run.Id, step.Id, attempt + 1, now + wait, reason, now));
+                await bus.PublishAsync(new ExecuteRun(run.Id, session.TenantId, attempt + 1),
+                    new DeliveryOptions { TenantId = session.TenantId, ScheduleDelay = wait });
+            }
+            else
+            {
+                events.Add(new RunDeadLettered(run.Id, step.Id, attempt, $"Step '{step.Id}' failed {attempt} time(s); last: {reason}", now));
+            }
+        }
+        // The stream's version was checked by the first commit; this append follows it.
+        session.Events.Append(run.Id, events.ToArray());
+    }
+
+    private static ValueTask ContinueAsync(IMessageContext bus, Guid runId, string tenantId) =>
+        bus.PublishAsync(new ExecuteRun(runId, tenantId), new DeliveryOptions { TenantId = tenantId });
 }

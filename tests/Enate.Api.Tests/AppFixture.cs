@@ -21,6 +21,7 @@ public sealed class AppFixture : IAsyncLifetime
     public IAlbaHost Api { get; private set; } = null!;
     public WebApplication Workers { get; private set; } = null!;
     public IDocumentStore Store => Api.Services.GetRequiredService<IDocumentStore>();
+    public string ConnectionString => _database!.ConnectionString;
 
     public async Task InitializeAsync()
     {

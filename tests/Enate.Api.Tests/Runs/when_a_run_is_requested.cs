@@ -12,6 +12,12 @@ public sealed class when_a_run_is_requested(AppFixture app) : AppTest(app)
     [Fact]
     public async Task the_api_accepts_it_and_a_worker_records_the_outcome()
     {
+        await Api.PutRecipe("echo", new
+        {
+            name = "Echo",
+            trigger = new { type = "api" },
+            steps = new object[] { new { id = "echo", type = "transform", select = "input" } },
+        });
         var accepted = await Api.Scenario(s =>
         {
             s.Post.Json(new { dealId = 42 }).ToUrl("/api/v1/recipes/echo/runs");
@@ -26,6 +32,18 @@ public sealed class when_a_run_is_requested(AppFixture app) : AppTest(app)
 
         Assert.Equal("echo", run!.RecipeKey);
         Assert.Equal(42, run.Input.GetProperty("dealId").GetInt32());
+        Assert.Equal(42, run.Output!.Value.GetProperty("dealId").GetInt32());
+    }
+
+    [Fact]
+    public async Task an_unknown_recipe_is_not_found()
+    {
+        await Api.Scenario(s =>
+        {
+            s.Post.Json(new { }).ToUrl("/api/v1/recipes/nope/runs");
+            s.StatusCodeShouldBe(HttpStatusCode.NotFound);
+            s.ContentTypeShouldBe("application/problem+json");
+        });
     }
 
     [Fact]

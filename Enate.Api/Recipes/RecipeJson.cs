@@ -1,0 +1,52 @@
+using System.Text.Json;
+using System.Text.Json.Schema;
+using System.Text.Json.Serialization;
+using Enate.Domain.Recipes;
+
+namespace Enate.Api.Recipes;
+
+/// One way to read, write and hash recipe definitions.
+public static class RecipeJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        RespectNullableAnnotations = true,
+        RespectRequiredConstructorParameters = true,
+    };
+
+    public static readonly Lazy<string> Schema = new(() =>
+    {
+        var schema = JsonSchemaExporter.GetJsonSchemaAsNode(Options, typeof(RecipeDefinition), new JsonSchemaExporterOptions
+        {
+            TransformSchemaNode = (context, node) =>
+            {
+                var description = context.PropertyInfo?.AttributeProvider?
+                    .GetCustomAttributes(typeof(System.ComponentModel.DescriptionAttribute), false)
+                    .OfType<System.ComponentModel.DescriptionAttribute>().FirstOrDefault()?.Description;
+                if (description is not null && node is System.Text.Json.Nodes.JsonObject obj) obj.Insert(0, "description", description);
+                return node;
+            },
+        });
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema";
+        schema["title"] = "Enate integration recipe";
+        return schema.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    });
+
+    /// Reads a definition; a shape error comes back as a problem with its JSON path.
+    public static (RecipeDefinition? Recipe, RecipeProblem? Problem) Read(JsonElement body)
+    {
+        try
+        {
+            var recipe = body.Deserialize<RecipeDefinition>(Options);
+            return recipe is null ? (null, new RecipeProblem("$", "must be a JSON object.")) : (recipe, null);
+        }
+        catch (JsonException ex)
+        {
+            return (null, new RecipeProblem(ex.Path ?? "$", ex.Message.Split(" Path:")[0]));
+        }
+    }
+
+    public static string Canonical(RecipeDefinition recipe) => JsonSerializer.Serialize(recipe, Options);
+}

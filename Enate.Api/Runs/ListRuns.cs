@@ -1,0 +1,63 @@
+using System.Text;
+using Enate.Api.Platform;
+using Enate.Domain.Runs;
+using Marten;
+using Marten.Linq.MatchesSql;
+using Wolverine.Http;
+
+namespace Enate.Api.Runs;
+
+public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);
+
+public static class ListRunsEndpoint
+{
+    public const int DefaultLimit = 50;
+    public const int MaxLimit = 500;
+
+    /// Runs, newest first, filtered by recipe, status, Enate work item and time; paged with an opaque cursor.
+    [WolverineGet("/api/v1/runs", OperationId = "ListRuns")]
+    [Tags("Runs")]
+    public static async Task<IResult> Get(IQuerySession session, string? recipe, string? status, string? workItem,
+        DateTimeOffset? from, DateTimeOffset? to, int? limit, string? cursor, CancellationToken ct)
+    {
+        if (status is not null && !RunStatus.All.Contains(status))
+            return Problems.Validation([new("$status", $"must be one of {string.Join(", ", RunStatus.All)}.")]);
+        if (limit is < 1 or > MaxLimit) return Problems.Validation([new("$limit", $"must be between 1 and {MaxLimit}.")]);
+        Guid? after = null;
+        if (cursor is not null)
+        {
+            if (!TryReadCursor(cursor, out var id)) return Problems.BadRequest("invalid-cursor", "The cursor is not one this API issued.");
+            after = id;
+        }
+
+        var query = session.Query<RunSummary>().AsQueryable();
+        if (recipe is not null) query = query.Where(r => r.RecipeKey == recipe);
+        if (status is not null) query = query.Where(r => r.Status == status);
+        if (workItem is not null) query = query.Where(r => r.WorkItem == workItem);
+        if (from is not null) query = query.Where(r => r.RequestedAt >= from.Value);
+        if (to is not null) query = query.Where(r => r.RequestedAt < to.Value);
+        // Run ids are version 7 GUIDs: ordering by id is ordering by time, and a stable keyset.
+        if (after is not null) query = query.Where(r => r.MatchesSql("d.id < ?", after.Value));
+
+        var take = limit ?? DefaultLimit;
+        var items = await query.OrderByDescending(r => r.Id).Take(take + 1).ToListAsync(ct);
+        var next = items.Count > take ? WriteCursor(items[take - 1].Id) : null;
+        return Results.Ok(new Page<RunSummary>(items.Take(take).ToList(), next));
+    }
+
+    private static string WriteCursor(Guid id) => Convert.ToBase64String(Encoding.UTF8.GetBytes("run:" + id.ToString("N")));
+
+    private static bool TryReadCursor(string cursor, out Guid id)
+    {
+        id = default;
+        try
+        {
+            var text = Encoding.UTF8.GetString(Convert.FromBase64String(cursor));
+            return text.StartsWith("run:") && Guid.TryParseExact(text[4..], "N", out id);
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+}

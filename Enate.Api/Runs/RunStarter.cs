@@ -1,0 +1,70 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Enate.Domain.Recipes;
+using Enate.Domain.Runs;
+using Marten;
+using JasperFx;
+using Wolverine;
+
+namespace Enate.Api.Runs;
+
+/// What a trigger asks for: a run of the recipe's latest version with this input.
+public sealed record RunRequest(
+    Recipe Recipe,
+    JsonElement Input,
+    string Trigger,
+    string? IdempotencyKey,
+    string RequestedBy,
+    Guid? ReplayOf = null,
+    int? Version = null);
+
+public enum StartResult { Started, Duplicate, Conflict }
+
+public sealed record StartOutcome(StartResult Result, Guid RunId);
+
+/// Records RunRequested and hands the run to the Workers in one transaction: an accepted run is never lost.
+public sealed class RunStarter(IDocumentSession session, IMessageBus bus, TimeProvider clock)
+{
+    public async Task<StartOutcome> StartAsync(RunRequest request, CancellationToken ct)
+    {
+        var recipe = request.Recipe;
+        var version = request.Version ?? recipe.LatestVersion;
+        var bodySha = Sha256(request.Input.GetRawText());
+        var idempotencyId = request.IdempotencyKey is { } key ? RunIdempotency.IdFor(recipe.Id, key) : null;
+
+        if (idempotencyId is not null && await session.LoadAsync<RunIdempotency>(idempotencyId, ct) is { } seen)
+        {
+            return Seen(seen, bodySha);
+        }
+
+        var definition = (await session.LoadAsync<RecipeVersion>(RecipeVersion.IdFor(recipe.Id, version), ct))!.Definition;
+        var now = clock.GetUtcNow();
+        var runId = Guid.CreateVersion7(now);
+        var workItem = WorkItems.Extract(definition, request.Input);
+        session.Events.StartStream<Run>(runId, new RunRequested(runId, recipe.Id, version, request.Trigger, request.Input,
+            request.IdempotencyKey, workItem, request.ReplayOf, request.RequestedBy, now));
+        if (idempotencyId is not null)
+        {
+            session.Insert(new RunIdempotency { Id = idempotencyId, RunId = runId, BodySha256 = bodySha, CreatedAt = now });
+        }
+        await bus.PublishAsync(new ExecuteRun(runId, session.TenantId), new DeliveryOptions { TenantId = session.TenantId });
+
+        try
+        {
+            await session.SaveChangesAsync(ct);
+        }
+        catch (DocumentAlreadyExistsException) when (idempotencyId is not null)
+        {
+            // A concurrent request with the same key won the race: answer with its run.
+            await using var fresh = session.DocumentStore.QuerySession(session.TenantId);
+            return Seen((await fresh.LoadAsync<RunIdempotency>(idempotencyId, ct))!, bodySha);
+        }
+        return new StartOutcome(StartResult.Started, runId);
+    }
+
+    private static StartOutcome Seen(RunIdempotency seen, string bodySha) =>
+        new(seen.BodySha256 == bodySha ? StartResult.Duplicate : StartResult.Conflict, seen.RunId);
+
+    public static string Sha256(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+}

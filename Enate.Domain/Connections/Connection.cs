@@ -1,0 +1,57 @@
+namespace Enate.Domain.Connections;
+
+public static class ConnectionKinds
+{
+    public const string Http = "http";
+    public const string Enate = "enate";
+    public static readonly string[] All = [Http, Enate];
+}
+
+public static class AuthTypes
+{
+    public const string None = "none";
+    public const string ApiKey = "apiKey";
+    public const string Bearer = "bearer";
+    public const string Basic = "basic";
+    public const string OAuth2ClientCredentials = "oauth2ClientCredentials";
+    public static readonly string[] All = [None, ApiKey, Bearer, Basic, OAuth2ClientCredentials];
+}
+
+/// How a connection authenticates. In storage the secret fields hold ciphertext; in API answers, "***".
+public sealed record ConnectionAuth
+{
+    public string Type { get; init; } = AuthTypes.None;
+    public string? Header { get; init; }
+    public string? Value { get; init; }
+    public string? Token { get; init; }
+    public string? Username { get; init; }
+    public string? Password { get; init; }
+    public string? TokenUrl { get; init; }
+    public string? ClientId { get; init; }
+    public string? ClientSecret { get; init; }
+    public string? Scope { get; init; }
+
+    public const string Mask = "***";
+
+    /// The same auth with every secret field passed through <paramref name="map"/>.
+    public ConnectionAuth MapSecrets(Func<string?, string?> map) => this with
+    {
+        Value = map(Value),
+        Token = map(Token),
+        Password = map(Password),
+        ClientSecret = map(ClientSecret),
+    };
+
+    public ConnectionAuth Masked() => MapSecrets(secret => secret is null ? null : Mask);
+}
+
+/// An external system or an Enate instance (document id = name).
+public sealed class Connection
+{
+    public string Id { get; set; } = "";
+    public string Kind { get; set; } = ConnectionKinds.Http;
+    public string BaseUrl { get; set; } = "";
+    public ConnectionAuth Auth { get; set; } = new();
+    public int TimeoutSeconds { get; set; } = 30;
+    public DateTimeOffset UpdatedAt { get; set; }
+}

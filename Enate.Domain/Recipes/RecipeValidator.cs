@@ -1,0 +1,135 @@
+using Enate.Domain.Steps;
+using Enate.Domain.Transforms;
+
+namespace Enate.Domain.Recipes;
+
+/// A problem in a recipe definition, located by its JSON path.
+public sealed record RecipeProblem(string Path, string Message);
+
+/// Checks a definition at save time and reports every problem, so none is found at run time.
+public static class RecipeValidator
+{
+    public static readonly string[] TriggerTypes = ["api", "enateAction", "enateWebhook", "webhook"];
+    public static readonly string[] EnateWebhooks =
+        ["PacketCreated", "PacketUpdated", "NewCommunication", "BusinessObjectCreated", "BusinessObjectUpdated", "SpecificBusinessObjectUpdated"];
+    public static readonly string[] Methods = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+    /// <param name="connectionKinds">The tenant's connections by name, with their kind.</param>
+    public static List<RecipeProblem> Validate(RecipeDefinition recipe, IReadOnlyDictionary<string, string> connectionKinds)
+    {
+        var problems = new List<RecipeProblem>();
+        void Add(string path, string message) => problems.Add(new(path, message));
+        void Liquid(string path, string? template)
+        {
+            if (template is not null && Templates.Validate(template) is { } error) Add(path, error);
+        }
+        void JmesPath(string path, string? expression)
+        {
+            if (expression is not null && Expressions.Validate(expression) is { } error) Add(path, error);
+        }
+
+        if (string.IsNullOrWhiteSpace(recipe.Name)) Add("$.name", "is required.");
+
+        var trigger = recipe.Trigger;
+        if (trigger is null) Add("$.trigger", "is required.");
+        else
+        {
+            if (!TriggerTypes.Contains(trigger.Type)) Add("$.trigger.type", $"must be one of {string.Join(", ", TriggerTypes)}.");
+            if (trigger.Type == "enateWebhook" && !EnateWebhooks.Contains(trigger.Webhook))
+                Add("$.trigger.webhook", $"must be one of {string.Join(", ", EnateWebhooks)}.");
+            JmesPath("$.trigger.filter", trigger.Filter);
+        }
+
+        JmesPath("$.idempotencyKey", recipe.IdempotencyKey);
+        JmesPath("$.workItem", recipe.WorkItem);
+
+        if (recipe.Steps is null || recipe.Steps.Count == 0) Add("$.steps", "must hold at least one step.");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < (recipe.Steps?.Count ?? 0); i++)
+        {
+            var step = recipe.Steps![i];
+            var at = $"$.steps[{i}]";
+            if (step is null)
+            {
+                Add(at, "must be an object.");
+                continue;
+            }
+            if (string.IsNullOrWhiteSpace(step.Id) || !System.Text.RegularExpressions.Regex.IsMatch(step.Id, "^[A-Za-z_][A-Za-z0-9_]{0,63}$"))
+                Add($"{at}.id", "must be an identifier (letters, digits, '_'; not starting with a digit), so templates can say steps.<id>.");
+            else if (!seen.Add(step.Id)) Add($"{at}.id", $"'{step.Id}' is used by an earlier step.");
+
+            // Templates may read only the steps before this one.
+            foreach (var reference in StepReferences.In(step))
+            {
+                if (!seen.Contains(reference) || reference == step.Id)
+                    Add(at, $"refers to steps.{reference}, which is not an earlier step.");
+            }
+
+            switch (step.Type)
+            {
+                case StepTypes.Http:
+                    CheckConnection(step, at, "http", connectionKinds, Add);
+                    if (step.Method is not null && !Methods.Contains(step.Method.ToUpperInvariant()))
+                        Add($"{at}.method", $"must be one of {string.Join(", ", Methods)}.");
+                    if (string.IsNullOrWhiteSpace(step.Path)) Add($"{at}.path", "is required.");
+                    Liquid($"{at}.path", step.Path);
+                    Liquid($"{at}.body", step.Body);
+                    foreach (var (name, value) in step.Headers ?? new Dictionary<string, string>()) Liquid($"{at}.headers.{name}", value);
+                    break;
+                case StepTypes.Enate:
+                    CheckConnection(step, at, "enate", connectionKinds, Add);
+                    if (!EnateOperations.Exists(step.Operation))
+                        Add($"{at}.operation", $"must be one of {string.Join(", ", EnateOperations.Names)}.");
+                    else
+                        foreach (var required in EnateOperations.RequiredArgs(step.Operation!).Where(r => step.Args?[r] is null))
+                            Add($"{at}.args.{required}", $"is required by {step.Operation}.");
+                    foreach (var (name, value) in step.Args ?? [])
+                    {
+                        if (value is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<string>(out var template)) Liquid($"{at}.args.{name}", template);
+                        else if (value?["$select"] is System.Text.Json.Nodes.JsonValue s && s.TryGetValue<string>(out var select)) JmesPath($"{at}.args.{name}.$select", select);
+                    }
+                    break;
+                case StepTypes.Transform:
+                    if (step.Template is null && step.Select is null && step.To is null)
+                        Add(at, "a transform needs a template, a select or a to.");
+                    Liquid($"{at}.template", step.Template);
+                    JmesPath($"{at}.select", step.Select);
+                    if (step.From is not null && !DataFormats.All.Contains(step.From)) Add($"{at}.from", $"must be one of {string.Join(", ", DataFormats.All)}.");
+                    if (step.To is not null && !DataFormats.All.Contains(step.To)) Add($"{at}.to", $"must be one of {string.Join(", ", DataFormats.All)}.");
+                    break;
+                case StepTypes.Filter:
+                    if (string.IsNullOrWhiteSpace(step.Condition)) Add($"{at}.condition", "is required.");
+                    JmesPath($"{at}.condition", step.Condition);
+                    break;
+                default:
+                    Add($"{at}.type", $"'{step.Type}' is not a step type; use one of {string.Join(", ", StepTypes.All)}.");
+                    break;
+            }
+        }
+
+        if (recipe.Callback is { } callback)
+        {
+            if (callback.Mode is not ("none" or "callEnate")) Add("$.callback.mode", "must be none or callEnate.");
+            if (callback.Mode == "callEnate" && trigger?.Type != "enateAction")
+                Add("$.callback.mode", "callEnate needs an enateAction trigger: only an Enate action has a CallBackURL.");
+            Liquid("$.callback.customData", callback.CustomData);
+        }
+
+        if (recipe.Retry is { } retry)
+        {
+            var schedule = retry.Schedule ?? [];
+            if (retry.Schedule is { Count: 0 } || schedule.Count > 20) Add("$.retry.schedule", "must hold 1 to 20 delays.");
+            for (var i = 0; i < schedule.Count; i++)
+                if (!RetrySchedule.TryParseDelay(schedule[i], out _)) Add($"$.retry.schedule[{i}]", $"'{schedule[i]}' is not an ISO 8601 duration or a number of seconds.");
+            if (retry.Jitter is < 0 or > 0.5) Add("$.retry.jitter", "must be between 0 and 0.5.");
+        }
+        return problems;
+    }
+
+    private static void CheckConnection(StepDefinition step, string at, string kind, IReadOnlyDictionary<string, string> kinds, Action<string, string> add)
+    {
+        if (string.IsNullOrWhiteSpace(step.Connection)) add($"{at}.connection", "is required.");
+        else if (!kinds.TryGetValue(step.Connection, out var actual)) add($"{at}.connection", $"connection '{step.Connection}' does not exist.");
+        else if (kind == "enate" && actual != "enate") add($"{at}.connection", $"connection '{step.Connection}' is of kind '{actual}', not 'enate'.");
+    }
+}

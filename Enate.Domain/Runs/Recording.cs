@@ -1,0 +1,40 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Enate.Domain.Runs;
+
+/// How requests and responses are written into events: secrets redacted, large bodies reduced to size and hash.
+public static partial class Recording
+{
+    public const int DefaultMaxBodyBytes = 64 * 1024;
+    public const string Redacted = "***";
+
+    public static RecordedBody Body(byte[] bytes, string? contentType, int maxBytes = DefaultMaxBodyBytes)
+    {
+        var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        var keep = bytes.Length <= maxBytes;
+        return new RecordedBody(contentType, bytes.Length, sha, keep ? Encoding.UTF8.GetString(bytes) : null, !keep);
+    }
+
+    public static RecordedBody Body(string? text, string? contentType, int maxBytes = DefaultMaxBodyBytes) =>
+        Body(text is null ? [] : Encoding.UTF8.GetBytes(text), contentType, maxBytes);
+
+    /// Copies headers, replacing the value of any that carries a credential.
+    public static Dictionary<string, string> Headers(IEnumerable<KeyValuePair<string, string>> headers, params string?[] alsoSecret)
+    {
+        var result = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, value) in headers)
+        {
+            var secret = IsSecretHeader(name) || alsoSecret.Any(s => s is not null && string.Equals(s, name, StringComparison.OrdinalIgnoreCase));
+            result[name] = secret ? Redacted : value;
+        }
+        return result;
+    }
+
+    public static bool IsSecretHeader(string name) => SecretHeader().IsMatch(name);
+
+    [GeneratedRegex(@"^(authorization|proxy-authorization|cookie|set-cookie)$|api[-_]?key|secret|token|signature|password|credential",
+        RegexOptions.IgnoreCase)]
+    private static partial Regex SecretHeader();
+}

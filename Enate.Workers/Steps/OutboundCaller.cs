@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Enate.Domain.Connections;
+using Enate.Domain.Runs;
+using Enate.Domain.Steps;
+
+namespace Enate.Workers.Steps;
+
+/// The result of one outbound call: the events that record it, the engine's view, and the step's output.
+public sealed record CallResult(object Recorded, CallOutcome Outcome, JsonElement Output);
+
+/// The only place that calls a partner. Everything it learns is returned to become events.
+public sealed class OutboundCaller(IHttpClientFactory clients, ConnectionSecrets secrets, AccessTokens tokens, TimeProvider clock)
+{
+    public const string ClientName = "outbound";
+    private const int MaxResponseBytes = 10 * 1024 * 1024;
+
+    public async Task<CallResult> SendAsync(OutboundRequestSent sent, CallPlan plan, Connection connection, CancellationToken ct)
+    {
+        var auth = secrets.Unprotect(connection.Auth);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(connection.TimeoutSeconds));
+
+            var response = await SendOnceAsync(sent, plan, connection, auth, refreshToken: false, timeout.Token);
+            if (response.StatusCode == HttpStatusCode.Unauthorized && auth.Type == AuthTypes.OAuth2ClientCredentials)
+            {
+                // The cached token may have been revoked: fetch a fresh one and try once more.
+                response.Dispose();
+                response = await SendOnceAsync(sent, plan, connection, auth, refreshToken: true, timeout.Token);
+            }
+
+            using (response)
+            {
+                var bytes = await ReadLimitedAsync(response.Content, timeout.Token);
+                var contentType = response.Content.Headers.ContentType?.ToString();
+                var headers = response.Headers.Concat(response.Content.Headers)
+                    .Select(h => KeyValuePair.Create(h.Key, string.Join(", ", h.Value)));
+                var recordedHeaders = Recording.Headers(headers);
+                var status = (int)response.StatusCode;
+                var received = new OutboundResponseReceived(sent.RunId, sent.StepId, sent.Attempt, status, recordedHeaders,
+                    Recording.Body(bytes, contentType), Stopwatch.GetElapsedTime(started).TotalMilliseconds, clock.GetUtcNow());
+                var outcome = new CallOutcome(status, RetryAfter(response), null);
+                return new CallResult(received, outcome, Output(status, recordedHeaders, bytes, contentType));
+            }
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or TokenRequestException && !ct.IsCancellationRequested)
+        {
+            var reason = ex is OperationCanceledException ? $"No answer within {connection.TimeoutSeconds} s." : ex.Message;
+            var failed = new OutboundCallFailed(sent.RunId, sent.StepId, sent.Attempt, true, null, reason, null, clock.GetUtcNow());
+            return new CallResult(failed, new CallOutcome(null, null, reason), default);
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendOnceAsync(OutboundRequestSent sent, CallPlan plan, Connection connection,
+        ConnectionAuth auth, bool refreshToken, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(plan.Method), sent.Url);
+        foreach (var (name, value) in plan.Headers) request.Headers.TryAddWithoutValidation(name, value);
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", sent.IdempotencyKey);
+        if (plan.Body is not null) request.Content = new StringContent(plan.Body, Encoding.UTF8, plan.ContentType ?? "application/json");
+
+        switch (auth.Type)
+        {
+            case AuthTypes.ApiKey:
+                request.Headers.TryAddWithoutValidation(auth.Header!, auth.Value);
+                break;
+            case AuthTypes.Bearer:
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", auth.Token);
+                break;
+            case AuthTypes.Basic:
+                request.Headers.Authorization = new AuthenticationHeaderValue("Basic",
+                    Convert.ToBase64String(Encoding.UTF8.GetBytes($"{auth.Username}:{auth.Password}")));
+                break;
+            case AuthTypes.OAuth2ClientCredentials:
+                var token = await tokens.GetAsync(connection, auth, refreshToken, ct);
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+                break;
+        }
+
+        return await clients.CreateClient(ClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+    }
+
+    private static TimeSpan? RetryAfter(HttpResponseMessage response) => response.Headers.RetryAfter switch
+    {
+        { Delta: { } delta } => delta,
+        { Date: { } date } => date - DateTimeOffset.UtcNow,
+        _ => null,
+    };
+
+    private static async Task<byte[]> ReadLimitedAsync(HttpContent content, CancellationToken ct)
+    {
+        await using var stream = await content.ReadAsStreamAsync(ct);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + read > MaxResponseBytes) throw new HttpRequestException($"The response is larger than {MaxResponseBytes} bytes.");
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+
+    /// The step's output as later steps see it: status, headers and the body parsed by content type.
+    private static JsonElement Output(int status, Dictionary<string, string> headers, byte[] body, string? contentType)
+    {
+        var text = Encoding.UTF8.GetString(body);
+        JsonNode? parsed = text;
+        if (contentType?.Contains("json", StringComparison.OrdinalIgnoreCase) == true && text.Length > 0)
+        {
+            try
+            {
+                parsed = JsonNode.Parse(text);
+            }
+            catch (JsonException)
+            {
+                // Not the JSON it claimed to be: keep the text.
+            }
+        }
+        var headerNode = new JsonObject();
+        foreach (var (name, value) in headers) headerNode[name.ToLowerInvariant()] = value;
+        return RunContext.ToElement(new JsonObject { ["status"] = status, ["headers"] = headerNode, ["body"] = parsed });
+    }
+}

@@ -1,0 +1,62 @@
+using System.Net;
+using System.Text.Json;
+using Alba;
+using Enate.Domain.Runs;
+using Enate.Testing;
+
+namespace Enate.Api.Tests;
+
+/// The calls tests make often, through the real HTTP endpoints.
+public static class ApiCalls
+{
+    public static async Task<JsonElement> PutRecipe(this IAlbaHost api, string key, object definition, int expectedStatus = 0)
+    {
+        var result = await api.Scenario(s =>
+        {
+            s.Put.Json(definition).ToUrl($"/api/v1/recipes/{key}");
+            if (expectedStatus != 0) s.StatusCodeShouldBe(expectedStatus);
+            else
+            {
+                s.IgnoreStatusCode();
+                s.StatusCodeShouldBeSuccess();
+            }
+        });
+        return result.ReadAsJson<JsonElement>();
+    }
+
+    public static Task PutConnection(this IAlbaHost api, string name, string baseUrl, object? auth = null, string kind = "http") =>
+        api.Scenario(s =>
+        {
+            s.Put.Json(new { kind, baseUrl, auth = auth ?? new { type = "none" }, timeoutSeconds = 5 }).ToUrl($"/api/v1/connections/{name}");
+            s.IgnoreStatusCode();
+            s.StatusCodeShouldBeSuccess();
+        });
+
+    public static async Task<Guid> RequestRun(this IAlbaHost api, string key, object input, string? idempotencyKey = null,
+        HttpStatusCode expected = HttpStatusCode.Accepted)
+    {
+        var result = await api.Scenario(s =>
+        {
+            s.Post.Json(input).ToUrl($"/api/v1/recipes/{key}/runs");
+            if (idempotencyKey is not null) s.WithRequestHeader("Idempotency-Key", idempotencyKey);
+            s.StatusCodeShouldBe(expected);
+        });
+        return result.ReadAsJson<JsonElement>().GetProperty("runId").GetGuid();
+    }
+
+    public static Task<RunSummary> WaitForRun(this IAlbaHost api, Guid runId, string status, TimeSpan? timeout = null) =>
+        Eventually.Get(async () => (await api.GetAsJson<RunSummary>($"/api/v1/runs/{runId}"))!,
+            run => run.Status == status || (RunStatus.IsFinished(run.Status) && run.Status != status && Fail(run, status)),
+            timeout);
+
+    public static async Task<List<JsonElement>> Events(this IAlbaHost api, Guid runId)
+    {
+        var result = await api.GetAsJson<JsonElement>($"/api/v1/runs/{runId}/events");
+        return result.GetProperty("items").EnumerateArray().ToList();
+    }
+
+    public static List<string> Types(this IEnumerable<JsonElement> events) => events.Select(e => e.GetProperty("type").GetString()!).ToList();
+
+    private static bool Fail(RunSummary run, string expected) =>
+        throw new Xunit.Sdk.XunitException($"Run {run.Id} ended {run.Status} ({run.Reason}), expected {expected}.");
+}

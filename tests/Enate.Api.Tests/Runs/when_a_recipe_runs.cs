@@ -1,0 +1,158 @@
+using System.Net;
+using System.Text.Json;
+using Alba;
+using Enate.Domain.Runs;
+using Enate.Testing;
+
+namespace Enate.Api.Tests.Runs;
+
+public sealed class when_a_recipe_runs(AppFixture app) : AppTest(app)
+{
+    private TestPartner _partner = null!;
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        _partner = await TestPartner.StartAsync();
+        await Api.PutConnection("crm", _partner.BaseUrl, new { type = "bearer", token = "tok_SECRET_777" });
+    }
+
+    public override async Task DisposeAsync() => await _partner.DisposeAsync();
+
+    private Task PutPipeline(string key, object? retry = null) => Api.PutRecipe(key, new
+    {
+        name = "Deal to onboarding",
+        trigger = new { type = "api" },
+        workItem = "caseRef",
+        steps = new object[]
+        {
+            new { id = "only_big", type = "filter", condition = "input.amount > `100`" },
+            new { id = "shape", type = "transform", template = "{\"dealName\": \"{{ input.name }}\", \"amount\": {{ input.amount }}}" },
+            new { id = "post", type = "http", connection = "crm", method = "POST", path = "/deals/{{ input.id }}/onboarding", body = "{{ steps.shape | json }}" },
+        },
+        retry = retry ?? new { schedule = new[] { "0", "0.2", "0.2" }, jitter = 0 },
+    });
+
+    [Fact]
+    public async Task every_step_is_recorded_and_the_partner_gets_the_transformed_call()
+    {
+        await PutPipeline("pipeline");
+        var runId = await Api.RequestRun("pipeline", new { id = 7, name = "Acme", amount = 500, caseRef = "202234-C" });
+
+        var run = await Api.WaitForRun(runId, RunStatus.Succeeded);
+        Assert.Equal("202234-C", run.WorkItem);
+
+        var received = Assert.Single(_partner.Requests);
+        Assert.Equal("/deals/7/onboarding", received.Path);
+        Assert.Equal("Acme", JsonDocument.Parse(received.Body).RootElement.GetProperty("dealName").GetString());
+        Assert.Equal($"{runId}:post", received.Headers["Idempotency-Key"]);
+        Assert.Equal("Bearer tok_SECRET_777", received.Headers["Authorization"]);
+
+        var events = await Api.Events(runId);
+        Assert.Equal(
+            ["RunRequested", "RunStarted", "StepStarted", "StepCompleted", "StepStarted", "TransformApplied", "StepCompleted",
+             "StepStarted", "OutboundRequestSent", "OutboundResponseReceived", "StepCompleted", "RunSucceeded"],
+            events.Types());
+        var sent = events.Single(e => e.GetProperty("type").GetString() == "OutboundRequestSent").GetProperty("data");
+        Assert.Equal("***", sent.GetProperty("headers").GetProperty("Authorization").GetString());
+        Assert.DoesNotContain("tok_SECRET_777", JsonSerializer.Serialize(events));
+    }
+
+    [Fact]
+    public async Task a_false_filter_skips_the_run_without_calling_anyone()
+    {
+        await PutPipeline("pipeline");
+        var runId = await Api.RequestRun("pipeline", new { id = 7, name = "Small", amount = 5 });
+        await Api.WaitForRun(runId, RunStatus.Skipped);
+        Assert.Empty(_partner.Requests);
+    }
+
+    [Fact]
+    public async Task a_transient_failure_is_retried_and_the_succeeded_step_is_never_repeated()
+    {
+        _partner.Then(503, "{}", headers: new Dictionary<string, string> { ["Retry-After"] = "0" }).Then(500);
+        await PutPipeline("pipeline");
+        var runId = await Api.RequestRun("pipeline", new { id = 8, name = "Retry", amount = 900 });
+
+        var run = await Api.WaitForRun(runId, RunStatus.Succeeded);
+        Assert.Equal(3, run.Attempts);
+        Assert.Equal(3, _partner.Requests.Count);
+        Assert.Equal(1, _partner.SuccessesFor($"{runId}:post"));
+        var types = (await Api.Events(runId)).Types();
+        Assert.Equal(2, types.Count(t => t == "RetryScheduled"));
+        Assert.Equal(1, types.Count(t => t == "TransformApplied"));
+    }
+
+    [Fact]
+    public async Task a_permanent_failure_fails_the_run_at_once()
+    {
+        _partner.Then(400, "{\"error\":\"bad deal\"}");
+        await PutPipeline("pipeline");
+        var runId = await Api.RequestRun("pipeline", new { id = 9, name = "Bad", amount = 900 });
+        var run = await Api.WaitForRun(runId, RunStatus.Failed);
+        Assert.Contains("post", run.Reason);
+        Assert.Single(_partner.Requests);
+    }
+
+    [Fact]
+    public async Task transient_failures_outlasting_the_schedule_dead_letter_the_run()
+    {
+        _partner.Then(503).Then(503).Then(503);
+        await PutPipeline("pipeline");
+        var runId = await Api.RequestRun("pipeline", new { id = 10, name = "Down", amount = 900 });
+        var run = await Api.WaitForRun(runId, RunStatus.DeadLettered);
+        Assert.Equal(3, _partner.Requests.Count);
+        Assert.Contains("3 time(s)", run.Reason);
+    }
+
+    [Fact]
+    public async Task a_transform_error_names_the_step_the_expression_and_the_position()
+    {
+        await Api.PutRecipe("selecting", new
+        {
+            name = "Select",
+            trigger = new { type = "api" },
+            steps = new object[] { new { id = "pick", type = "transform", template = "{\"x\": {{ input.items | json }}, \"y\": }" } },
+        });
+        var runId = await Api.RequestRun("selecting", new { items = new[] { 1, 2 } });
+        var run = await Api.WaitForRun(runId, RunStatus.Failed);
+        Assert.Contains("pick", run.Reason);
+        Assert.Matches("(position|line|column)", run.Reason);
+    }
+
+    [Fact]
+    public async Task the_same_idempotency_key_returns_the_same_run_and_another_body_conflicts()
+    {
+        await PutPipeline("pipeline");
+        var first = await Api.RequestRun("pipeline", new { id = 1, name = "A", amount = 5 }, "order-1");
+        var again = await Api.RequestRun("pipeline", new { id = 1, name = "A", amount = 5 }, "order-1", HttpStatusCode.OK);
+        Assert.Equal(first, again);
+
+        await Api.Scenario(s =>
+        {
+            s.Post.Json(new { id = 1, name = "B", amount = 5 }).ToUrl("/api/v1/recipes/pipeline/runs");
+            s.WithRequestHeader("Idempotency-Key", "order-1");
+            s.StatusCodeShouldBe(HttpStatusCode.Conflict);
+        });
+    }
+
+    [Fact]
+    public async Task a_dry_run_shows_the_request_it_would_send_and_records_nothing()
+    {
+        await PutPipeline("pipeline");
+        var result = await Api.Scenario(s =>
+        {
+            s.Post.Json(new { input = new { id = 3, name = "Dry", amount = 300 } }).ToUrl("/api/v1/recipes/pipeline/dry-run");
+            s.StatusCodeShouldBeOk();
+        });
+        var dry = result.ReadAsJson<JsonElement>();
+        var post = dry.GetProperty("steps")[2];
+        Assert.Equal("wouldSend", post.GetProperty("outcome").GetString());
+        Assert.EndsWith("/deals/3/onboarding", post.GetProperty("request").GetProperty("url").GetString());
+        Assert.Equal("***", post.GetProperty("request").GetProperty("headers").GetProperty("Authorization").GetString());
+        Assert.Empty(_partner.Requests);
+
+        var runs = await Api.GetAsJson<JsonElement>("/api/v1/runs");
+        Assert.Equal(0, runs.GetProperty("items").GetArrayLength());
+    }
+}
