@@ -30,10 +30,15 @@ public static class ApiConfiguration
             options.ApplicationAssembly = typeof(ApiConfiguration).Assembly;
             options.UseRuntimeCompilation();
             options.Policies.AutoApplyTransactions();
+            options.Discovery.DisableConventionalDiscovery();
+            // A fresh database just works: Wolverine's tables are created on start.
+            options.AutoBuildMessageStorageOnStartup = JasperFx.AutoCreate.CreateOrUpdate;
             options.Policies.UseDurableOutboxOnAllSendingEndpoints();
             // The API only records and hands over: runs execute in the Workers, which listen to this queue.
             options.PublishMessage<ExecuteRun>().ToPostgresqlQueue(EnateStore.RunQueue);
-            options.Discovery.DisableConventionalDiscovery();
+            // The API executes nothing, so it takes no part in the cluster: agents (recovery of a dead
+            // replica's messages, scheduled retries) belong on the Workers, which have the handlers.
+            options.Durability.Mode = DurabilityMode.ServerlessWithOutbox;
         });
 
         builder.Services.AddEnateDataProtection();

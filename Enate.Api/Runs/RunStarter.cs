@@ -4,8 +4,8 @@ using System.Text.Json;
 using Enate.Domain.Recipes;
 using Enate.Domain.Runs;
 using Marten;
-using JasperFx;
 using Wolverine;
+using JasperFx;
 
 namespace Enate.Api.Runs;
 
@@ -23,7 +23,8 @@ public enum StartResult { Started, Duplicate, Conflict }
 
 public sealed record StartOutcome(StartResult Result, Guid RunId);
 
-/// Records RunRequested and hands the run to the Workers in one transaction: an accepted run is never lost.
+/// Records RunRequested and hands the run to the Workers in one transaction (Wolverine's outbox on
+/// Marten): an accepted run is never lost, even if this process dies the next instant.
 public sealed class RunStarter(IDocumentSession session, IMessageBus bus, TimeProvider clock)
 {
     public async Task<StartOutcome> StartAsync(RunRequest request, CancellationToken ct)

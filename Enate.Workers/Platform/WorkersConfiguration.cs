@@ -2,6 +2,7 @@ using Enate.Domain;
 using Enate.Domain.Platform;
 using Enate.Domain.Runs;
 using Enate.Workers.Steps;
+using JasperFx.Events.Daemon;
 using JasperFx.Core;
 using JasperFx;
 using Marten;
@@ -20,12 +21,10 @@ public static class WorkersConfiguration
         builder.Services.AddMarten(EnateStore.Configure)
             .UseNpgsqlDataSource()
             .UseLightweightSessions()
-            // Replicas share the projections: Wolverine hands each one to a single node at a time.
-            .IntegrateWithWolverine(integration =>
-            {
-                integration.MessageStorageSchemaName = EnateStore.WolverineSchema;
-                integration.UseWolverineManagedEventSubscriptionDistribution = true;
-            })
+            .IntegrateWithWolverine(integration => integration.MessageStorageSchemaName = EnateStore.WolverineSchema)
+            // Replicas share the projections and subscriptions: one node at a time runs them (an advisory
+            // lock in PostgreSQL), another takes over when it dies.
+            .AddAsyncDaemon(DaemonMode.HotCold)
             .ApplyAllDatabaseChangesOnStartup();
 
         builder.Services.AddWolverine(options =>
@@ -34,18 +33,24 @@ public static class WorkersConfiguration
             options.ApplicationAssembly = typeof(WorkersConfiguration).Assembly;
             options.UseRuntimeCompilation();
             options.Policies.AutoApplyTransactions();
-            options.Policies.UseDurableLocalQueues();
+            // A fresh database just works: Wolverine's tables are created on start.
+            options.AutoBuildMessageStorageOnStartup = JasperFx.AutoCreate.CreateOrUpdate;
             options.Policies.UseDurableInboxOnAllListeners();
-            // Every replica competes for the runs the API hands over.
+            // Steps and retries go through one PostgreSQL queue that every replica competes for; a replica
+            // that dies leaves its messages to the others.
+            options.PublishMessage<ExecuteRun>().ToPostgresqlQueue(EnateStore.RunQueue);
             options.ListenToPostgresqlQueue(EnateStore.RunQueue);
-            // Later steps and retries stay on this node's durable queue; another node recovers them if it dies.
-            options.PublishMessage<ExecuteRun>().ToLocalQueue("steps").UseDurableInbox();
             // Two deliveries of one step race on the stream version: the loser re-reads and finds the step done.
             options.OnException<ConcurrencyException>().RetryWithCooldown(50.Milliseconds(), 200.Milliseconds(), 1.Seconds());
             // The database or network hiccupped: the message stays durable and is tried again.
             options.OnException<Npgsql.NpgsqlException>().RetryWithCooldown(1.Seconds(), 5.Seconds(), 30.Seconds())
                 .Then.ScheduleRetry(1.Minutes(), 5.Minutes(), 15.Minutes());
             options.Durability.ScheduledJobPollingTime = 1.Seconds();
+            // A replica that died (killed, machine lost) is noticed within seconds, and the
+            // messages it owned, a run's step among them, are released to the replicas alive.
+            options.Durability.HealthCheckPollingTime = 3.Seconds();
+            options.Durability.StaleNodeTimeout = 10.Seconds();
+            options.Durability.NodeReassignmentPollingTime = 3.Seconds();
         });
 
         builder.Services.AddEnateDataProtection();

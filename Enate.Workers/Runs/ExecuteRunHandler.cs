@@ -85,13 +85,12 @@ public static class ExecuteRunHandler
 
         // The same key on every attempt, so a partner that honours it never doubles the effect.
         var sent = OutboundRequests.Describe(run.Id, step.Id, attempt, call, connection, clock.GetUtcNow());
-        stream.AppendOne(sent);
-        // Committed before the call: the record shows the attempt even if this worker dies during it.
-        await session.SaveChangesAsync(ct);
-
+        // Nothing is committed before the call: the incoming message is marked handled in the same
+        // transaction, so a worker that dies mid-call leaves the message to be recovered and the call
+        // is made again, under the same Idempotency-Key.
         var result = await caller.SendAsync(sent, call, connection, ct);
         var now = clock.GetUtcNow();
-        var events = new List<object> { result.Recorded };
+        var events = new List<object> { sent, result.Recorded };
         var outcome = result.Outcome;
         if (outcome.Succeeded)
         {
@@ -117,8 +116,7 @@ public static class ExecuteRunHandler
                 events.Add(new RunDeadLettered(run.Id, step.Id, attempt, $"Step '{step.Id}' failed {attempt} time(s); last: {reason}", now));
             }
         }
-        // The stream's version was checked by the first commit; this append follows it.
-        session.Events.Append(run.Id, events.ToArray());
+        stream.AppendMany(events);
     }
 
     private static ValueTask ContinueAsync(IMessageContext bus, Guid runId, string tenantId) =>

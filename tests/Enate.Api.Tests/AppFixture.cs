@@ -60,13 +60,14 @@ public sealed class AppCollection : ICollectionFixture<AppFixture>
     public const string Name = "app";
 }
 
-/// Each test starts from empty tables and arranges its own data.
+/// Each test starts with no documents and arranges its own data. The event log is kept: it is
+/// append-only, the Workers' subscriptions track their place in it, and every run id is new anyway.
 [Collection(AppCollection.Name)]
 public abstract class AppTest(AppFixture app) : IAsyncLifetime
 {
     protected AppFixture App { get; } = app;
     protected IAlbaHost Api => App.Api;
 
-    public virtual Task InitializeAsync() => App.Api.ResetAllMartenDataAsync();
+    public virtual Task InitializeAsync() => App.Store.Advanced.Clean.DeleteAllDocumentsAsync();
     public virtual Task DisposeAsync() => Task.CompletedTask;
 }

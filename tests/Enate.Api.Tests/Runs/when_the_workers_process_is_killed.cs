@@ -1,0 +1,65 @@
+using Alba;
+using Enate.Domain;
+using Enate.Domain.Runs;
+using Enate.Testing;
+using JasperFx.CommandLine;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Hosting;
+
+namespace Enate.Api.Tests.Runs;
+
+/// Its own database and API, and Workers only as a separate process: nothing else may pick the run up.
+public sealed class when_the_workers_process_is_killed : IAsyncLifetime
+{
+    private TestDatabase _database = null!;
+    private IAlbaHost _api = null!;
+    private TestPartner _partner = null!;
+
+    public async Task InitializeAsync()
+    {
+        _database = await TestDatabase.StartAsync();
+        JasperFxEnvironment.AutoStartHost = true;
+        _api = await AlbaHost.For<Program>(web =>
+        {
+            web.UseEnvironment("Testing");
+            web.UseSetting($"ConnectionStrings:{EnateStore.DatabaseName}", _database.ConnectionString);
+        });
+        _partner = await TestPartner.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _partner.DisposeAsync();
+        await _api.DisposeAsync();
+        await _database.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task an_accepted_run_completes_after_a_restart_and_the_retried_call_keeps_its_idempotency_key()
+    {
+        await _api.PutConnection("erp", _partner.BaseUrl);
+        await _api.PutRecipe("slow", new
+        {
+            name = "Slow partner",
+            trigger = new { type = "api" },
+            steps = new object[] { new { id = "post", type = "http", connection = "erp", method = "POST", path = "/orders", body = "{{ input | json }}" } },
+        });
+
+        _partner.Gate = new SemaphoreSlim(0);
+        var first = WorkerProcess.Start(_database.ConnectionString);
+        var runId = await _api.RequestRun("slow", new { order = 1 });
+
+        // The call is in flight when the process dies.
+        await Eventually.Get(() => Task.FromResult(_partner.Requests.Count), n => n >= 1, TimeSpan.FromSeconds(60));
+        await first.KillAsync();
+        _partner.Gate.Release(100);
+
+        await using var second = WorkerProcess.Start(_database.ConnectionString);
+        var run = await _api.WaitForRun(runId, RunStatus.Succeeded, TimeSpan.FromMinutes(3));
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        var keys = _partner.Requests.Select(r => r.Headers["Idempotency-Key"]).Distinct().ToList();
+        Assert.Equal([$"{runId}:post"], keys);
+        Assert.True(_partner.Requests.Count >= 2);
+    }
+}

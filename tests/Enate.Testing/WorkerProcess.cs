@@ -1,0 +1,58 @@
+using System.Diagnostics;
+
+namespace Enate.Testing;
+
+/// The Workers as a real operating-system process, so a test can kill it the hard way.
+public sealed class WorkerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private WorkerProcess(Process process) => _process = process;
+
+    public static WorkerProcess Start(string connectionString)
+    {
+        var dll = Path.Combine(RepositoryRoot(), "Enate.Workers", "bin", BuildConfiguration(), "net10.0", "Enate.Workers.dll");
+        if (!File.Exists(dll)) throw new FileNotFoundException("Build the solution first: the Workers are not built.", dll);
+        var info = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { dll, "--urls", $"http://127.0.0.1:{FreePorts.Next()}" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+        };
+        info.Environment["ConnectionStrings__enate"] = connectionString;
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
+        var process = Process.Start(info)!;
+        // Kept for diagnosis when a test fails: the process's own console.
+        var log = new StreamWriter(Path.Combine(Path.GetTempPath(), $"enate-worker-{process.Id}.log")) { AutoFlush = true };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return new WorkerProcess(process);
+    }
+
+    /// SIGKILL: no shutdown hooks, no flushing, like a crashed machine.
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited) await KillAsync();
+        _process.Dispose();
+    }
+
+    private static string BuildConfiguration() =>
+        AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
+
+    public static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Enate.Platform.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new DirectoryNotFoundException("Enate.Platform.sln not found above the test folder.");
+    }
+}
