@@ -24,7 +24,7 @@ internal static class FluidJson
             case JsonValueKind.String:
                 return new StringValue(JsonScalars.String(value));
             case JsonValueKind.Number:
-                // Decimal keeps "12.50" as written; anything beyond its range is shown as the original text.
+                // Decimal avoids binary rounding in sums and comparisons; anything beyond its range is shown as the original text.
                 return JsonScalars.TryDecimal(value, out var number)
                     ? NumberValue.Create(number)
                     : new StringValue(value.ToJsonString());

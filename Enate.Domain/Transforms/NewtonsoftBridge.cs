@@ -68,16 +68,16 @@ internal static class NewtonsoftBridge
                     JTokenType.Boolean => JsonValue.Create((bool)value.Value!),
                     JTokenType.Integer => value.Value switch
                     {
-                        long l => JsonValue.Create(l),
-                        int i => JsonValue.Create(i),
+                        long l => JsonScalars.Number(l),
+                        int i => JsonScalars.Number(i),
                         // Too big for long: keep every digit by letting the JSON parser hold it.
                         BigInteger b => JsonNode.Parse(b.ToString(CultureInfo.InvariantCulture)),
-                        var other => JsonValue.Create(Convert.ToInt64(other, CultureInfo.InvariantCulture)),
+                        var other => JsonScalars.Number(Convert.ToInt64(other, CultureInfo.InvariantCulture)),
                     },
                     JTokenType.Float => value.Value switch
                     {
-                        decimal m => JsonValue.Create(m),
-                        var other => JsonValue.Create(Convert.ToDouble(other, CultureInfo.InvariantCulture)),
+                        decimal m => JsonScalars.Number(m),
+                        var other => JsonScalars.Number(Convert.ToDouble(other, CultureInfo.InvariantCulture)),
                     },
                     JTokenType.Date => JsonValue.Create(value.ToString("o", CultureInfo.InvariantCulture)),
                     _ => JsonValue.Create(value.ToString(CultureInfo.InvariantCulture)),
@@ -93,6 +93,9 @@ internal static class JsonScalars
     // Values built in code (DateTime, Guid...) report kind String without being stored as a string.
     public static string String(JsonValue value) =>
         value.TryGetValue<string>(out var text) ? text : JsonSerializer.Deserialize<string>(value.ToJsonString())!;
+
+    // Numbers backed by a JsonElement read back as any numeric type (GetValue<int> on a long-backed value throws), like parsed JSON.
+    public static JsonValue Number<T>(T number) => JsonValue.Create(JsonSerializer.SerializeToElement(number))!;
 
     public static bool TryDecimal(JsonValue value, out decimal number) =>
         value.TryGetValue(out number)
