@@ -26,7 +26,7 @@ public static class Formats
             while (reader.Read())
             {
                 if (reader.RowFieldCount > headers.Length)
-                    throw new TransformException("csv", text, reader.RowNumber, null,
+                    throw new TransformException("csv", text, reader.RowNumber + 1, null,
                         $"the row has {reader.RowFieldCount} fields but the header has {headers.Length}");
                 var row = new JsonObject();
                 for (var i = 0; i < headers.Length; i++)
@@ -37,7 +37,7 @@ public static class Formats
         }
         catch (CsvFormatException e)
         {
-            throw new TransformException("csv", text, e.RowNumber, e.FieldOrdinal + 1, e.Message, e);
+            throw new TransformException("csv", text, e.RowNumber + 1, e.FieldOrdinal + 1, e.Message, e);
         }
         return rows;
     }

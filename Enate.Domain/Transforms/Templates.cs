@@ -13,8 +13,8 @@ public static class Templates
     private static readonly FluidParser Parser = new();
     private static readonly ParsedCache<IFluidTemplate> Cache = new(10_000);
 
-    /// Shared by every render so filters are registered once.
-    public static TemplateOptions Options { get; } = CreateOptions();
+    // Shared by every render so filters are registered once; internal so nothing changes it while renders run.
+    internal static TemplateOptions Options { get; } = CreateOptions();
 
     /// Null when the template parses, else a message with line and column.
     public static string? Validate(string template)
@@ -45,6 +45,12 @@ public static class Templates
             // Bodies are JSON or plain text, never HTML, so nothing is HTML-encoded.
             return parsed.Render(context, NullEncoder.Default);
         }
+        catch (InvalidOperationException e) when (e.Message.StartsWith("The maximum level of recursion", StringComparison.Ordinal))
+        {
+            // Fluid reports too many steps with its recursion message, which would send a recipe author looking for includes.
+            throw new TransformException("liquid", template, null, null,
+                $"the template did more than {Options.MaxSteps:N0} steps or nested too deep; check its loops", e);
+        }
         catch (Exception e)
         {
             throw new TransformException("liquid", template, null, null, e.Message, e);
@@ -63,7 +69,9 @@ public static class Templates
         {
             var line = e.LineNumber is { } l ? (int)l + 1 : (int?)null;
             var column = e.BytePositionInLine is { } c ? (int)c + 1 : (int?)null;
-            throw new TransformException("json", output, line, column, $"{e.Message} (output of the template was not JSON)", e);
+            // System.Text.Json appends its own 0-based "LineNumber: .. | BytePositionInLine: .." to the message.
+            var detail = e.Message.Split(" LineNumber:")[0];
+            throw new TransformException("json", output, line, column, $"{detail} (the template's output is not JSON)", e);
         }
     }
 

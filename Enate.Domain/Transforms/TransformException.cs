@@ -36,6 +36,8 @@ public sealed class TransformException : Exception
         "jmespath" => $"jmespath expression '{expression}'{Where(line, column, asPosition: line is null or 1)}: {detail}",
         "liquid" => $"liquid template{Where(line, column, asPosition: false)}: {detail}",
         "json" => $"json output{Where(line, column, asPosition: false)}: {detail}",
+        // For CSV, Line is the record (the header is record 1) and Column the field, since quoted fields may span lines.
+        "csv" => $"csv file{(line is { } record ? $" at record {record}" : "")}{(column is { } field ? $", field {field}" : "")}: {detail}",
         _ => $"{kind} '{Shorten(expression)}'{Where(line, column, asPosition: false)}: {detail}",
     };
 

@@ -47,7 +47,17 @@ public class when_round_tripping_csv
         var error = Assert.Throws<TransformException>(() => Formats.ReadCsv("a,b\n1,2\n1,2,3\n"));
 
         Assert.Equal("csv", error.Kind);
-        Assert.Equal(2, error.Line);
+        Assert.Equal(3, error.Line);
+        Assert.StartsWith("csv file at record 3:", error.Message);
+    }
+
+    [Fact]
+    public void a_broken_quote_names_the_record_and_field()
+    {
+        var error = Assert.Throws<TransformException>(() => Formats.ReadCsv("a,b\n1,2\n3,\"x\"y\n"));
+
+        Assert.Equal(3, error.Line);
+        Assert.Equal(2, error.Column);
     }
 
     [Fact]
