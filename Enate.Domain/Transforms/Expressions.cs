@@ -4,80 +4,105 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using DevLab.JmesPath;
 using DevLab.JmesPath.Expressions;
-using Newtonsoft.Json.Linq;
 
 namespace Enate.Domain.Transforms;
 
-/// JMESPath selections and conditions (JmesPath.Net), parsed once per text.
+/// JMESPath selections and conditions over run data.
 public static partial class Expressions
 {
-    private const int CacheLimit = 10_000;
     private static readonly JmesPath Parser = new();
-    private static readonly ConcurrentDictionary<string, JmesPathExpression> Cache = new();
+    private static readonly ParsedCache<ExpressionPool> Cache = new(10_000);
 
-    /// Null when the expression parses, else a message with the position of the problem.
+    /// Null when the expression parses, else a message that names the position.
     public static string? Validate(string expression)
     {
         try
         {
-            Parse(expression);
+            Cache.GetOrAdd(expression, Parse);
             return null;
         }
-        catch (TransformException ex)
+        catch (TransformException e)
         {
-            return ex.Message;
+            return e.Message;
         }
     }
 
     public static JsonNode? Evaluate(string expression, JsonNode? data)
     {
-        var parsed = Parse(expression);
+        var pool = Cache.GetOrAdd(expression, Parse);
+        var ast = pool.Rent();
         try
         {
-            var input = data is null ? JValue.CreateNull() : JToken.Parse(data.ToJsonString());
-            var result = parsed.Transform(input).Token;
-            return result is null || result.Type == JTokenType.Null ? null : JsonNode.Parse(result.ToString(Newtonsoft.Json.Formatting.None));
+            var result = ast.Transform(NewtonsoftBridge.ToJToken(data));
+            return NewtonsoftBridge.ToJsonNode(result.AsJToken());
         }
-        catch (Exception ex) when (ex is not TransformException)
+        catch (Exception e) when (e is not TransformException)
         {
-            throw new TransformException("jmespath", expression, null, null, ex.Message);
+            throw Failure(expression, e);
+        }
+        finally
+        {
+            pool.Return(ast);
         }
     }
 
-    /// JMESPath truthiness: false, null, "", [] and {} are false; everything else is true.
+    /// JMESPath truthiness: false, null, "", [] and {} are false; everything else, 0 included, is true.
     public static bool IsTruthy(JsonNode? value) => value switch
     {
         null => false,
-        JsonArray a => a.Count > 0,
-        JsonObject o => o.Count > 0,
-        JsonValue v => v.GetValueKind() switch
+        JsonObject obj => obj.Count > 0,
+        JsonArray array => array.Count > 0,
+        _ => value.GetValueKind() switch
         {
-            JsonValueKind.False or JsonValueKind.Null => false,
-            JsonValueKind.String => v.GetValue<string>().Length > 0,
+            JsonValueKind.Null or JsonValueKind.False or JsonValueKind.Undefined => false,
+            JsonValueKind.String => JsonScalars.String(value.AsValue()).Length > 0,
             _ => true,
         },
-        _ => true,
     };
 
-    private static JmesPathExpression Parse(string expression)
+    private static ExpressionPool Parse(string expression)
     {
-        if (Cache.TryGetValue(expression, out var cached)) return cached;
-        JmesPathExpression parsed;
-        try
-        {
-            parsed = Parser.Parse(expression);
-        }
-        catch (Exception ex)
-        {
-            var position = Position().Match(ex.Message);
-            throw position.Success
-                ? new TransformException("jmespath", expression, null, int.Parse(position.Groups[2].Value), "syntax error")
-                : new TransformException("jmespath", expression, null, null, ex.Message);
-        }
-        if (Cache.Count < CacheLimit) Cache[expression] = parsed;
-        return parsed;
+        var first = ParseOne(expression);
+        return new ExpressionPool(first, () => ParseOne(expression));
     }
 
-    [GeneratedRegex(@"Error\((\d+), (\d+)\)")]
-    private static partial Regex Position();
+    private static JmesPathExpression ParseOne(string expression)
+    {
+        try
+        {
+            return Parser.Parse(expression);
+        }
+        catch (Exception e)
+        {
+            throw Failure(expression, e);
+        }
+    }
+
+    // JmesPath.Net reports "Error(line, column): ..." with the column 0-based at the last character it read.
+    private static TransformException Failure(string expression, Exception error)
+    {
+        var match = ErrorPosition().Match(error.Message);
+        if (!match.Success)
+            return new TransformException("jmespath", expression, null, null, Clean(error.Message), error);
+
+        var line = int.Parse(match.Groups["line"].Value);
+        var column = int.Parse(match.Groups["column"].Value) + 1;
+        var detail = Clean(error.Message[match.Length..]);
+        return new TransformException("jmespath", expression, line, column, detail, error);
+    }
+
+    private static string Clean(string message) => message.TrimStart(':', ' ').Replace("Error: ", "");
+
+    [GeneratedRegex(@"^Error\((?<line>\d+), (?<column>\d+)\)")]
+    private static partial Regex ErrorPosition();
+
+    // A parsed JmesPath.Net tree keeps the root and let-scopes of the evaluation in progress, so one tree serves one caller at a time.
+    private sealed class ExpressionPool(JmesPathExpression first, Func<JmesPathExpression> parse)
+    {
+        private readonly ConcurrentBag<JmesPathExpression> idle = [first];
+
+        public JmesPathExpression Rent() => idle.TryTake(out var ast) ? ast : parse();
+
+        public void Return(JmesPathExpression ast) => idle.Add(ast);
+    }
 }

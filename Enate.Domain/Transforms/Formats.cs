@@ -1,4 +1,4 @@
-using System.Data;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MiniExcelLibs;
@@ -6,100 +6,176 @@ using Sylvan.Data.Csv;
 
 namespace Enate.Domain.Transforms;
 
-/// CSV (Sylvan) and XLSX (MiniExcel) to and from arrays of row objects keyed by the header row.
+/// Files partners send and expect: CSV and XLSX, read as rows of objects keyed by the header row.
 public static class Formats
 {
     public static JsonArray ReadCsv(string text, char delimiter = ',')
     {
+        var options = new CsvDataReaderOptions
+        {
+            Delimiter = delimiter,
+            HasHeaders = true,
+            // One long field (a description, an address block) must not fail the whole file.
+            MaxBufferSize = 16 * 1024 * 1024,
+        };
+        var rows = new JsonArray();
         try
         {
-            using var reader = CsvDataReader.Create(new StringReader(text), new CsvDataReaderOptions { Delimiter = delimiter });
-            var rows = new JsonArray();
+            using var reader = CsvDataReader.Create(new StringReader(text.TrimStart('\uFEFF')), options);
+            var headers = Headers(reader, text);
             while (reader.Read())
             {
+                if (reader.RowFieldCount > headers.Length)
+                    throw new TransformException("csv", text, reader.RowNumber + 1, null,
+                        $"the row has {reader.RowFieldCount} fields but the header has {headers.Length}");
                 var row = new JsonObject();
-                for (var i = 0; i < reader.FieldCount; i++) row[reader.GetName(i)] = reader.GetString(i);
+                for (var i = 0; i < headers.Length; i++)
+                    // A short row means its last fields are empty, as spreadsheets write them.
+                    row[headers[i]] = i < reader.RowFieldCount ? reader.GetString(i) : "";
                 rows.Add(row);
             }
-            return rows;
         }
-        catch (Exception ex) when (ex is not TransformException)
+        catch (CsvFormatException e)
         {
-            throw new TransformException("csv", text.Length > 60 ? text[..60] : text, null, null, ex.Message);
+            throw new TransformException("csv", text, e.RowNumber + 1, e.FieldOrdinal + 1, e.Message, e);
         }
+        return rows;
     }
 
+    private static string[] Headers(CsvDataReader reader, string text)
+    {
+        var headers = new string[reader.FieldCount];
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < headers.Length; i++)
+        {
+            headers[i] = reader.GetName(i);
+            if (!seen.Add(headers[i]))
+                throw new TransformException("csv", text, 1, i + 1, $"the header '{headers[i]}' appears twice");
+        }
+        return headers;
+    }
+
+    /// Columns are every key of every row, in the order first seen.
     public static string WriteCsv(JsonArray rows, char delimiter = ',')
     {
-        using var table = ToTable(rows);
-        using var text = new StringWriter();
-        using (var writer = CsvDataWriter.Create(text, new CsvDataWriterOptions { Delimiter = delimiter }))
+        var columns = Columns(rows);
+        var csv = new StringBuilder();
+        AppendLine(csv, columns, delimiter);
+        foreach (var row in rows)
         {
-            writer.Write(table.CreateDataReader());
+            var obj = row as JsonObject;
+            AppendLine(csv, columns.Select(column => obj is not null && obj.TryGetPropertyValue(column, out var value) ? Text(value) : ""), delimiter);
         }
-        return text.ToString();
+        return csv.ToString();
     }
 
+    private static void AppendLine(StringBuilder csv, IEnumerable<string> fields, char delimiter)
+    {
+        var first = true;
+        foreach (var field in fields)
+        {
+            if (!first) csv.Append(delimiter);
+            first = false;
+            // RFC 4180: quote a field holding the delimiter, a quote or a line break, and double its quotes.
+            if (field.AsSpan().IndexOfAny([delimiter, '"', '\r', '\n']) >= 0)
+                csv.Append('"').Append(field.Replace("\"", "\"\"")).Append('"');
+            else
+                csv.Append(field);
+        }
+        csv.Append("\r\n");
+    }
+
+    // A cell is text: strings as they are, other values as their JSON.
+    private static string Text(JsonNode? value) => value switch
+    {
+        null => "",
+        JsonValue scalar when scalar.GetValueKind() == JsonValueKind.String => JsonScalars.String(scalar),
+        _ => value.ToJsonString(),
+    };
+
+    private static List<string> Columns(JsonArray rows)
+    {
+        var columns = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var row in rows)
+            if (row is JsonObject obj)
+                foreach (var (name, _) in obj)
+                    if (seen.Add(name)) columns.Add(name);
+        return columns;
+    }
+
+    /// The first sheet unless one is named; numbers and booleans keep their type, dates become ISO text.
     public static JsonArray ReadXlsx(byte[] workbook, string? sheet = null)
     {
+        var name = sheet ?? "(first sheet)";
         try
         {
-            using var stream = new MemoryStream(workbook);
+            using var stream = new MemoryStream(workbook, writable: false);
+            if (sheet is not null && !MiniExcel.GetSheetNames(stream).Contains(sheet))
+                throw new TransformException("xlsx", name, null, null, $"the workbook has no sheet '{sheet}'");
+            stream.Position = 0;
+
             var rows = new JsonArray();
-            foreach (IDictionary<string, object?> source in stream.Query(useHeaderRow: true, sheetName: sheet))
+            foreach (IDictionary<string, object?> cells in MiniExcel.Query(stream, useHeaderRow: true, sheetName: sheet, excelType: ExcelType.XLSX))
             {
                 var row = new JsonObject();
-                foreach (var (name, value) in source) row[name] = value is null ? null : JsonSerializer.SerializeToNode(value);
+                foreach (var (column, value) in cells) row[column] = Cell(value);
                 rows.Add(row);
             }
             return rows;
         }
-        catch (Exception ex) when (ex is not TransformException)
+        catch (Exception e) when (e is not TransformException)
         {
-            throw new TransformException("xlsx", sheet ?? "(first sheet)", null, null, ex.Message);
+            throw new TransformException("xlsx", name, null, null, e.Message, e);
         }
     }
+
+    private static JsonNode? Cell(object? value) => value switch
+    {
+        null => null,
+        string text => JsonValue.Create(text),
+        bool flag => JsonValue.Create(flag),
+        double number => JsonScalars.Number(number),
+        decimal number => JsonScalars.Number(number),
+        int number => JsonScalars.Number(number),
+        long number => JsonScalars.Number(number),
+        DateTime date => JsonValue.Create(date.ToString("o", System.Globalization.CultureInfo.InvariantCulture)),
+        DateTimeOffset date => JsonValue.Create(date.ToString("o", System.Globalization.CultureInfo.InvariantCulture)),
+        _ => JsonValue.Create(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)),
+    };
 
     public static byte[] WriteXlsx(JsonArray rows, string sheet = "Sheet1")
     {
         var columns = Columns(rows);
-        var data = rows.OfType<JsonObject>()
-            .Select(row => (IDictionary<string, object?>)columns.ToDictionary(c => c, c => Scalar(row[c])))
-            .ToList();
-        using var stream = new MemoryStream();
-        stream.SaveAs(data, sheetName: sheet);
-        return stream.ToArray();
-    }
-
-    private static DataTable ToTable(JsonArray rows)
-    {
-        var table = new DataTable();
-        foreach (var column in Columns(rows)) table.Columns.Add(column, typeof(string));
-        foreach (var row in rows.OfType<JsonObject>())
+        var table = rows.Select(row =>
         {
-            table.Rows.Add(table.Columns.Cast<DataColumn>().Select(c => (object?)Text(row[c.ColumnName]) ?? DBNull.Value).ToArray());
+            var obj = row as JsonObject;
+            var cells = new Dictionary<string, object?>(columns.Count, StringComparer.Ordinal);
+            foreach (var column in columns)
+                cells[column] = obj is not null && obj.TryGetPropertyValue(column, out var value) ? CellValue(value) : null;
+            return cells;
+        }).ToList();
+
+        try
+        {
+            using var stream = new MemoryStream();
+            stream.SaveAs(table, sheetName: sheet, excelType: ExcelType.XLSX);
+            return stream.ToArray();
         }
-        return table;
+        catch (Exception e)
+        {
+            throw new TransformException("xlsx", sheet, null, null, e.Message, e);
+        }
     }
 
-    // Columns in the order they are first seen, over all rows.
-    private static List<string> Columns(JsonArray rows) =>
-        rows.OfType<JsonObject>().SelectMany(r => r.Select(p => p.Key)).Distinct().ToList();
-
-    private static string? Text(JsonNode? value) => value switch
+    // Numbers and booleans stay typed so the spreadsheet can sum and filter them; objects go in as JSON text.
+    private static object? CellValue(JsonNode? value) => value switch
     {
         null => null,
-        JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
-        _ => value.ToJsonString(),
-    };
-
-    private static object? Scalar(JsonNode? value) => value switch
-    {
-        null => null,
-        JsonValue v => v.GetValueKind() switch
+        JsonValue scalar => scalar.GetValueKind() switch
         {
-            JsonValueKind.String => v.GetValue<string>(),
-            JsonValueKind.Number => decimal.Parse(v.ToJsonString(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture),
+            JsonValueKind.String => JsonScalars.String(scalar),
+            JsonValueKind.Number => JsonScalars.TryDecimal(scalar, out var number) ? number : scalar.ToJsonString(),
             JsonValueKind.True => true,
             JsonValueKind.False => false,
             _ => null,

@@ -1,116 +1,118 @@
-using System.Collections.Concurrent;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using Fluid;
+using Fluid.Parser;
+using Fluid.Values;
 
 namespace Enate.Domain.Transforms;
 
-/// Liquid templates (Fluid), parsed once per text; output is text or JSON, never HTML-encoded.
-public static partial class Templates
+/// Liquid templates (Fluid) that build request bodies, headers and texts from run data.
+public static class Templates
 {
-    private const int CacheLimit = 10_000;
     private static readonly FluidParser Parser = new();
-    private static readonly TemplateOptions Options = new()
-    {
-        MemberAccessStrategy = new UnsafeMemberAccessStrategy(),
-        MaxSteps = 1_000_000,
-        MaxRecursion = 50,
-    };
-    private static readonly ConcurrentDictionary<string, IFluidTemplate> Cache = new();
+    private static readonly ParsedCache<IFluidTemplate> Cache = new(10_000);
 
-    /// Null when the template parses, else a message with line and position.
+    // Shared by every render so filters are registered once; internal so nothing changes it while renders run.
+    internal static TemplateOptions Options { get; } = CreateOptions();
+
+    /// Null when the template parses, else a message with line and column.
     public static string? Validate(string template)
     {
         try
         {
-            Parse(template);
+            Cache.GetOrAdd(template, Parse);
             return null;
         }
-        catch (TransformException ex)
+        catch (TransformException e)
         {
-            return ex.Message;
+            return e.Message;
         }
     }
 
+    /// The model's top-level properties become the template's variables.
     public static string Render(string template, JsonNode? model)
     {
-        var parsed = Parse(template);
+        var parsed = Cache.GetOrAdd(template, Parse);
         var context = new TemplateContext(Options);
-        if (model is JsonObject obj)
-        {
-            foreach (var (name, value) in obj) context.SetValue(name, FluidModel.From(value));
-        }
+        if (model is JsonObject variables)
+            foreach (var (name, value) in variables) context.SetValue(name, FluidJson.ToFluid(value));
+        else
+            context.SetValue("model", FluidJson.ToFluid(model));
+
         try
         {
+            // Bodies are JSON or plain text, never HTML, so nothing is HTML-encoded.
             return parsed.Render(context, NullEncoder.Default);
         }
-        catch (Exception ex)
+        catch (InvalidOperationException e) when (e.Message.StartsWith("The maximum level of recursion", StringComparison.Ordinal))
         {
-            throw new TransformException("liquid", template, null, null, ex.Message);
+            // Fluid reports too many steps with its recursion message, which would send a recipe author looking for includes.
+            throw new TransformException("liquid", template, null, null,
+                $"the template did more than {Options.MaxSteps:N0} steps or nested too deep; check its loops", e);
+        }
+        catch (Exception e)
+        {
+            throw new TransformException("liquid", template, null, null, e.Message, e);
         }
     }
 
+    /// Renders, then reads the output as JSON.
     public static JsonNode? RenderJson(string template, JsonNode? model)
     {
-        var text = Render(template, model);
+        var output = Render(template, model);
         try
         {
-            return JsonNode.Parse(text);
+            return JsonNode.Parse(output);
         }
-        catch (JsonException ex)
+        catch (JsonException e)
         {
-            throw new TransformException("liquid", template, (int?)ex.LineNumber + 1, (int?)ex.BytePositionInLine + 1,
-                $"the rendered text is not JSON ({ex.Message.Split(" LineNumber")[0]}): {Excerpt(text, ex)}");
+            var line = e.LineNumber is { } l ? (int)l + 1 : (int?)null;
+            var column = e.BytePositionInLine is { } c ? (int)c + 1 : (int?)null;
+            // System.Text.Json appends its own 0-based "LineNumber: .. | BytePositionInLine: .." to the message.
+            var detail = e.Message.Split(" LineNumber:")[0];
+            throw new TransformException("json", output, line, column, $"{detail} (the template's output is not JSON)", e);
         }
-    }
-
-    private static string Excerpt(string text, JsonException ex)
-    {
-        var lines = text.Split('\n');
-        var line = (int)(ex.LineNumber ?? 0);
-        var at = line < lines.Length ? lines[line] : text;
-        return at.Length > 200 ? at[..200] + "..." : at;
     }
 
     private static IFluidTemplate Parse(string template)
     {
-        if (Cache.TryGetValue(template, out var cached)) return cached;
-        if (!Parser.TryParse(template, out var parsed, out var error))
-        {
-            var position = Position().Match(error);
-            var detail = error.Split("\nSource:")[0].Trim();
-            throw position.Success
-                ? new TransformException("liquid", template, int.Parse(position.Groups[1].Value), int.Parse(position.Groups[2].Value), detail)
-                : new TransformException("liquid", template, null, null, detail);
-        }
-        if (Cache.Count < CacheLimit) Cache[template] = parsed;
-        return parsed;
+        var context = new FluidParseContext(template);
+        var parsed = Parser.Grammar.TryParse(context, out var statements, out var error);
+        if (error is not null)
+            throw new TransformException("liquid", template, error.Position.Line, error.Position.Column,
+                $"{error.Message} near '{SourceLine(template, error.Position.Line)}'");
+        if (!parsed)
+            throw new TransformException("liquid", template, null, null, "the template could not be parsed");
+        return new FluidTemplate(statements);
     }
 
-    [GeneratedRegex(@"\((\d+):(\d+)\)")]
-    private static partial Regex Position();
-}
-
-/// Plain .NET values Fluid navigates natively: dictionaries, lists, numbers, strings.
-internal static class FluidModel
-{
-    public static object? From(JsonNode? node) => node switch
+    private static string SourceLine(string template, int line)
     {
-        null => null,
-        JsonObject o => o.ToDictionary(p => p.Key, p => From(p.Value)),
-        JsonArray a => a.Select(From).ToList(),
-        JsonValue v => v.GetValueKind() switch
+        var lines = template.Split('\n');
+        return line >= 1 && line <= lines.Length ? lines[line - 1].Trim() : "";
+    }
+
+    private static TemplateOptions CreateOptions()
+    {
+        var options = new TemplateOptions
         {
-            JsonValueKind.String => v.GetValue<string>(),
-            JsonValueKind.True => true,
-            JsonValueKind.False => false,
-            // The JSON text is the one representation every numeric JsonValue has.
-            JsonValueKind.Number => decimal.TryParse(v.ToJsonString(), System.Globalization.NumberStyles.Float,
-                System.Globalization.CultureInfo.InvariantCulture, out var d) ? d : double.Parse(v.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture),
-            _ => null,
-        },
-        _ => null,
-    };
+            CultureInfo = System.Globalization.CultureInfo.InvariantCulture,
+            // A recipe's loop must not be able to hold a worker forever.
+            MaxSteps = 10_000_000,
+            // Fluid's own json filter uses these; JSON bodies need no HTML-safe escaping of <, >, & or quotes.
+            JsonSerializerOptions = new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping },
+        };
+        options.ValueConverters.Add(value => value is JsonNode node ? FluidJson.ToFluid(node) : null);
+        options.Filters.AddFilter("jmespath", JmesPathFilter);
+        return options;
+    }
+
+    // {{ steps.getDeal.body | jmespath: "lines[?qty > `0`].sku" | json }}: selections inside a template use JMESPath too.
+    private static ValueTask<FluidValue> JmesPathFilter(FluidValue input, FilterArguments arguments, TemplateContext context)
+    {
+        var expression = arguments.At(0).ToStringValue();
+        var result = Expressions.Evaluate(expression, FluidJson.ToJson(input, context));
+        return FluidJson.ToFluid(result);
+    }
 }
