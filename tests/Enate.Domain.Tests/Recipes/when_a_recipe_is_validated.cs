@@ -1,0 +1,73 @@
+using System.Text.Json.Nodes;
+using Enate.Domain.Recipes;
+
+namespace Enate.Domain.Tests.Recipes;
+
+public sealed class when_a_recipe_is_validated
+{
+    private static readonly Dictionary<string, string> Connections = new() { ["crm"] = "http", ["enate"] = "enate" };
+
+    private static RecipeDefinition Recipe(params StepDefinition[] steps) => new()
+    {
+        Name = "Test",
+        Trigger = new TriggerDefinition { Type = "api" },
+        Steps = steps,
+    };
+
+    [Fact]
+    public void a_good_recipe_has_no_problems()
+    {
+        var recipe = Recipe(
+            new StepDefinition { Id = "get", Type = "http", Connection = "crm", Method = "GET", Path = "/deals/{{ input.id }}" },
+            new StepDefinition { Id = "note", Type = "enate", Connection = "enate", Operation = "addNote",
+                Args = new JsonObject { ["guid"] = "{{ input.guid }}", ["note"] = "Deal {{ steps.get.body.name }}" } });
+        Assert.Empty(RecipeValidator.Validate(recipe, Connections));
+    }
+
+    [Fact]
+    public void every_problem_is_reported_with_its_path()
+    {
+        var recipe = Recipe(
+            new StepDefinition { Id = "get", Type = "http", Connection = "enate-missing", Method = "FETCH", Path = "{{ oops" },
+            new StepDefinition { Id = "get", Type = "filter", Condition = "a[" },
+            new StepDefinition { Id = "note", Type = "enate", Connection = "crm", Operation = "fly" });
+        var paths = RecipeValidator.Validate(recipe, Connections).Select(p => p.Path).ToList();
+        Assert.Contains("$.steps[0].connection", paths);
+        Assert.Contains("$.steps[0].method", paths);
+        Assert.Contains("$.steps[0].path", paths);
+        Assert.Contains("$.steps[1].id", paths);
+        Assert.Contains("$.steps[1].condition", paths);
+        Assert.Contains("$.steps[2].connection", paths);
+        Assert.Contains("$.steps[2].operation", paths);
+    }
+
+    [Fact]
+    public void a_step_may_read_only_earlier_steps()
+    {
+        var recipe = Recipe(
+            new StepDefinition { Id = "first", Type = "transform", Template = "{\"x\": \"{{ steps.second.x }}\"}" },
+            new StepDefinition { Id = "second", Type = "transform", Select = "steps.first" });
+        var problem = Assert.Single(RecipeValidator.Validate(recipe, Connections));
+        Assert.Equal("$.steps[0]", problem.Path);
+        Assert.Contains("steps.second", problem.Message);
+    }
+
+    [Fact]
+    public void a_callback_needs_an_enate_action_trigger()
+    {
+        var recipe = Recipe(new StepDefinition { Id = "x", Type = "transform", Select = "input" }) with
+        {
+            Callback = new CallbackDefinition { Mode = "callEnate" },
+        };
+        Assert.Contains(RecipeValidator.Validate(recipe, Connections), p => p.Path == "$.callback.mode");
+    }
+
+    [Fact]
+    public void enate_operations_say_which_arguments_are_missing()
+    {
+        var recipe = Recipe(new StepDefinition { Id = "n", Type = "enate", Connection = "enate", Operation = "addNote", Args = [] });
+        var paths = RecipeValidator.Validate(recipe, Connections).Select(p => p.Path).ToList();
+        Assert.Contains("$.steps[0].args.guid", paths);
+        Assert.Contains("$.steps[0].args.note", paths);
+    }
+}
