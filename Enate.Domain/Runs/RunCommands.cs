@@ -1,5 +1,8 @@
 namespace Enate.Domain.Runs;
 
-/// Execute the run's next step. Sent by the API with RunRequested, then by the Workers after each
-/// step; a retry carries the attempt it was scheduled for, so a stale delivery is recognised.
-public sealed record ExecuteRun(Guid RunId, string TenantId, int? Attempt = null);
+/// Execute the run's first step: sent by the API with RunRequested, across processes.
+public sealed record ExecuteRun(Guid RunId, string TenantId);
+
+/// Execute the run's next step: sent by the Workers to themselves after a step or as a scheduled retry,
+/// which carries the attempt it was scheduled for, so a stale delivery is recognised.
+public sealed record ContinueRun(Guid RunId, string TenantId, int? Attempt = null);

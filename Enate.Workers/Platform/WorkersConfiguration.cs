@@ -36,10 +36,11 @@ public static class WorkersConfiguration
             // A fresh database just works: Wolverine's tables are created on start.
             options.AutoBuildMessageStorageOnStartup = JasperFx.AutoCreate.CreateOrUpdate;
             options.Policies.UseDurableInboxOnAllListeners();
-            // Steps and retries go through one PostgreSQL queue that every replica competes for; a replica
-            // that dies leaves its messages to the others.
-            options.PublishMessage<ExecuteRun>().ToPostgresqlQueue(EnateStore.RunQueue);
-            options.ListenToPostgresqlQueue(EnateStore.RunQueue);
+            // Every replica competes for the runs the API hands over.
+            options.ListenToPostgresqlQueue(EnateStore.RunQueue).PollingInterval(100.Milliseconds());
+            // A run's later steps and retries stay on the replica that started it, in a durable queue:
+            // no polling between steps, and a replica that dies leaves its messages to the others.
+            options.PublishMessage<ContinueRun>().ToLocalQueue("steps").UseDurableInbox();
             // Two deliveries of one step race on the stream version: the loser re-reads and finds the step done.
             options.OnException<ConcurrencyException>().RetryWithCooldown(50.Milliseconds(), 200.Milliseconds(), 1.Seconds());
             // The database or network hiccupped: the message stays durable and is tried again.

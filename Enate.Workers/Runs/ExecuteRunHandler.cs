@@ -14,7 +14,15 @@ namespace Enate.Workers.Runs;
 /// A step that completed is never executed again: the aggregate knows which steps are done.
 public static class ExecuteRunHandler
 {
-    public static async Task Handle(ExecuteRun command, IDocumentSession session, IMessageContext bus,
+    public static Task Handle(ExecuteRun command, IDocumentSession session, IMessageContext bus,
+        OutboundCaller caller, TimeProvider clock, CancellationToken ct) =>
+        NextStepAsync(new ContinueRun(command.RunId, command.TenantId), session, bus, caller, clock, ct);
+
+    public static Task Handle(ContinueRun command, IDocumentSession session, IMessageContext bus,
+        OutboundCaller caller, TimeProvider clock, CancellationToken ct) =>
+        NextStepAsync(command, session, bus, caller, clock, ct);
+
+    private static async Task NextStepAsync(ContinueRun command, IDocumentSession session, IMessageContext bus,
         OutboundCaller caller, TimeProvider clock, CancellationToken ct)
     {
         var stream = await session.Events.FetchForWriting<Run>(command.RunId, ct);
@@ -108,7 +116,7 @@ public static class ExecuteRunHandler
             if (delay is { } wait)
             {
                 events.Add(new RetryScheduled(run.Id, step.Id, attempt + 1, now + wait, reason, now));
-                await bus.PublishAsync(new ExecuteRun(run.Id, session.TenantId, attempt + 1),
+                await bus.PublishAsync(new ContinueRun(run.Id, session.TenantId, attempt + 1),
                     new DeliveryOptions { TenantId = session.TenantId, ScheduleDelay = wait });
             }
             else
@@ -120,5 +128,5 @@ public static class ExecuteRunHandler
     }
 
     private static ValueTask ContinueAsync(IMessageContext bus, Guid runId, string tenantId) =>
-        bus.PublishAsync(new ExecuteRun(runId, tenantId), new DeliveryOptions { TenantId = tenantId });
+        bus.PublishAsync(new ContinueRun(runId, tenantId), new DeliveryOptions { TenantId = tenantId });
 }

@@ -1,0 +1,103 @@
+extern alias api;
+extern alias workers;
+using System.Diagnostics;
+using System.Net.Http.Json;
+using Alba;
+using Enate.Domain;
+using Enate.Testing;
+using JasperFx.CommandLine;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using workers::Enate.Workers.Platform;
+
+namespace Enate.Benchmarks;
+
+/// The engine's cost per step: runs of a 1-step and a 6-step no-op recipe, the difference divided by the
+/// extra steps. Baseline: one committed single-row INSERT, the least a durably recorded step can cost.
+public static class EngineBenchmark
+{
+    public static async Task<IEnumerable<Result>> RunAsync(bool smoke)
+    {
+        await using var database = await TestDatabase.StartAsync("bench");
+        JasperFxEnvironment.AutoStartHost = true;
+        await using var api = await AlbaHost.For<api::Program>(web =>
+        {
+            web.UseEnvironment("Benchmark");
+            web.UseSetting($"ConnectionStrings:{EnateStore.DatabaseName}", database.ConnectionString);
+            web.ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning));
+        });
+        var workerBuilder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Benchmark" });
+        workerBuilder.Configuration[$"ConnectionStrings:{EnateStore.DatabaseName}"] = database.ConnectionString;
+        workerBuilder.WebHost.UseUrls("http://127.0.0.1:0");
+        workerBuilder.Logging.SetMinimumLevel(LogLevel.Warning);
+        workerBuilder.AddWorkers();
+        await using var workers = workerBuilder.Build();
+        await workers.StartAsync();
+
+        var client = api.Server.CreateClient();
+        await PutNoop(client, "one", 1);
+        await PutNoop(client, "six", 6);
+        var runs = smoke ? 5 : 200;
+
+        await Execute(client, database.ConnectionString, "one", 5);
+        var one = await Execute(client, database.ConnectionString, "one", runs);
+        var six = await Execute(client, database.ConnectionString, "six", runs);
+        var perStep = (six - one) / (5.0 * runs);
+        var insert = await InsertBaseline(database.ConnectionString, smoke ? 20 : 1000);
+
+        await workers.StopAsync();
+        return
+        [
+            new Result("engine: overhead per step (no-op transform)", $"{perStep.TotalMilliseconds:0.00} ms",
+                $"one committed INSERT: {insert.TotalMilliseconds:0.00} ms", insert / perStep,
+                $"{runs} runs each of 1 and 6 steps, sequential requests, Workers in-process; 1-step run end to end {(one / runs).TotalMilliseconds:0.0} ms"),
+        ];
+    }
+
+    private static async Task PutNoop(HttpClient client, string key, int steps)
+    {
+        var definition = new
+        {
+            name = key,
+            trigger = new { type = "api" },
+            steps = Enumerable.Range(0, steps).Select(i => new { id = $"s{i}", type = "transform", select = "input" }).ToArray(),
+        };
+        (await client.PutAsJsonAsync($"/api/v1/recipes/{key}", definition)).EnsureSuccessStatusCode();
+    }
+
+    private static async Task<TimeSpan> Execute(HttpClient client, string connectionString, string key, int runs)
+    {
+        var before = await Succeeded(connectionString);
+        var watch = Stopwatch.StartNew();
+        for (var i = 0; i < runs; i++) (await client.PostAsJsonAsync($"/api/v1/recipes/{key}/runs", new { i })).EnsureSuccessStatusCode();
+        while (await Succeeded(connectionString) < before + runs) await Task.Delay(20);
+        return watch.Elapsed;
+    }
+
+    private static async Task<long> Succeeded(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var count = new NpgsqlCommand("select count(*) from enate.mt_events where type = 'run_succeeded'", connection);
+        return (long)(await count.ExecuteScalarAsync())!;
+    }
+
+    private static async Task<TimeSpan> InsertBaseline(string connectionString, int rows)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using (var create = new NpgsqlCommand("create table if not exists bench_baseline (id bigserial primary key, body jsonb)", connection))
+            await create.ExecuteNonQueryAsync();
+        var watch = Stopwatch.StartNew();
+        for (var i = 0; i < rows; i++)
+        {
+            await using var insert = new NpgsqlCommand("insert into bench_baseline (body) values (@body::jsonb)", connection);
+            insert.Parameters.AddWithValue("body", $"{{\"i\":{i}}}");
+            await insert.ExecuteNonQueryAsync();
+        }
+        return watch.Elapsed / rows;
+    }
+}

@@ -1,0 +1,26 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Enate.Benchmarks;
+
+public sealed record Result(string Name, string Figure, string Baseline, double Ratio, string Note);
+
+public static class Report
+{
+    public static void Print(IReadOnlyList<Result> results, bool smoke)
+    {
+        var text = new StringBuilder();
+        text.AppendLine($"Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}; {DateTime.UtcNow:u}{(smoke ? " (smoke mode: too short to quote)" : "")}");
+        text.AppendLine();
+        text.AppendLine("| benchmark | figure | baseline in the same run | ratio | note |");
+        text.AppendLine("|---|---|---|---|---|");
+        foreach (var r in results) text.AppendLine($"| {r.Name} | {r.Figure} | {r.Baseline} | {r.Ratio:0.00} | {r.Note} |");
+        Console.WriteLine(text);
+        if (!smoke)
+        {
+            var path = Path.Combine(Enate.Testing.WorkerProcess.RepositoryRoot(), "docs", "benchmarks-latest.md");
+            File.WriteAllText(path, "# Latest benchmark run\n\nWritten by `tests/Enate.Benchmarks`.\n\n" + text);
+            Console.WriteLine($"Written to {path}");
+        }
+    }
+}
