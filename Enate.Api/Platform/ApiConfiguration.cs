@@ -41,6 +41,7 @@ public static class ApiConfiguration
             options.Durability.Mode = DurabilityMode.ServerlessWithOutbox;
         });
 
+        builder.AddRequestGuards();
         builder.Services.AddEnateDataProtection();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddScoped<RunStarter>();
@@ -54,10 +55,12 @@ public static class ApiConfiguration
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseRequestGuards();
         app.MapDefaultEndpoints();
         app.MapOpenApi();
         app.MapScalarApiReference();
-        app.MapWolverineEndpoints();
+        // A query value that does not parse is the client's mistake: 400, never a silent default.
+        app.MapWolverineEndpoints(options => options.RejectUnparseableQueryValues = true);
         return app;
     }
 }
