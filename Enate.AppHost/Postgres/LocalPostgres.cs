@@ -44,6 +44,20 @@ internal sealed class LocalPostgres
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    public static bool PortIsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
     /// Creates the cluster on first use; a folder that already holds one is kept with its data.
     public async Task InitializeAsync(bool durable, CancellationToken ct = default)
     {

@@ -43,6 +43,12 @@ public static class PostgresModes
         var dataDirectory = builder.Configuration["Postgres:DataDirectory"]
             ?? Path.Combine(builder.AppHostDirectory, "..", ".data", "postgres");
         var server = LocalPostgres.For(Path.GetFullPath(dataDirectory), port);
+        if (!LocalPostgres.PortIsFree(port))
+        {
+            // Otherwise the health check would talk to whatever server holds the port.
+            throw new DistributedApplicationException(
+                $"Port {port} is in use, so the local PostgreSQL cannot start. Stop what holds it, or set Postgres:Port.");
+        }
 
         // initdb once, before anything starts: the data folder then survives restarts of the app host.
         server.InitializeAsync(durable: true).GetAwaiter().GetResult();

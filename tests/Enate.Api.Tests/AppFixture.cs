@@ -26,6 +26,20 @@ public sealed class AppFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _database = await TestDatabase.StartAsync();
+        try
+        {
+            await StartHostsAsync(_database);
+        }
+        catch
+        {
+            // xunit does not dispose a fixture whose start failed: stop the server here.
+            await _database.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task StartHostsAsync(TestDatabase database)
+    {
         var connectionKey = $"ConnectionStrings:{EnateStore.DatabaseName}";
 
         // Program ends with RunJasperFxCommands: let the test host start it.
@@ -33,11 +47,11 @@ public sealed class AppFixture : IAsyncLifetime
         Api = await AlbaHost.For<Program>(web =>
         {
             web.UseEnvironment("Testing");
-            web.UseSetting(connectionKey, _database.ConnectionString);
+            web.UseSetting(connectionKey, database.ConnectionString);
         });
 
         var workers = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
-        workers.Configuration[connectionKey] = _database.ConnectionString;
+        workers.Configuration[connectionKey] = database.ConnectionString;
         workers.WebHost.UseUrls("http://127.0.0.1:0");
         workers.AddServiceDefaults();
         workers.AddWorkers();

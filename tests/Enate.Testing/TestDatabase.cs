@@ -24,9 +24,12 @@ public sealed class TestDatabase : IAsyncDisposable
 
         if (!LocalPostgres.BinariesExist) throw new InvalidOperationException(LocalPostgres.MissingBinariesMessage);
 
-        var folder = Path.Combine(Path.GetTempPath(), "enate-tests", $"{database}-{Guid.NewGuid():N}");
+        var root = Path.Combine(Path.GetTempPath(), "enate-tests");
+        await StopAbandonedAsync(root);
+        var folder = Path.Combine(root, $"{database}-{Guid.NewGuid():N}");
         var server = LocalPostgres.For(folder, LocalPostgres.FreePort());
         await server.InitializeAsync(durable: false);
+        await File.WriteAllTextAsync(Path.Combine(folder, OwnerFile), Environment.ProcessId.ToString());
         await server.StartAsync(durable: false);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => server.StopAsync().GetAwaiter().GetResult();
 
@@ -37,6 +40,41 @@ public sealed class TestDatabase : IAsyncDisposable
             await create.ExecuteNonQueryAsync();
         }
         return new TestDatabase(server.ConnectionString(database), server);
+    }
+
+    private const string OwnerFile = "enate-test-owner.pid";
+
+    /// Servers whose test process died (killed, crashed, timed out) would otherwise run on forever.
+    private static async Task StopAbandonedAsync(string root)
+    {
+        if (!Directory.Exists(root)) return;
+        foreach (var folder in Directory.GetDirectories(root))
+        {
+            var owner = Path.Combine(folder, OwnerFile);
+            if (!File.Exists(owner) || !int.TryParse(await File.ReadAllTextAsync(owner), out var pid) || IsAlive(pid)) continue;
+            try
+            {
+                await LocalPostgres.For(folder, 0).StopAsync();
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException)
+            {
+                // Another test process may be cleaning the same folder.
+            }
+        }
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     public async ValueTask DisposeAsync()
