@@ -17,8 +17,9 @@ public static class Extensions
     public const string HealthPath = "/health";
     public const string AlivePath = "/alive";
 
-    // Activity sources and meters of the libraries the services run on.
+    // Activity sources and meters of the libraries the services run on (Wolverine's meter is "Wolverine:<service>").
     private static readonly string[] Sources = ["Marten", "Wolverine", "Enate"];
+    private static readonly string[] Meters = ["Marten", "Wolverine*", "Enate"];
 
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
@@ -43,7 +44,7 @@ public static class Extensions
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddNpgsqlInstrumentation()
-                .AddMeter(Sources))
+                .AddMeter(Meters))
             .WithTracing(tracing => tracing
                 .AddSource(builder.Environment.ApplicationName)
                 .AddSource(Sources)

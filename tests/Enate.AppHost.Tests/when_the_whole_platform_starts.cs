@@ -51,6 +51,14 @@ public sealed class when_the_whole_platform_starts : IAsyncLifetime
         using var api = _app.CreateHttpClient("api", "http");
         Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/health")).StatusCode);
 
+        var saved = await api.PutAsJsonAsync("/api/v1/recipes/echo", new
+        {
+            name = "Echo",
+            trigger = new { type = "api" },
+            steps = new object[] { new { id = "echo", type = "transform", select = "input" } },
+        });
+        Assert.Equal(HttpStatusCode.Created, saved.StatusCode);
+
         var accepted = await api.PostAsJsonAsync("/api/v1/recipes/echo/runs", new { hello = "world" });
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
         var runId = (await accepted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("runId").GetGuid();
@@ -59,6 +67,6 @@ public sealed class when_the_whole_platform_starts : IAsyncLifetime
             async () => await api.GetFromJsonAsync<JsonElement>($"/api/v1/runs/{runId}"),
             r => r.GetProperty("status").GetString() == "succeeded",
             TimeSpan.FromSeconds(60));
-        Assert.Equal("world", run.GetProperty("input").GetProperty("hello").GetString());
+        Assert.Equal("world", run.GetProperty("output").GetProperty("hello").GetString());
     }
 }
