@@ -24,6 +24,14 @@ public static class ApiCalls
         return result.ReadAsJson<JsonElement>();
     }
 
+    /// A one-step recipe whose output is its input: for tests about runs, not about steps.
+    public static Task<JsonElement> PutEchoRecipe(this IAlbaHost api, string key) => api.PutRecipe(key, new
+    {
+        name = "Echo",
+        trigger = new { type = "api" },
+        steps = new object[] { new { id = "echo", type = "transform", select = "input" } },
+    });
+
     public static Task PutConnection(this IAlbaHost api, string name, string baseUrl, object? auth = null, string kind = "http") =>
         api.Scenario(s =>
         {

@@ -18,12 +18,7 @@ public sealed class when_a_client_sends_bad_input(AppFixture app) : AppTest(app)
         return result.ReadAsJson<JsonElement>();
     }
 
-    private Task EchoRecipe() => Api.PutRecipe("echo", new
-    {
-        name = "Echo",
-        trigger = new { type = "api" },
-        steps = new object[] { new { id = "echo", type = "transform", select = "input" } },
-    });
+    private Task EchoRecipe() => Api.PutEchoRecipe("echo");
 
     [Fact]
     public async Task malformed_json_is_400()

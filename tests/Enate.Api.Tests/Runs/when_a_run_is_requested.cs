@@ -12,12 +12,7 @@ public sealed class when_a_run_is_requested(AppFixture app) : AppTest(app)
     [Fact]
     public async Task the_api_accepts_it_and_a_worker_records_the_outcome()
     {
-        await Api.PutRecipe("echo", new
-        {
-            name = "Echo",
-            trigger = new { type = "api" },
-            steps = new object[] { new { id = "echo", type = "transform", select = "input" } },
-        });
+        await Api.PutEchoRecipe("echo");
         var accepted = await Api.Scenario(s =>
         {
             s.Post.Json(new { dealId = 42 }).ToUrl("/api/v1/recipes/echo/runs");

@@ -19,12 +19,7 @@ public sealed class when_a_run_is_traced(AppFixture app) : AppTest(app)
         };
         ActivitySource.AddActivityListener(listener);
 
-        await Api.PutRecipe("traced", new
-        {
-            name = "Traced",
-            trigger = new { type = "api" },
-            steps = new object[] { new { id = "echo", type = "transform", select = "input" } },
-        });
+        await Api.PutEchoRecipe("traced");
         var runId = await Api.RequestRun("traced", new { x = 1 });
         await Api.WaitForRun(runId, RunStatus.Succeeded);
         await Task.Delay(200);
