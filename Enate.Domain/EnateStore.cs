@@ -39,9 +39,9 @@ public static class EnateStore
             typeof(RetryScheduled), typeof(RunSucceeded), typeof(RunSkipped), typeof(RunFailed), typeof(RunDeadLettered),
         ]);
 
-        // Read models are built by the async daemon in the Workers; single runs are read with FetchLatest,
-        // which catches up live, so a client never reads a run older than its own request.
-        options.Projections.Add<RunSummaryProjection>(ProjectionLifecycle.Async);
+        // The run summary is updated in the same transaction as the run's events: a list shows a run the
+        // moment it is accepted. (Async, built by the Workers' daemon, it lagged unpredictably in tests.)
+        options.Projections.Add<RunSummaryProjection>(ProjectionLifecycle.Inline);
         options.Schema.For<RunSummary>()
             .Index(x => x.RecipeKey)
             .Index(x => x.Status)
