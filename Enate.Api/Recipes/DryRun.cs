@@ -25,6 +25,8 @@ public static class DryRunEndpoint
     [Tags("Recipes")]
     public static async Task<IResult> Post(string key, DryRunRequest request, IQuerySession session, TimeProvider clock, CancellationToken ct)
     {
+        if (request.Input.ValueKind == JsonValueKind.Undefined)
+            return Problems.Validation([new("$.input", "is required: the trigger input to run the recipe over.")]);
         var recipe = await session.LoadAsync<Recipe>(key, ct);
         if (recipe is null) return Problems.NotFound($"Recipe '{key}'");
         var version = request.Version ?? recipe.LatestVersion;

@@ -65,4 +65,11 @@ public sealed class when_a_client_sends_bad_input(AppFixture app) : AppTest(app)
         Assert.Contains("$.auth.username", paths);
         Assert.Contains("$.auth.password", paths);
     }
+
+    [Fact]
+    public async Task a_dry_run_without_input_is_422_not_500()
+    {
+        await EchoRecipe();
+        await Expect(HttpStatusCode.UnprocessableEntity, s => s.Post.Json(new { version = 1 }).ToUrl("/api/v1/recipes/echo/dry-run"));
+    }
 }
