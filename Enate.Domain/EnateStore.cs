@@ -2,6 +2,7 @@ using Enate.Domain.Connections;
 using Enate.Domain.Platform;
 using Enate.Domain.Recipes;
 using Enate.Domain.Runs;
+using Enate.Domain.Security;
 using JasperFx.Events;
 using JasperFx.Events.Projections;
 using Marten;
@@ -54,5 +55,7 @@ public static class EnateStore
         options.Schema.For<RunIdempotency>();
         // The key ring is the platform's, not a tenant's.
         options.Schema.For<DataProtectionKey>().SingleTenanted();
+        // A key is looked up before its tenant is known; it carries its tenant as a field.
+        options.Schema.For<ApiKey>().SingleTenanted().Index(x => x.KeyId).Index(x => x.TenantId);
     }
 }

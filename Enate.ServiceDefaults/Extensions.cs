@@ -75,9 +75,9 @@ public static class Extensions
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
         // Readiness: every registered check, the database included.
-        app.MapHealthChecks(HealthPath);
+        app.MapHealthChecks(HealthPath).AllowAnonymous();
         // Liveness: the process answers.
-        app.MapHealthChecks(AlivePath, new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") });
+        app.MapHealthChecks(AlivePath, new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") }).AllowAnonymous();
         return app;
     }
 }

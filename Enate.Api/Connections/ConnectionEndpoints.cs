@@ -1,3 +1,5 @@
+using Enate.Domain.Security;
+using Microsoft.AspNetCore.Authorization;
 using Enate.Api.Platform;
 using Enate.Domain.Connections;
 using Enate.Domain.Recipes;
@@ -17,6 +19,7 @@ public static class ConnectionEndpoints
 {
     /// Creates or replaces a connection. Secrets are encrypted at rest and never returned; sending "***" keeps the stored one.
     [WolverinePut("/api/v1/connections/{name}", OperationId = "PutConnection")]
+    [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Connections")]
     public static async Task<IResult> Put(string name, ConnectionRequest request, IDocumentSession session,
         ConnectionSecrets secrets, TimeProvider clock, CancellationToken ct)
@@ -43,6 +46,7 @@ public static class ConnectionEndpoints
     }
 
     [WolverineGet("/api/v1/connections", OperationId = "ListConnections")]
+    [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Connections")]
     public static async Task<IResult> List(IQuerySession session, CancellationToken ct)
     {
@@ -51,12 +55,14 @@ public static class ConnectionEndpoints
     }
 
     [WolverineGet("/api/v1/connections/{name}", OperationId = "GetConnection")]
+    [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Connections")]
     public static async Task<IResult> Get(string name, IQuerySession session, CancellationToken ct) =>
         await session.LoadAsync<Connection>(name, ct) is { } c ? Results.Ok(ConnectionView.Of(c)) : Problems.NotFound($"Connection '{name}'");
 
     /// Deletes a connection unless an active recipe still uses it (409).
     [WolverineDelete("/api/v1/connections/{name}", OperationId = "DeleteConnection")]
+    [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Connections")]
     public static async Task<IResult> Delete(string name, IDocumentSession session, CancellationToken ct)
     {

@@ -1,5 +1,6 @@
 using Enate.Domain;
 using Enate.Api.Runs;
+using Enate.Api.Security;
 using Enate.Domain.Platform;
 using Enate.Domain.Runs;
 using JasperFx;
@@ -42,6 +43,7 @@ public static class ApiConfiguration
         });
 
         builder.AddRequestGuards();
+        builder.AddApiSecurity();
         builder.Services.AddEnateDataProtection();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddScoped<RunStarter>();
@@ -56,11 +58,18 @@ public static class ApiConfiguration
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseRequestGuards();
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.MapDefaultEndpoints();
-        app.MapOpenApi();
-        app.MapScalarApiReference();
+        app.MapOpenApi().AllowAnonymous();
+        app.MapScalarApiReference().AllowAnonymous();
         // A query value that does not parse is the client's mistake: 400, never a silent default.
-        app.MapWolverineEndpoints(options => options.RejectUnparseableQueryValues = true);
+        app.MapWolverineEndpoints(options =>
+        {
+            options.RejectUnparseableQueryValues = true;
+            // Sessions open for the tenant of the caller's API key: another tenant's data is simply not there (404).
+            options.TenantId.IsClaimTypeNamed(EnateClaims.Tenant);
+        });
         return app;
     }
 }

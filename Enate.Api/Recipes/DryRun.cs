@@ -1,3 +1,5 @@
+using Enate.Domain.Security;
+using Microsoft.AspNetCore.Authorization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Enate.Api.Platform;
@@ -22,6 +24,7 @@ public static class DryRunEndpoint
     /// Runs the recipe's templates over an input and shows each step's output and the requests it would send.
     /// No outbound call is made and no run is recorded; a call step's output is empty in a dry run.
     [WolverinePost("/api/v1/recipes/{key}/dry-run", OperationId = "DryRunRecipe")]
+    [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Recipes")]
     public static async Task<IResult> Post(string key, DryRunRequest request, IQuerySession session, TimeProvider clock, CancellationToken ct)
     {

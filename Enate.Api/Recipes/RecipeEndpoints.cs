@@ -1,3 +1,5 @@
+using Enate.Domain.Security;
+using Microsoft.AspNetCore.Authorization;
 using System.Text.Json;
 using Enate.Api.Platform;
 using Enate.Api.Runs;
@@ -18,11 +20,13 @@ public static class RecipeEndpoints
 {
     /// The JSON Schema of a recipe definition.
     [WolverineGet("/api/v1/recipes/schema", OperationId = "GetRecipeSchema")]
+    [AllowAnonymous]
     [Tags("Recipes")]
     public static IResult Schema() => Results.Text(RecipeJson.Schema.Value, "application/schema+json");
 
     /// Saves a new version when the definition changed; an identical one returns the current version.
     [WolverinePut("/api/v1/recipes/{key}", OperationId = "PutRecipe")]
+    [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Recipes")]
     public static async Task<IResult> Put(string key, JsonElement body, IDocumentSession session, TimeProvider clock, CancellationToken ct)
     {
@@ -69,6 +73,7 @@ public static class RecipeEndpoints
     }
 
     [WolverineGet("/api/v1/recipes", OperationId = "ListRecipes")]
+    [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Recipes")]
     public static async Task<IResult> List(IQuerySession session, CancellationToken ct)
     {
@@ -81,6 +86,7 @@ public static class RecipeEndpoints
 
     /// The latest definition and the list of versions.
     [WolverineGet("/api/v1/recipes/{key}", OperationId = "GetRecipe")]
+    [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Recipes")]
     public static async Task<IResult> Get(string key, IQuerySession session, CancellationToken ct)
     {
@@ -92,6 +98,7 @@ public static class RecipeEndpoints
 
     /// One version, exactly as it was saved.
     [WolverineGet("/api/v1/recipes/{key}/versions/{version}", OperationId = "GetRecipeVersion")]
+    [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Recipes")]
     public static async Task<IResult> GetVersion(string key, int version, IQuerySession session, CancellationToken ct) =>
         await session.LoadAsync<RecipeVersion>(RecipeVersion.IdFor(key, version), ct) is { } v
@@ -99,11 +106,13 @@ public static class RecipeEndpoints
             : Problems.NotFound($"Version {version} of recipe '{key}'");
 
     [WolverinePost("/api/v1/recipes/{key}/activate", OperationId = "ActivateRecipe")]
+    [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Recipes")]
     public static Task<IResult> Activate(string key, IDocumentSession session, CancellationToken ct) => SetActive(key, true, session, ct);
 
     /// An inactive recipe rejects triggers with 409.
     [WolverinePost("/api/v1/recipes/{key}/deactivate", OperationId = "DeactivateRecipe")]
+    [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Recipes")]
     public static Task<IResult> Deactivate(string key, IDocumentSession session, CancellationToken ct) => SetActive(key, false, session, ct);
 

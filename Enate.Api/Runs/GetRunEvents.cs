@@ -1,3 +1,5 @@
+using Enate.Domain.Security;
+using Microsoft.AspNetCore.Authorization;
 using Enate.Api.Platform;
 using Marten;
 using Wolverine.Http;
@@ -10,6 +12,7 @@ public static class GetRunEventsEndpoint
 {
     /// Every event of the run in order, with each outbound request and response as recorded (secrets redacted).
     [WolverineGet("/api/v1/runs/{id}/events", OperationId = "GetRunEvents")]
+    [Authorize(Policy = Scopes.AuditRead)]
     [Tags("Runs")]
     public static async Task<IResult> Get(Guid id, IQuerySession session, CancellationToken ct)
     {

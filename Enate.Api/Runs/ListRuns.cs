@@ -1,3 +1,5 @@
+using Enate.Domain.Security;
+using Microsoft.AspNetCore.Authorization;
 using System.Text;
 using Enate.Api.Platform;
 using Enate.Domain.Runs;
@@ -16,6 +18,7 @@ public static class ListRunsEndpoint
 
     /// Runs, newest first, filtered by recipe, status, Enate work item and time; paged with an opaque cursor.
     [WolverineGet("/api/v1/runs", OperationId = "ListRuns")]
+    [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Runs")]
     public static async Task<IResult> Get(IQuerySession session, string? recipe, string? status, string? workItem,
         DateTimeOffset? from, DateTimeOffset? to, int? limit, string? cursor, CancellationToken ct)

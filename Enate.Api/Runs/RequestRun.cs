@@ -1,3 +1,5 @@
+using Enate.Domain.Security;
+using Microsoft.AspNetCore.Authorization;
 using System.Text.Json;
 using Enate.Api.Platform;
 using Enate.Domain.Recipes;
@@ -14,6 +16,7 @@ public static class RequestRunEndpoint
     /// Starts a run of the recipe's latest version with the request body as its input. A repeated
     /// Idempotency-Key with the same body answers 200 with the original run; with another body, 409.
     [WolverinePost("/api/v1/recipes/{key}/runs", OperationId = "RequestRun")]
+    [Authorize(Policy = Scopes.RunsTrigger)]
     [Tags("Runs")]
     [ProducesResponseType<RunAccepted>(StatusCodes.Status202Accepted)]
     public static async Task<IResult> Post(

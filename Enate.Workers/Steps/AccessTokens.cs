@@ -13,7 +13,10 @@ public sealed class AccessTokens(IHttpClientFactory clients, TimeProvider clock)
 
     public async Task<string> GetAsync(Connection connection, ConnectionAuth auth, bool refresh, CancellationToken ct)
     {
-        var key = $"{connection.Id}|{auth.TokenUrl}|{auth.ClientId}|{connection.UpdatedAt:O}";
+        // Keyed by the credentials themselves (hashed): two tenants' connections of one name never share a
+        // token, and identical credentials would get the same token from the provider anyway.
+        var key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
+            $"{auth.TokenUrl}\n{auth.ClientId}\n{auth.ClientSecret}\n{auth.Scope}")));
         if (!refresh && _cache.TryGetValue(key, out var cached) && cached.ExpiresAt > clock.GetUtcNow()) return cached.Token;
 
         var form = new Dictionary<string, string>

@@ -2,6 +2,7 @@ extern alias workers;
 
 using Alba;
 using Enate.Domain;
+using Enate.Domain.Security;
 using Enate.Testing;
 using JasperFx.CommandLine;
 using Marten;
@@ -23,6 +24,9 @@ public sealed class AppFixture : IAsyncLifetime
     public IDocumentStore Store => Api.Services.GetRequiredService<IDocumentStore>();
     public string ConnectionString => _database!.ConnectionString;
 
+    /// The bootstrap admin key of tenant `demo`, as the AppHost seeds it in Development.
+    public const string AdminKey = "test-admin-key-for-tenant-demo-0001";
+
     public async Task InitializeAsync()
     {
         _database = await TestDatabase.StartAsync();
@@ -42,13 +46,7 @@ public sealed class AppFixture : IAsyncLifetime
     {
         var connectionKey = $"ConnectionStrings:{EnateStore.DatabaseName}";
 
-        // Program ends with RunJasperFxCommands: let the test host start it.
-        JasperFxEnvironment.AutoStartHost = true;
-        Api = await AlbaHost.For<Program>(web =>
-        {
-            web.UseEnvironment("Testing");
-            web.UseSetting(connectionKey, database.ConnectionString);
-        });
+        Api = await StartApiAsync(database.ConnectionString);
 
         var workers = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         workers.Configuration[connectionKey] = database.ConnectionString;
@@ -57,6 +55,51 @@ public sealed class AppFixture : IAsyncLifetime
         workers.AddWorkers();
         Workers = workers.Build();
         await Workers.StartAsync();
+    }
+
+    /// The API through Alba on a database; every call is the demo tenant's admin unless a test sends its own
+    /// Authorization header.
+    public static async Task<IAlbaHost> StartApiAsync(string connectionString)
+    {
+        // Program ends with RunJasperFxCommands: let the test host start it.
+        JasperFxEnvironment.AutoStartHost = true;
+        var api = await AlbaHost.For<Program>(web =>
+        {
+            web.UseEnvironment("Testing");
+            web.UseSetting($"ConnectionStrings:{EnateStore.DatabaseName}", connectionString);
+            web.UseSetting("Enate:Bootstrap:ApiKey", AdminKey);
+        });
+        api.BeforeEach(context =>
+        {
+            if (!context.Request.Headers.ContainsKey("Authorization")) context.Request.Headers.Authorization = $"Bearer {AdminKey}";
+        });
+        return api;
+    }
+
+    /// Cleaning between tests deletes the keys too: put the bootstrap key back as the API seeds it.
+    public async Task SeedAdminKeyAsync()
+    {
+        await using var session = Store.LightweightSession();
+        session.Store(new ApiKey
+        {
+            Id = ApiKey.HashOf(AdminKey), KeyId = Guid.CreateVersion7(), TenantId = "demo", Name = "bootstrap",
+            Scopes = [Scopes.Admin], CreatedAt = DateTimeOffset.UtcNow,
+        });
+        await session.SaveChangesAsync();
+    }
+
+    /// A key of any tenant with the given scopes, stored as the API stores keys.
+    public async Task<string> SeedKeyAsync(string tenant, params string[] scopes)
+    {
+        var key = ApiKey.NewKey();
+        await using var session = Store.LightweightSession();
+        session.Store(new ApiKey
+        {
+            Id = ApiKey.HashOf(key), KeyId = Guid.CreateVersion7(), TenantId = tenant, Name = $"{tenant} test key",
+            Scopes = scopes, CreatedAt = DateTimeOffset.UtcNow,
+        });
+        await session.SaveChangesAsync();
+        return key;
     }
 
     public async Task DisposeAsync()
@@ -82,6 +125,10 @@ public abstract class AppTest(AppFixture app) : IAsyncLifetime
     protected AppFixture App { get; } = app;
     protected IAlbaHost Api => App.Api;
 
-    public virtual Task InitializeAsync() => App.Store.Advanced.Clean.DeleteAllDocumentsAsync();
+    public virtual async Task InitializeAsync()
+    {
+        await App.Store.Advanced.Clean.DeleteAllDocumentsAsync();
+        await App.SeedAdminKeyAsync();
+    }
     public virtual Task DisposeAsync() => Task.CompletedTask;
 }

@@ -12,6 +12,7 @@ public sealed class when_the_whole_platform_starts : IAsyncLifetime
 {
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "enate-tests", $"apphost-{Guid.NewGuid():N}");
     private DistributedApplication _app = null!;
+    private const string AdminKey = "apphost-test-admin-key-0001";
 
     public async Task InitializeAsync()
     {
@@ -22,6 +23,7 @@ public sealed class when_the_whole_platform_starts : IAsyncLifetime
             $"Postgres:Port={FreePorts.Next()}",
             $"Ports:Api={FreePorts.Next()}",
             $"Ports:Simulators={FreePorts.Next()}",
+            $"Parameters:bootstrap-api-key={AdminKey}",
         ];
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Enate_AppHost>(
             args, (options, _) => options.DisableDashboard = true);
@@ -50,6 +52,8 @@ public sealed class when_the_whole_platform_starts : IAsyncLifetime
     {
         using var api = _app.CreateHttpClient("api", "http");
         Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/health")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await api.GetAsync("/api/v1/runs")).StatusCode);
+        api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminKey);
 
         var saved = await api.PutAsJsonAsync("/api/v1/recipes/echo", new
         {

@@ -18,12 +18,7 @@ public sealed class when_the_workers_process_is_killed : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _database = await TestDatabase.StartAsync();
-        JasperFxEnvironment.AutoStartHost = true;
-        _api = await AlbaHost.For<Program>(web =>
-        {
-            web.UseEnvironment("Testing");
-            web.UseSetting($"ConnectionStrings:{EnateStore.DatabaseName}", _database.ConnectionString);
-        });
+        _api = await AppFixture.StartApiAsync(_database.ConnectionString);
         _partner = await TestPartner.StartAsync();
     }
 

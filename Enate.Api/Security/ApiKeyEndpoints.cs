@@ -1,0 +1,92 @@
+using System.Security.Claims;
+using Enate.Api.Platform;
+using Enate.Domain.Security;
+using Marten;
+using Microsoft.AspNetCore.Authorization;
+using Wolverine.Http;
+
+namespace Enate.Api.Security;
+
+public sealed record ApiKeyRequest(string? Name, string[]? Scopes);
+
+public sealed record ApiKeyView(Guid Id, string Name, string[] Scopes, string Prefix, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt)
+{
+    public static ApiKeyView Of(ApiKey k) => new(k.KeyId, k.Name, k.Scopes, k.Prefix, k.CreatedAt, k.RevokedAt);
+}
+
+/// The key itself appears in this answer and nowhere else, ever.
+public sealed record ApiKeyCreated(Guid Id, string Name, string[] Scopes, string Key);
+
+public static class ApiKeyEndpoints
+{
+    [WolverinePost("/api/v1/api-keys", OperationId = "CreateApiKey")]
+    [Tags("API keys")]
+    [Authorize(Policy = Scopes.Admin)]
+    public static async Task<IResult> Create(ApiKeyRequest request, ClaimsPrincipal user, IDocumentStore store,
+        TimeProvider clock, CancellationToken ct)
+    {
+        var errors = new List<FieldProblem>();
+        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 100)
+            errors.Add(new("$.name", "A name of 1 to 100 characters is required."));
+        if (request.Scopes is not { Length: > 0 })
+            errors.Add(new("$.scopes", $"At least one scope is required: {string.Join(", ", Scopes.All)}."));
+        else
+            errors.AddRange(request.Scopes.Select((s, i) => (s, i)).Where(x => !Scopes.All.Contains(x.s))
+                .Select(x => new FieldProblem($"$.scopes[{x.i}]", $"Unknown scope '{x.s}'.")));
+        if (errors.Count > 0) return Problems.Validation(errors);
+
+        var key = ApiKey.NewKey();
+        var document = new ApiKey
+        {
+            Id = ApiKey.HashOf(key), KeyId = Guid.CreateVersion7(), TenantId = user.Tenant(), Name = request.Name!.Trim(),
+            Scopes = request.Scopes!.Distinct().ToArray(), Prefix = ApiKey.Shown(key), CreatedAt = clock.GetUtcNow(),
+        };
+        await using var session = store.LightweightSession();
+        session.Insert(document);
+        await session.SaveChangesAsync(ct);
+        return Results.Created($"/api/v1/api-keys/{document.KeyId}",
+            new ApiKeyCreated(document.KeyId, document.Name, document.Scopes, key));
+    }
+
+    [WolverineGet("/api/v1/api-keys", OperationId = "ListApiKeys")]
+    [Tags("API keys")]
+    [Authorize(Policy = Scopes.Admin)]
+    public static async Task<IResult> List(ClaimsPrincipal user, IDocumentStore store, CancellationToken ct)
+    {
+        await using var session = store.QuerySession();
+        var tenant = user.Tenant();
+        var keys = await session.Query<ApiKey>().Where(k => k.TenantId == tenant).OrderBy(k => k.CreatedAt).ToListAsync(ct);
+        return Results.Ok(new { items = keys.Select(ApiKeyView.Of) });
+    }
+
+    /// Revokes a key of the caller's tenant. Another tenant's key is "not found".
+    [WolverineDelete("/api/v1/api-keys/{id}", OperationId = "RevokeApiKey")]
+    [Tags("API keys")]
+    [Authorize(Policy = Scopes.Admin)]
+    public static async Task<IResult> Revoke(Guid id, ClaimsPrincipal user, IDocumentStore store, ApiKeyCache cache,
+        TimeProvider clock, CancellationToken ct)
+    {
+        await using var session = store.LightweightSession();
+        var tenant = user.Tenant();
+        var key = await session.Query<ApiKey>().SingleOrDefaultAsync(k => k.KeyId == id && k.TenantId == tenant, ct);
+        if (key is null) return Problems.NotFound($"API key '{id}'");
+        if (key.RevokedAt is null)
+        {
+            key.RevokedAt = clock.GetUtcNow();
+            session.Store(key);
+            await session.SaveChangesAsync(ct);
+        }
+        cache.Forget(key.Id);
+        return Results.NoContent();
+    }
+}
+
+public static class PrincipalExtensions
+{
+    public static string Tenant(this ClaimsPrincipal user) =>
+        user.FindFirstValue(EnateClaims.Tenant) ?? throw new InvalidOperationException("No tenant on an authenticated principal.");
+
+    /// Who asked, for the record: the key's name and id, never the key.
+    public static string Who(this ClaimsPrincipal user) =>
+        $"{user.FindFirstValue(ClaimTypes.Name)} ({user.FindFirstValue(EnateClaims.KeyId)})";
+}

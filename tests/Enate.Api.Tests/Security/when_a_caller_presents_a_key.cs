@@ -1,0 +1,129 @@
+using System.Net;
+using System.Text.Json;
+using Alba;
+using Enate.Domain.Security;
+using Marten;
+
+namespace Enate.Api.Tests.Security;
+
+public sealed class when_a_caller_presents_a_key(AppFixture app) : AppTest(app)
+{
+    [Theory]
+    [InlineData("")]
+    [InlineData("Bearer not-a-key-of-anyone-at-all")]
+    [InlineData("Basic dXNlcjpwYXNz")]
+    public async Task a_missing_or_bad_key_is_401_problem_json(string authorization)
+    {
+        var result = await Api.Scenario(s =>
+        {
+            s.Get.Url("/api/v1/runs");
+            s.WithRequestHeader("Authorization", authorization);
+            s.StatusCodeShouldBe(HttpStatusCode.Unauthorized);
+            s.ContentTypeShouldBe("application/problem+json");
+        });
+        Assert.Equal("https://enate.dev/problems/unauthenticated", result.ReadAsJson<JsonElement>().GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task a_key_without_the_scope_is_403_and_changes_nothing()
+    {
+        var reader = await CreateKey("reader", Scopes.RunsRead);
+
+        await Api.Scenario(s =>
+        {
+            s.Get.Url("/api/v1/runs");
+            s.WithRequestHeader("Authorization", $"Bearer {reader}");
+            s.StatusCodeShouldBeOk();
+        });
+        var result = await Api.Scenario(s =>
+        {
+            s.Put.Json(new { name = "x", trigger = new { type = "api" }, steps = new[] { new { id = "a", type = "transform", select = "input" } } })
+                .ToUrl("/api/v1/recipes/forbidden");
+            s.WithRequestHeader("Authorization", $"Bearer {reader}");
+            s.StatusCodeShouldBe(HttpStatusCode.Forbidden);
+        });
+        Assert.Equal("https://enate.dev/problems/forbidden", result.ReadAsJson<JsonElement>().GetProperty("type").GetString());
+        await Api.Scenario(s =>
+        {
+            s.Get.Url("/api/v1/recipes/forbidden");
+            s.StatusCodeShouldBe(HttpStatusCode.NotFound);
+        });
+    }
+
+    [Fact]
+    public async Task a_key_is_shown_once_stored_hashed_and_stops_working_when_revoked()
+    {
+        var created = await Api.Scenario(s =>
+        {
+            s.Post.Json(new { name = "ci", scopes = new[] { Scopes.RunsTrigger, Scopes.RunsRead } }).ToUrl("/api/v1/api-keys");
+            s.StatusCodeShouldBe(HttpStatusCode.Created);
+        });
+        var body = created.ReadAsJson<JsonElement>();
+        var key = body.GetProperty("key").GetString()!;
+        var id = body.GetProperty("id").GetGuid();
+        Assert.StartsWith(ApiKey.KeyPrefix, key);
+        Assert.True(key.Length >= 40);
+
+        var list = await Api.GetAsText("/api/v1/api-keys");
+        Assert.DoesNotContain(key, list);
+        Assert.Contains(id.ToString(), list);
+        await using (var session = App.Store.QuerySession())
+        {
+            var raw = await session.Query<ApiKey>().Where(k => k.KeyId == id).SingleAsync();
+            Assert.Equal(ApiKey.HashOf(key), raw.Id);
+            Assert.DoesNotContain(key, JsonSerializer.Serialize(raw));
+        }
+
+        await Api.Scenario(s =>
+        {
+            s.Get.Url("/api/v1/runs");
+            s.WithRequestHeader("Authorization", $"Bearer {key}");
+            s.StatusCodeShouldBeOk();
+        });
+        await Api.Scenario(s =>
+        {
+            s.Delete.Url($"/api/v1/api-keys/{id}");
+            s.StatusCodeShouldBe(HttpStatusCode.NoContent);
+        });
+        await Api.Scenario(s =>
+        {
+            s.Get.Url("/api/v1/runs");
+            s.WithRequestHeader("Authorization", $"Bearer {key}");
+            s.StatusCodeShouldBe(HttpStatusCode.Unauthorized);
+        });
+    }
+
+    [Fact]
+    public async Task an_unknown_scope_is_422_and_creates_no_key()
+    {
+        await Api.Scenario(s =>
+        {
+            s.Post.Json(new { name = "bad", scopes = new[] { "runs:read", "root" } }).ToUrl("/api/v1/api-keys");
+            s.StatusCodeShouldBe(HttpStatusCode.UnprocessableEntity);
+        });
+        await using var session = App.Store.QuerySession();
+        Assert.Equal(0, await session.Query<ApiKey>().CountAsync(k => k.Name == "bad"));
+    }
+
+    [Fact]
+    public async Task only_an_admin_key_manages_keys()
+    {
+        var trigger = await CreateKey("trigger", Scopes.RunsTrigger);
+        await Api.Scenario(s =>
+        {
+            s.Post.Json(new { name = "escalate", scopes = new[] { Scopes.Admin } }).ToUrl("/api/v1/api-keys");
+            s.WithRequestHeader("Authorization", $"Bearer {trigger}");
+            s.StatusCodeShouldBe(HttpStatusCode.Forbidden);
+        });
+    }
+
+    private async Task<string> CreateKey(string name, params string[] scopes)
+    {
+        var created = await Api.Scenario(s =>
+        {
+            s.Post.Json(new { name, scopes }).ToUrl("/api/v1/api-keys");
+            s.StatusCodeShouldBe(HttpStatusCode.Created);
+        });
+        return created.ReadAsJson<JsonElement>().GetProperty("key").GetString()!;
+    }
+}
