@@ -1,7 +1,7 @@
 using Enate.Domain;
 using Enate.Domain.Platform;
 using Enate.Domain.Runs;
-using Enate.Workers.Steps;
+using Enate.Domain.Outbound;
 using JasperFx.Events.Daemon;
 using JasperFx.Core;
 using JasperFx;
@@ -56,11 +56,7 @@ public static class WorkersConfiguration
 
         builder.Services.AddEnateDataProtection();
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<AccessTokens>();
-        builder.Services.AddSingleton<OutboundCaller>();
-        // No automatic retries here: a retry is a recorded, durable, scheduled message.
-        builder.Services.AddHttpClient(OutboundCaller.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
+        builder.Services.AddOutboundCalls(builder.Configuration);
         return builder;
     }
 }

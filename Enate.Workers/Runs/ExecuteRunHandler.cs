@@ -4,7 +4,7 @@ using Enate.Domain.Recipes;
 using Enate.Domain.Runs;
 using Enate.Domain.Steps;
 using Enate.Domain.Transforms;
-using Enate.Workers.Steps;
+using Enate.Domain.Outbound;
 using Marten;
 using Wolverine;
 
@@ -107,7 +107,9 @@ public static class ExecuteRunHandler
         }
         else if (!outcome.Transient)
         {
-            events.Add(new RunFailed(run.Id, step.Id, $"Step '{step.Id}': {call.Method} {sent.Url} answered {outcome.Status}, which is not worth retrying.", now));
+            events.Add(new RunFailed(run.Id, step.Id, outcome.Refused
+                ? $"Step '{step.Id}': {outcome.Error}"
+                : $"Step '{step.Id}': {call.Method} {sent.Url} answered {outcome.Status}, which is not worth retrying.", now));
         }
         else
         {

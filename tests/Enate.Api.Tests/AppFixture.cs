@@ -50,6 +50,8 @@ public sealed class AppFixture : IAsyncLifetime
 
         var workers = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         workers.Configuration[connectionKey] = database.ConnectionString;
+        // Test partners listen on loopback, which the platform refuses unless allowed.
+        workers.Configuration["Enate:Outbound:Allow:0"] = "127.0.0.0/8";
         workers.WebHost.UseUrls("http://127.0.0.1:0");
         workers.AddServiceDefaults();
         workers.AddWorkers();

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Enate.Domain.Connections;
 
-namespace Enate.Workers.Steps;
+namespace Enate.Domain.Outbound;
 
 public sealed class TokenRequestException(string message) : Exception(message);
 

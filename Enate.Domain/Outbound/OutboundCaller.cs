@@ -8,7 +8,7 @@ using Enate.Domain.Connections;
 using Enate.Domain.Runs;
 using Enate.Domain.Steps;
 
-namespace Enate.Workers.Steps;
+namespace Enate.Domain.Outbound;
 
 /// The result of one outbound call: the events that record it, the engine's view, and the step's output.
 public sealed record CallResult(object Recorded, CallOutcome Outcome, JsonElement Output);
@@ -52,9 +52,11 @@ public sealed class OutboundCaller(IHttpClientFactory clients, ConnectionSecrets
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or TokenRequestException && !ct.IsCancellationRequested)
         {
-            var reason = ex is OperationCanceledException ? $"No answer within {connection.TimeoutSeconds} s." : ex.Message;
-            var failed = new OutboundCallFailed(sent.RunId, sent.StepId, sent.Attempt, true, null, reason, null, clock.GetUtcNow());
-            return new CallResult(failed, new CallOutcome(null, null, reason), default);
+            var refused = ex.InnerException is AddressRefusedException;
+            var reason = ex is OperationCanceledException ? $"No answer within {connection.TimeoutSeconds} s."
+                : refused ? ex.InnerException!.Message : ex.Message;
+            var failed = new OutboundCallFailed(sent.RunId, sent.StepId, sent.Attempt, !refused, null, reason, null, clock.GetUtcNow());
+            return new CallResult(failed, new CallOutcome(null, null, reason, refused), default);
         }
     }
 
