@@ -22,7 +22,7 @@ public sealed class when_a_recipe_points_inside_the_network(AppFixture app) : Ap
 
         Assert.Contains("Refused to connect", run.Reason);
         var events = await Api.Events(runId);
-        Assert.Single(events, e => e.GetProperty("type").GetString() == "outbound_call_failed");
-        Assert.DoesNotContain(events, e => e.GetProperty("type").GetString() == "retry_scheduled");
+        Assert.Single(events, e => e.GetProperty("type").GetString() == "OutboundCallFailed");
+        Assert.DoesNotContain(events, e => e.GetProperty("type").GetString() == "RetryScheduled");
     }
 }
