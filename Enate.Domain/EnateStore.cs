@@ -1,6 +1,7 @@
 using Enate.Domain.Connections;
 using Enate.Domain.Platform;
 using Enate.Domain.Recipes;
+using Enate.Domain.Inbound;
 using Enate.Domain.Runs;
 using Enate.Domain.Security;
 using JasperFx.Events;
@@ -38,7 +39,14 @@ public static class EnateStore
             typeof(RunRequested), typeof(RunStarted), typeof(StepStarted), typeof(OutboundRequestSent),
             typeof(OutboundResponseReceived), typeof(OutboundCallFailed), typeof(TransformApplied), typeof(StepCompleted),
             typeof(RetryScheduled), typeof(RunSucceeded), typeof(RunSkipped), typeof(RunFailed), typeof(RunDeadLettered),
+            typeof(InboundRequestRecorded),
         ]);
+        options.Projections.Add<InboundRequestProjection>(ProjectionLifecycle.Inline);
+        options.Schema.For<InboundRequest>().Index(x => x.ReceivedAt).Index(x => x.Verdict);
+        options.Schema.For<DeliverySeen>();
+        // Found by id before the tenant is known (the request carries no key); each carries its tenant.
+        options.Schema.For<Hook>().SingleTenanted();
+        options.Schema.For<EnateSubscription>().SingleTenanted();
 
         // The run summary is updated in the same transaction as the run's events: a list shows a run the
         // moment it is accepted. (Async, built by the Workers' daemon, it lagged unpredictably in tests.)

@@ -1,6 +1,7 @@
 using Enate.Domain;
 using Enate.Api.Runs;
 using Enate.Api.Security;
+using Enate.Api.Triggers;
 using Enate.Domain.Platform;
 using Enate.Domain.Runs;
 using JasperFx;
@@ -47,6 +48,8 @@ public static class ApiConfiguration
         builder.Services.AddEnateDataProtection();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddScoped<RunStarter>();
+        builder.Services.AddSingleton<TriggerIntake>();
+        builder.Services.AddSingleton<HookSecrets>();
         builder.Services.AddWolverineHttp();
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();

@@ -48,9 +48,9 @@ public static class ListRunsEndpoint
         return Results.Ok(new Page<RunSummary>(items.Take(take).ToList(), next));
     }
 
-    private static string WriteCursor(Guid id) => Convert.ToBase64String(Encoding.UTF8.GetBytes("run:" + id.ToString("N")));
+    public static string WriteCursor(Guid id) => Convert.ToBase64String(Encoding.UTF8.GetBytes("run:" + id.ToString("N")));
 
-    private static bool TryReadCursor(string cursor, out Guid id)
+    public static bool TryReadCursor(string cursor, out Guid id)
     {
         id = default;
         try

@@ -17,7 +17,8 @@ public sealed record RunRequest(
     string? IdempotencyKey,
     string RequestedBy,
     Guid? ReplayOf = null,
-    int? Version = null);
+    int? Version = null,
+    Guid? InboundId = null);
 
 public enum StartResult { Started, Duplicate, Conflict }
 
@@ -30,7 +31,6 @@ public sealed class RunStarter(IDocumentSession session, IMessageBus bus, TimePr
     public async Task<StartOutcome> StartAsync(RunRequest request, CancellationToken ct)
     {
         var recipe = request.Recipe;
-        var version = request.Version ?? recipe.LatestVersion;
         var bodySha = Sha256(request.Input.GetRawText());
         var idempotencyId = request.IdempotencyKey is { } key ? RunIdempotency.IdFor(recipe.Id, key) : null;
 
@@ -39,18 +39,12 @@ public sealed class RunStarter(IDocumentSession session, IMessageBus bus, TimePr
             return Seen(seen, bodySha);
         }
 
-        var definition = (await session.LoadAsync<RecipeVersion>(RecipeVersion.IdFor(recipe.Id, version), ct))!.Definition;
         var now = clock.GetUtcNow();
-        var runId = Guid.CreateVersion7(now);
-        var workItem = WorkItems.Extract(definition, request.Input);
-        session.Events.StartStream<Run>(runId, new RunRequested(runId, recipe.Id, version, request.Trigger, request.Input,
-            request.IdempotencyKey, workItem, request.ReplayOf, request.RequestedBy, now));
+        var runId = await StageAsync(session, bus, request, now, ct);
         if (idempotencyId is not null)
         {
             session.Insert(new RunIdempotency { Id = idempotencyId, RunId = runId, BodySha256 = bodySha, CreatedAt = now });
         }
-        await bus.PublishAsync(new ExecuteRun(runId, session.TenantId), new DeliveryOptions { TenantId = session.TenantId });
-
         try
         {
             await session.SaveChangesAsync(ct);
@@ -62,6 +56,22 @@ public sealed class RunStarter(IDocumentSession session, IMessageBus bus, TimePr
             return Seen((await fresh.LoadAsync<RunIdempotency>(idempotencyId, ct))!, bodySha);
         }
         return new StartOutcome(StartResult.Started, runId);
+    }
+
+    /// Adds a run to the session's unit of work: its first event, and the message that hands it to the
+    /// Workers (in the same transaction, through the outbox). Nothing is written until the session is saved.
+    public static async Task<Guid> StageAsync(IDocumentSession session, IMessageBus bus, RunRequest request, DateTimeOffset now,
+        CancellationToken ct)
+    {
+        var recipe = request.Recipe;
+        var version = request.Version ?? recipe.LatestVersion;
+        var definition = (await session.LoadAsync<RecipeVersion>(RecipeVersion.IdFor(recipe.Id, version), ct))!.Definition;
+        var runId = Guid.CreateVersion7(now);
+        var workItem = WorkItems.Extract(definition, request.Input);
+        session.Events.StartStream<Run>(runId, new RunRequested(runId, recipe.Id, version, request.Trigger, request.Input,
+            request.IdempotencyKey, workItem, request.ReplayOf, request.RequestedBy, now, request.InboundId));
+        await bus.PublishAsync(new ExecuteRun(runId, session.TenantId), new DeliveryOptions { TenantId = session.TenantId });
+        return runId;
     }
 
     private static StartOutcome Seen(RunIdempotency seen, string bodySha) =>

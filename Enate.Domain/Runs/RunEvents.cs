@@ -15,7 +15,8 @@ public sealed record RunRequested(
     string? WorkItem,
     Guid? ReplayOf,
     string RequestedBy,
-    DateTimeOffset RequestedAt);
+    DateTimeOffset RequestedAt,
+    Guid? InboundId = null);
 
 /// A worker began (or resumed) the run.
 public sealed record RunStarted(Guid RunId, int Attempt, string Worker, DateTimeOffset StartedAt);

@@ -37,6 +37,7 @@ public sealed class RunSummary
     public DateTimeOffset? FinishedAt { get; set; }
     public DateTimeOffset? NextAttemptAt { get; set; }
     public Guid? ReplayOf { get; set; }
+    public Guid? InboundId { get; set; }
     public List<Guid> ReplayedBy { get; set; } = [];
     public long Version { get; set; }
 }
@@ -53,6 +54,7 @@ public sealed class RunSummaryProjection : SingleStreamProjection<RunSummary, Gu
         WorkItem = e.WorkItem,
         ReplayOf = e.ReplayOf,
         RequestedAt = e.RequestedAt,
+        InboundId = e.InboundId,
     };
 
     public static void Apply(RunStarted e, RunSummary run)

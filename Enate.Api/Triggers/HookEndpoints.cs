@@ -1,0 +1,188 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Enate.Api.Platform;
+using Enate.Domain.Inbound;
+using Enate.Domain.Recipes;
+using Enate.Domain.Security;
+using Marten;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.DataProtection;
+using StandardWebhooks;
+using StandardWebhooks.Diagnostics;
+using Wolverine;
+using Wolverine.Http;
+
+namespace Enate.Api.Triggers;
+
+public sealed record HookView(string Url, string Secret);
+
+public static class HookEndpoints
+{
+    /// The partner-facing URL and signing secret of a `webhook` recipe (created on first request).
+    [WolverineGet("/api/v1/recipes/{key}/webhook", OperationId = "GetRecipeWebhook")]
+    [Tags("Triggers")]
+    [Authorize(Policy = Scopes.RecipesWrite)]
+    public static async Task<IResult> Get(string key, HttpRequest request, IQuerySession session, HookSecrets secrets,
+        CancellationToken ct)
+    {
+        if (await WebhookRecipe(session, key, ct) is { } problem) return problem;
+        var hook = await secrets.FindOrCreateAsync(session.TenantId, key, ct);
+        return Results.Ok(new HookView(HookSecrets.UrlOf(request, hook.Id), secrets.Newest(hook)));
+    }
+
+    /// A new secret; the previous one keeps verifying for 24 hours so the partner can switch without loss.
+    [WolverinePost("/api/v1/recipes/{key}/webhook/rotate-secret", OperationId = "RotateRecipeWebhookSecret")]
+    [Tags("Triggers")]
+    [Authorize(Policy = Scopes.RecipesWrite)]
+    public static async Task<IResult> Rotate(string key, HttpRequest request, IQuerySession session, HookSecrets secrets,
+        CancellationToken ct)
+    {
+        if (await WebhookRecipe(session, key, ct) is { } problem) return problem;
+        var hook = await secrets.RotateAsync(session.TenantId, key, ct);
+        return Results.Ok(new HookView(HookSecrets.UrlOf(request, hook.Id), secrets.Newest(hook)));
+    }
+
+    /// A partner's webhook, verified as Standard Webhooks (HMAC-SHA256 over id.timestamp.body, 5 minutes
+    /// tolerance, several signatures, constant-time comparison). A repeated webhook-id starts nothing.
+    [WolverinePost("/api/v1/hooks/{hookId}", OperationId = "ReceivePartnerWebhook")]
+    [Tags("Triggers")]
+    [AllowAnonymous]
+    public static async Task<IResult> Receive(Guid hookId, HttpRequest request, IMessageBus bus, TriggerIntake intake,
+        HookSecrets secrets, CancellationToken ct)
+    {
+        var arrival = await Arrival.ReadAsync(request, Channels.Webhook, hookId.ToString(), intake.Now);
+        var hook = await secrets.FindAsync(hookId, ct);
+        if (hook is null)
+        {
+            await intake.RejectAsync(TriggerIntake.PlatformTenant, arrival, 404, "Unknown hook.", ct);
+            return Problems.NotFound($"Hook '{hookId}'");
+        }
+
+        if (!secrets.Verify(hook, arrival.Body, request.Headers, intake.Now, out var failure))
+        {
+            await intake.RejectAsync(hook.TenantId, arrival, 401, $"Signature: {failure}", ct);
+            return Problems.Problem(StatusCodes.Status401Unauthorized, "bad-signature", "Bad signature.",
+                "The webhook signature does not verify (Standard Webhooks: webhook-id, webhook-timestamp within 5 minutes, webhook-signature).");
+        }
+        if (arrival.Json() is not { } input)
+        {
+            await intake.RejectAsync(hook.TenantId, arrival, 400, "The body is not JSON.", ct);
+            return Problems.BadRequest("malformed-json", "The body is not valid JSON.");
+        }
+
+        await using var query = secrets.Store.QuerySession(hook.TenantId);
+        var recipe = await query.LoadAsync<Recipe>(hook.RecipeKey, ct);
+        if (recipe is not { Active: true } || recipe.TriggerType != Channels.Webhook)
+        {
+            await intake.RejectAsync(hook.TenantId, arrival, 409, "The recipe is missing, inactive or no longer webhook-triggered.", ct);
+            return Problems.Conflict("recipe-inactive", $"Recipe '{hook.RecipeKey}' does not accept webhooks now.");
+        }
+
+        var result = await intake.AcceptAsync(bus, hook.TenantId, arrival, $"hook:{hook.Id}:{request.Headers["webhook-id"]}",
+            [recipe], input, $"webhook {hook.Id}", ct);
+        return result.Duplicate
+            ? Results.Ok(new { runId = result.RunIds[0] })
+            : Results.Accepted($"/api/v1/runs/{result.RunIds[0]}", new { runId = result.RunIds[0] });
+    }
+
+    private static async Task<IResult?> WebhookRecipe(IQuerySession session, string key, CancellationToken ct)
+    {
+        var recipe = await session.LoadAsync<Recipe>(key, ct);
+        if (recipe is null) return Problems.NotFound($"Recipe '{key}'");
+        return recipe.TriggerType == Channels.Webhook
+            ? null
+            : Problems.Conflict("trigger-mismatch", $"Recipe '{key}' is triggered by '{recipe.TriggerType}', not by a webhook.");
+    }
+}
+
+/// Hook documents and their secrets: encrypted at rest, cached briefly in memory in the clear.
+public sealed class HookSecrets(IDocumentStore store, IDataProtectionProvider protection, TimeProvider clock)
+{
+    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan Overlap = TimeSpan.FromHours(24);
+    private readonly IDataProtector _protector = protection.CreateProtector("Enate.Hooks.Secrets.v1");
+    private readonly ConcurrentDictionary<Guid, (Hook? Hook, StandardWebhook[] Verifiers, DateTimeOffset Until)> _cache = new();
+
+    public IDocumentStore Store => store;
+
+    public static string UrlOf(HttpRequest request, Guid id) => $"{request.Scheme}://{request.Host}/api/v1/hooks/{id}";
+
+    public string Newest(Hook hook) => _protector.Unprotect(hook.Secrets[^1].Protected);
+
+    public async Task<Hook?> FindAsync(Guid id, CancellationToken ct) => (await LoadAsync(id, ct)).Hook;
+
+    private async Task<(Hook? Hook, StandardWebhook[] Verifiers, DateTimeOffset Until)> LoadAsync(Guid id, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        if (_cache.TryGetValue(id, out var cached) && cached.Until > now) return cached;
+        await using var session = store.QuerySession();
+        var hook = await session.LoadAsync<Hook>(id, ct);
+        var verifiers = hook?.Secrets.Where(s => s.RetiresAt is null || s.RetiresAt > now)
+            .Select(s => new StandardWebhook(_protector.Unprotect(s.Protected))).ToArray() ?? [];
+        if (_cache.Count > 10_000) _cache.Clear();
+        return _cache[id] = (hook, verifiers, now + CacheFor);
+    }
+
+    public bool Verify(Hook hook, byte[] body, IHeaderDictionary headers, DateTimeOffset now, out string failure)
+    {
+        failure = "no active secret";
+        if (!_cache.TryGetValue(hook.Id, out var entry)) return false;
+        var payload = Encoding.UTF8.GetString(body);
+        // The package (1.1.2) compares only the first signature of a list, so each one is offered to it alone:
+        // a sender signing with old and new secret during its own rotation must verify whichever order it uses.
+        var signatures = headers["webhook-signature"].ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        foreach (var signature in signatures.Take(10))
+        {
+            var single = new HeaderDictionary
+            {
+                ["webhook-id"] = headers["webhook-id"],
+                ["webhook-timestamp"] = headers["webhook-timestamp"],
+                ["webhook-signature"] = signature,
+            };
+            foreach (var verifier in entry.Verifiers)
+            {
+                try
+                {
+                    verifier.Verify(payload, single);
+                    return true;
+                }
+                catch (WebhookVerificationException ex)
+                {
+                    failure = ex.Message;
+                }
+            }
+        }
+        if (signatures.Length == 0) failure = "no webhook-signature header";
+        return false;
+    }
+
+    public async Task<Hook> FindOrCreateAsync(string tenant, string recipeKey, CancellationToken ct)
+    {
+        await using var session = store.LightweightSession();
+        var hook = await session.Query<Hook>().FirstOrDefaultAsync(h => h.TenantId == tenant && h.RecipeKey == recipeKey, ct);
+        if (hook is not null) return hook;
+        hook = new Hook { Id = Guid.CreateVersion7(), TenantId = tenant, RecipeKey = recipeKey, CreatedAt = clock.GetUtcNow() };
+        hook.Secrets.Add(NewSecret());
+        session.Store(hook);
+        await session.SaveChangesAsync(ct);
+        return hook;
+    }
+
+    public async Task<Hook> RotateAsync(string tenant, string recipeKey, CancellationToken ct)
+    {
+        var hook = await FindOrCreateAsync(tenant, recipeKey, ct);
+        var now = clock.GetUtcNow();
+        hook.Secrets = hook.Secrets.Where(s => s.RetiresAt is null || s.RetiresAt > now)
+            .Select(s => s.RetiresAt is null ? s with { RetiresAt = now + Overlap } : s).ToList();
+        hook.Secrets.Add(NewSecret());
+        await using var session = store.LightweightSession();
+        session.Store(hook);
+        await session.SaveChangesAsync(ct);
+        _cache.TryRemove(hook.Id, out _);
+        return hook;
+    }
+
+    private HookSecret NewSecret() =>
+        new(_protector.Protect("whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))), clock.GetUtcNow(), null);
+}

@@ -1,0 +1,48 @@
+using Enate.Api.Platform;
+using Enate.Api.Runs;
+using Enate.Domain.Inbound;
+using Enate.Domain.Security;
+using Marten;
+using Marten.Linq.MatchesSql;
+using Microsoft.AspNetCore.Authorization;
+using Wolverine.Http;
+
+namespace Enate.Api.Triggers;
+
+public static class InboundEndpoints
+{
+    private static readonly string[] AllVerdicts = [Verdicts.Accepted, Verdicts.Duplicate, Verdicts.Rejected];
+
+    /// Every request that reached a trigger, newest first, with its verdict and the runs it started.
+    [WolverineGet("/api/v1/inbound", OperationId = "ListInbound")]
+    [Tags("Audit")]
+    [Authorize(Policy = Scopes.AuditRead)]
+    public static async Task<IResult> List(IQuerySession session, string? verdict, string? channel, DateTimeOffset? from,
+        DateTimeOffset? to, int? limit, string? cursor, CancellationToken ct)
+    {
+        if (verdict is not null && !AllVerdicts.Contains(verdict))
+            return Problems.Validation([new("$verdict", $"must be one of {string.Join(", ", AllVerdicts)}.")]);
+        if (limit is < 1 or > ListRunsEndpoint.MaxLimit)
+            return Problems.Validation([new("$limit", $"must be between 1 and {ListRunsEndpoint.MaxLimit}.")]);
+        Guid after = default;
+        if (cursor is not null && !ListRunsEndpoint.TryReadCursor(cursor, out after))
+            return Problems.BadRequest("invalid-cursor", "The cursor is not one this API issued.");
+
+        var query = session.Query<InboundRequest>().AsQueryable();
+        if (verdict is not null) query = query.Where(r => r.Verdict == verdict);
+        if (channel is not null) query = query.Where(r => r.Channel == channel);
+        if (from is not null) query = query.Where(r => r.ReceivedAt >= from.Value);
+        if (to is not null) query = query.Where(r => r.ReceivedAt < to.Value);
+        if (cursor is not null) query = query.Where(r => r.MatchesSql("d.id < ?", after));
+        var take = limit ?? ListRunsEndpoint.DefaultLimit;
+        var items = await query.OrderByDescending(r => r.Id).Take(take + 1).ToListAsync(ct);
+        var next = items.Count > take ? ListRunsEndpoint.WriteCursor(items[take - 1].Id) : null;
+        return Results.Ok(new Page<InboundRequest>(items.Take(take).ToList(), next));
+    }
+
+    [WolverineGet("/api/v1/inbound/{id}", OperationId = "GetInbound")]
+    [Tags("Audit")]
+    [Authorize(Policy = Scopes.AuditRead)]
+    public static async Task<IResult> Get(Guid id, IQuerySession session, CancellationToken ct) =>
+        await session.LoadAsync<InboundRequest>(id, ct) is { } found ? Results.Ok(found) : Problems.NotFound($"Inbound request '{id}'");
+}

@@ -1,0 +1,118 @@
+using System.Text.Json;
+using Enate.Api.Runs;
+using Enate.Domain.Inbound;
+using Enate.Domain.Recipes;
+using Enate.Domain.Runs;
+using JasperFx;
+using Marten;
+using Wolverine;
+using Wolverine.Marten.Publishing;
+using Wolverine.Runtime;
+
+namespace Enate.Api.Triggers;
+
+/// A request as it arrived at a trigger, ready to be recorded.
+public sealed record Arrival(string Channel, string Target, string Method, string Path, Dictionary<string, string> Headers,
+    byte[] Body, string? ContentType, DateTimeOffset At)
+{
+    public static async Task<Arrival> ReadAsync(HttpRequest request, string channel, string target, DateTimeOffset at,
+        params string?[] secretHeaders)
+    {
+        using var buffer = new MemoryStream();
+        await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
+        var headers = Recording.Headers(request.Headers.Select(h => KeyValuePair.Create(h.Key, h.Value.ToString())), secretHeaders);
+        return new Arrival(channel, target, request.Method, request.Path + request.QueryString, headers, buffer.ToArray(),
+            request.ContentType, at);
+    }
+
+    public InboundRequestRecorded Record(Guid id, string verdict, int status, string? reason, Guid[] runIds) =>
+        new(id, Channel, Target, Method, Path, Headers, Recording.Body(Body, ContentType), verdict, status, reason, runIds, At);
+
+    /// The body as JSON, or null when it is not (the caller rejects it as 400).
+    public JsonElement? Json()
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(Body);
+            return document.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}
+
+public sealed record IntakeResult(bool Duplicate, Guid[] RunIds, Guid InboundId);
+
+/// Records every request that reaches a trigger and starts its runs, in one transaction with the record and
+/// the messages to the Workers. Requests without an API key (webhooks) learn their tenant from what they
+/// address, so sessions are opened here for that tenant rather than taken from the request.
+public sealed class TriggerIntake(IDocumentStore store, OutboxedSessionFactory sessions, TimeProvider clock)
+{
+    /// Requests whose tenant is unknown (an unknown hook or subscription) are recorded as the platform's.
+    public const string PlatformTenant = "_platform";
+
+    public DateTimeOffset Now => clock.GetUtcNow();
+
+    public async Task RejectAsync(string tenant, Arrival arrival, int status, string reason, CancellationToken ct)
+    {
+        await using var session = store.LightweightSession(tenant);
+        var id = Guid.CreateVersion7(arrival.At);
+        session.Events.StartStream<InboundRequest>(id, arrival.Record(id, Verdicts.Rejected, status, reason, []));
+        await session.SaveChangesAsync(ct);
+    }
+
+    /// Starts one run per recipe with the same input, unless the delivery key was seen before: then nothing
+    /// starts and the original runs are returned.
+    public async Task<IntakeResult> AcceptAsync(IMessageBus bus, string tenant, Arrival arrival, string? deliveryKey,
+        IReadOnlyList<Recipe> recipes, JsonElement input, string requestedBy, CancellationToken ct)
+    {
+        var context = (MessageContext)bus;
+        context.TenantId = tenant;
+        await using (var session = sessions.OpenSession(context))
+        {
+            var inboundId = Guid.CreateVersion7(arrival.At);
+            if (deliveryKey is not null && await session.LoadAsync<DeliverySeen>(deliveryKey, ct) is { } seen)
+            {
+                return await DuplicateAsync(tenant, arrival, seen, ct);
+            }
+
+            var runIds = new List<Guid>();
+            foreach (var recipe in recipes)
+            {
+                runIds.Add(await RunStarter.StageAsync(session, context,
+                    new RunRequest(recipe, input, arrival.Channel, null, requestedBy, InboundId: inboundId), arrival.At, ct));
+            }
+            if (deliveryKey is not null)
+            {
+                session.Insert(new DeliverySeen { Id = deliveryKey, RunIds = [.. runIds], InboundId = inboundId, SeenAt = arrival.At });
+            }
+            var status = runIds.Count > 0 ? StatusCodes.Status202Accepted : StatusCodes.Status200OK;
+            var reason = runIds.Count > 0 ? null : "No active recipe matches.";
+            session.Events.StartStream<InboundRequest>(inboundId, arrival.Record(inboundId, Verdicts.Accepted, status, reason, [.. runIds]));
+            try
+            {
+                await session.SaveChangesAsync(ct);
+                return new IntakeResult(false, [.. runIds], inboundId);
+            }
+            catch (DocumentAlreadyExistsException) when (deliveryKey is not null)
+            {
+                // The same delivery arrived twice at once and the other copy won.
+            }
+        }
+
+        await using var query = store.QuerySession(tenant);
+        return await DuplicateAsync(tenant, arrival, (await query.LoadAsync<DeliverySeen>(deliveryKey, ct))!, ct);
+    }
+
+    private async Task<IntakeResult> DuplicateAsync(string tenant, Arrival arrival, DeliverySeen seen, CancellationToken ct)
+    {
+        await using var session = store.LightweightSession(tenant);
+        var id = Guid.CreateVersion7(arrival.At);
+        session.Events.StartStream<InboundRequest>(id,
+            arrival.Record(id, Verdicts.Duplicate, StatusCodes.Status200OK, $"A repeat of inbound request {seen.InboundId}.", seen.RunIds));
+        await session.SaveChangesAsync(ct);
+        return new IntakeResult(true, seen.RunIds, id);
+    }
+}

@@ -1,0 +1,120 @@
+using System.Net;
+using System.Text.Json;
+using Alba;
+using Enate.Domain.Runs;
+
+namespace Enate.Api.Tests.Triggers;
+
+public sealed class when_a_partner_webhook_arrives(AppFixture app) : AppTest(app)
+{
+    private string _path = "";
+    private string _secret = "";
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        await Api.PutRecipe("employee-onboarded", new
+        {
+            name = "Employee onboarded",
+            trigger = new { type = "webhook" },
+            steps = new object[] { new { id = "echo", type = "transform", select = "input.data" } },
+        });
+        (_path, _secret) = await Hook();
+    }
+
+    [Fact]
+    public async Task a_signed_webhook_starts_one_run_and_its_repeat_starts_nothing()
+    {
+        var body = """{"type":"employee.onboarded","data":{"email":"ada@example.com"}}""";
+        var first = await Send(body, "msg_1", Now(), _secret, HttpStatusCode.Accepted);
+        var again = await Send(body, "msg_1", Now(), _secret, HttpStatusCode.OK);
+        Assert.Equal(first, again);
+
+        var run = await Api.WaitForRun(first, RunStatus.Succeeded);
+        Assert.Equal("ada@example.com", run.Output!.Value.GetProperty("email").GetString());
+        Assert.NotNull(run.InboundId);
+
+        var inbound = await Api.GetAsJson<JsonElement>($"/api/v1/inbound/{run.InboundId}");
+        Assert.Equal("accepted", inbound.GetProperty("verdict").GetString());
+        Assert.Equal(first, inbound.GetProperty("runIds")[0].GetGuid());
+        Assert.Equal(Enate.Api.Runs.RunStarter.Sha256(body), inbound.GetProperty("body").GetProperty("sha256").GetString());
+        Assert.Equal("***", inbound.GetProperty("headers").GetProperty("webhook-signature").GetString());
+        var duplicates = await Api.GetAsJson<JsonElement>("/api/v1/inbound?verdict=duplicate");
+        Assert.Single(duplicates.GetProperty("items").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task a_bad_or_stale_signature_is_401_recorded_and_starts_nothing()
+    {
+        var body = """{"type":"employee.onboarded","data":{}}""";
+        await Send(body, "msg_bad", Now(), "whsec_" + Convert.ToBase64String(new byte[32]), HttpStatusCode.Unauthorized);
+        await Send(body, "msg_old", Now() - 600, _secret, HttpStatusCode.Unauthorized);
+        await Send(body, "msg_future", Now() + 600, _secret, HttpStatusCode.Unauthorized);
+
+        var rejected = await Api.GetAsJson<JsonElement>("/api/v1/inbound?verdict=rejected");
+        Assert.Equal(3, rejected.GetProperty("items").GetArrayLength());
+        var runs = await Api.GetAsJson<JsonElement>("/api/v1/runs?recipe=employee-onboarded");
+        Assert.Equal(0, runs.GetProperty("items").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task after_a_rotation_both_secrets_verify_and_several_signatures_are_accepted()
+    {
+        var old = _secret;
+        var rotated = await Api.Scenario(s => s.Post.Url("/api/v1/recipes/employee-onboarded/webhook/rotate-secret"));
+        var fresh = rotated.ReadAsJson<JsonElement>().GetProperty("secret").GetString()!;
+        Assert.NotEqual(old, fresh);
+
+        await Send("{}", "msg_old_secret", Now(), old, HttpStatusCode.Accepted);
+        await Send("{}", "msg_new_secret", Now(), fresh, HttpStatusCode.Accepted);
+
+        var ts = Now();
+        var both = $"{StandardWebhookSigner.Sign("whsec_" + Convert.ToBase64String(new byte[32]), "msg_both", ts, "{}")} " +
+                   StandardWebhookSigner.Sign(fresh, "msg_both", ts, "{}");
+        await Api.Scenario(s =>
+        {
+            s.Post.Text("{}").ToUrl(_path);
+            s.WithRequestHeader("Content-Type", "application/json");
+            s.WithRequestHeader("webhook-id", "msg_both");
+            s.WithRequestHeader("webhook-timestamp", ts.ToString());
+            s.WithRequestHeader("webhook-signature", both);
+            s.StatusCodeShouldBe(HttpStatusCode.Accepted);
+        });
+    }
+
+    [Fact]
+    public async Task an_unknown_hook_is_404_and_needs_no_key()
+    {
+        await Api.Scenario(s =>
+        {
+            s.Post.Text("{}").ToUrl($"/api/v1/hooks/{Guid.NewGuid()}");
+            s.WithRequestHeader("Content-Type", "application/json");
+            s.WithRequestHeader("Authorization", "");
+            s.StatusCodeShouldBe(HttpStatusCode.NotFound);
+        });
+    }
+
+    private async Task<(string Path, string Secret)> Hook()
+    {
+        var hook = await Api.GetAsJson<JsonElement>("/api/v1/recipes/employee-onboarded/webhook");
+        var url = new Uri(hook!.GetProperty("url").GetString()!);
+        return (url.AbsolutePath, hook.GetProperty("secret").GetString()!);
+    }
+
+    private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+    private async Task<Guid> Send(string body, string id, long timestamp, string secret, HttpStatusCode expected)
+    {
+        var result = await Api.Scenario(s =>
+        {
+            s.Post.Text(body).ToUrl(_path);
+            s.WithRequestHeader("Content-Type", "application/json");
+            s.WithRequestHeader("Authorization", "");
+            s.WithRequestHeader("webhook-id", id);
+            s.WithRequestHeader("webhook-timestamp", timestamp.ToString());
+            s.WithRequestHeader("webhook-signature", StandardWebhookSigner.Sign(secret, id, timestamp, body));
+            s.StatusCodeShouldBe(expected);
+        });
+        return (int)expected < 300 ? result.ReadAsJson<JsonElement>().GetProperty("runId").GetGuid() : Guid.Empty;
+    }
+}
