@@ -3,6 +3,10 @@ using Microsoft.AspNetCore.Authorization;
 using System.Text.Json;
 using Enate.Api.Platform;
 using Enate.Domain.Recipes;
+using Enate.Domain.Inbound;
+using Enate.Domain.Runs;
+using Enate.Api.Security;
+using System.Security.Claims;
 using Marten;
 using Microsoft.AspNetCore.Mvc;
 using Wolverine.Http;
@@ -23,19 +27,45 @@ public static class RequestRunEndpoint
         string key,
         [FromBody] JsonElement input,
         [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
+        HttpRequest http,
+        ClaimsPrincipal user,
         IDocumentSession session,
         RunStarter starter,
+        TimeProvider clock,
         CancellationToken ct)
     {
-        var recipe = await session.LoadAsync<Recipe>(key, ct);
-        if (recipe is null) return Problems.NotFound($"Recipe '{key}'");
-        if (!recipe.Active) return Problems.Conflict("recipe-inactive", $"Recipe '{key}' is deactivated.");
-        if (idempotencyKey is { Length: 0 or > 200 })
-            return Problems.BadRequest("idempotency-key", "Idempotency-Key must be 1 to 200 characters.");
+        var headers = Recording.Headers(http.Headers.Select(h => KeyValuePair.Create(h.Key, h.Value.ToString())));
+        var body = Recording.Body(input.GetRawText(), http.ContentType);
+        var now = clock.GetUtcNow();
+        var inboundId = Guid.CreateVersion7(now);
+        InboundRequestRecorded Record(string verdict, int status, string? reason, params Guid[] runIds) =>
+            new(inboundId, Channels.Api, key, http.Method, http.Path, headers, body, verdict, status, reason, runIds, now);
 
-        var outcome = await starter.StartAsync(new RunRequest(recipe, input, "api", idempotencyKey, "api"), ct);
+        var recipe = await session.LoadAsync<Recipe>(key, ct);
+        IResult? rejection = recipe is null ? Problems.NotFound($"Recipe '{key}'")
+            : !recipe.Active ? Problems.Conflict("recipe-inactive", $"Recipe '{key}' is deactivated.")
+            : idempotencyKey is { Length: 0 or > 200 } ? Problems.BadRequest("idempotency-key", "Idempotency-Key must be 1 to 200 characters.")
+            : null;
+        if (rejection is not null)
+        {
+            session.Events.StartStream(inboundId, Record(Verdicts.Rejected, StatusOf(rejection), "See the status."));
+            await session.SaveChangesAsync(ct);
+            return rejection;
+        }
+
+        var outcome = await starter.StartAsync(new RunRequest(recipe!, input, Channels.Api, idempotencyKey, user.Who(),
+            InboundId: inboundId, Inbound: runId => Record(Verdicts.Accepted, 202, null, runId)), ct);
+        if (outcome.Result != StartResult.Started)
+        {
+            var duplicate = outcome.Result == StartResult.Duplicate;
+            session.Events.StartStream(inboundId, Record(duplicate ? Verdicts.Duplicate : Verdicts.Rejected, duplicate ? 200 : 409,
+                duplicate ? "A repeat of an Idempotency-Key." : "Idempotency-Key reused with another body.", outcome.RunId));
+            await session.SaveChangesAsync(ct);
+        }
         return Accepted(outcome);
     }
+
+    private static int StatusOf(IResult result) => (result as IStatusCodeHttpResult)?.StatusCode ?? 400;
 
     public static IResult Accepted(StartOutcome outcome) => outcome.Result switch
     {

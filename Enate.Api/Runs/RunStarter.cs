@@ -18,7 +18,8 @@ public sealed record RunRequest(
     string RequestedBy,
     Guid? ReplayOf = null,
     int? Version = null,
-    Guid? InboundId = null);
+    Guid? InboundId = null,
+    Func<Guid, object>? Inbound = null);
 
 public enum StartResult { Started, Duplicate, Conflict }
 
@@ -41,6 +42,8 @@ public sealed class RunStarter(IDocumentSession session, IMessageBus bus, TimePr
 
         var now = clock.GetUtcNow();
         var runId = await StageAsync(session, bus, request, now, ct);
+        // The request's own record commits with the run it started.
+        if (request is { Inbound: { } inbound, InboundId: { } inboundId }) session.Events.StartStream(inboundId, inbound(runId));
         if (idempotencyId is not null)
         {
             session.Insert(new RunIdempotency { Id = idempotencyId, RunId = runId, BodySha256 = bodySha, CreatedAt = now });

@@ -91,6 +91,9 @@ public sealed record CallbackDefinition
     [Description("none: Enate moves on; callEnate: after the run, call the action's CallBackURL with the outcome.")]
     public required string Mode { get; init; }
 
+    [Description("callEnate: the enate connection whose credentials authenticate the callback.")]
+    public string? Connection { get; init; }
+
     [Description("callEnate: a Liquid template rendering the custom data to send back on success.")]
     public string? CustomData { get; init; }
 }

@@ -112,6 +112,8 @@ public static class RecipeValidator
             if (callback.Mode is not ("none" or "callEnate")) Add("$.callback.mode", "must be none or callEnate.");
             if (callback.Mode == "callEnate" && trigger?.Type != "enateAction")
                 Add("$.callback.mode", "callEnate needs an enateAction trigger: only an Enate action has a CallBackURL.");
+            if (callback.Mode == "callEnate")
+                CheckConnection(new StepDefinition { Id = "callback", Type = "enate", Connection = callback.Connection }, "$.callback", "enate", connectionKinds, Add);
             Liquid("$.callback.customData", callback.CustomData);
         }
 

@@ -63,4 +63,7 @@ public sealed class Run
     public void Apply(RunSkipped _) => Status = RunStatus.Skipped;
     public void Apply(RunFailed _) => Status = RunStatus.Failed;
     public void Apply(RunDeadLettered _) => Status = RunStatus.DeadLettered;
+    public bool CallbackDone { get; private set; }
+    public void Apply(EnateCallbackSent _) => CallbackDone = true;
+    public void Apply(EnateCallbackFailed _) => CallbackDone = true;
 }

@@ -74,3 +74,9 @@ public sealed record RunDeadLettered(Guid RunId, string StepId, int Attempts, st
 
 /// A body as recorded: whole when small, else its size and SHA-256 only.
 public sealed record RecordedBody(string? ContentType, long Size, string Sha256, string? Text, bool Truncated);
+
+/// The Enate action was told the outcome through its CallBackURL, and Enate accepted it.
+public sealed record EnateCallbackSent(Guid RunId, string Outcome, int Status, DateTimeOffset SentAt);
+
+/// The callback could not be delivered (permanently refused, or retries exhausted). Enate will time the action out.
+public sealed record EnateCallbackFailed(Guid RunId, string Outcome, string Reason, DateTimeOffset FailedAt);

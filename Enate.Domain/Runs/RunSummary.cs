@@ -38,6 +38,8 @@ public sealed class RunSummary
     public DateTimeOffset? NextAttemptAt { get; set; }
     public Guid? ReplayOf { get; set; }
     public Guid? InboundId { get; set; }
+    /// For Enate actions with callback mode callEnate: whether Enate was told the outcome.
+    public string? Callback { get; set; }
     public List<Guid> ReplayedBy { get; set; } = [];
     public long Version { get; set; }
 }
@@ -81,6 +83,8 @@ public sealed class RunSummaryProjection : SingleStreamProjection<RunSummary, Gu
     public static void Apply(RunSucceeded e, RunSummary run) => Finish(run, RunStatus.Succeeded, e.SucceededAt, null, e.Output);
     public static void Apply(RunSkipped e, RunSummary run) => Finish(run, RunStatus.Skipped, e.SkippedAt, e.Reason, null);
     public static void Apply(RunFailed e, RunSummary run) => Finish(run, RunStatus.Failed, e.FailedAt, e.Reason, null);
+    public static void Apply(EnateCallbackSent e, RunSummary run) => run.Callback = $"sent ({e.Outcome})";
+    public static void Apply(EnateCallbackFailed e, RunSummary run) => run.Callback = $"failed ({e.Outcome}): {e.Reason}";
     public static void Apply(RunDeadLettered e, RunSummary run) => Finish(run, RunStatus.DeadLettered, e.DeadLetteredAt, e.Reason, null);
 
     private static void Finish(RunSummary run, string status, DateTimeOffset at, string? reason, JsonElement? output)

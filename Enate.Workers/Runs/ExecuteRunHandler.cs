@@ -25,11 +25,25 @@ public static class ExecuteRunHandler
     private static async Task NextStepAsync(ContinueRun command, IDocumentSession session, IMessageContext bus,
         OutboundCaller caller, TimeProvider clock, CancellationToken ct)
     {
+        var (runId, ending, recipe) = await StepAsync(command, session, bus, caller, clock, ct);
+        // An Enate action waiting for its callback hears the outcome, whatever it is, in the same transaction.
+        if (ending is not null && recipe?.Callback?.Mode == "callEnate")
+        {
+            var success = ending is RunSucceeded or RunSkipped;
+            var reason = ending switch { RunFailed f => f.Reason, RunDeadLettered d => d.Reason, _ => null };
+            await bus.PublishAsync(new SendEnateCallback(runId, session.TenantId, success, reason),
+                new DeliveryOptions { TenantId = session.TenantId });
+        }
+    }
+
+    private static async Task<(Guid RunId, object? Ending, RecipeDefinition? Recipe)> StepAsync(ContinueRun command,
+        IDocumentSession session, IMessageContext bus, OutboundCaller caller, TimeProvider clock, CancellationToken ct)
+    {
         var stream = await session.Events.FetchForWriting<Run>(command.RunId, ct);
         var run = stream.Aggregate;
-        if (run is null || run.IsFinished) return;
+        if (run is null || run.IsFinished) return (command.RunId, null, null);
         // A stale delivery: a retry is scheduled for another attempt.
-        if (run.PendingAttempt is { } pending && command.Attempt != pending) return;
+        if (run.PendingAttempt is { } pending && command.Attempt != pending) return (command.RunId, null, null);
 
         var recipe = (await session.LoadAsync<RecipeVersion>(RecipeVersion.IdFor(run.RecipeKey, run.RecipeVersion), ct))!.Definition;
         var now = clock.GetUtcNow();
@@ -38,8 +52,7 @@ public static class ExecuteRunHandler
         var step = recipe.Steps.FirstOrDefault(s => !run.CompletedSteps.ContainsKey(s.Id));
         if (step is null)
         {
-            stream.AppendOne(new RunSucceeded(run.Id, run.LastOutput ?? RunContext.ToElement(null), now));
-            return;
+            return End(new RunSucceeded(run.Id, run.LastOutput ?? RunContext.ToElement(null), now));
         }
 
         var attempt = run.AttemptsOf(step.Id) + 1;
@@ -53,42 +66,47 @@ public static class ExecuteRunHandler
         }
         catch (TransformException ex)
         {
-            stream.AppendOne(new RunFailed(run.Id, step.Id, $"Step '{step.Id}': {ex.Message}", now));
-            return;
+            return End(new RunFailed(run.Id, step.Id, $"Step '{step.Id}': {ex.Message}", now));
         }
         catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException or System.Text.Json.JsonException)
         {
             // A defect in interpreting this step: retrying cannot help, and the run must not hang.
-            stream.AppendOne(new RunFailed(run.Id, step.Id, $"Step '{step.Id}' could not be interpreted: {ex.Message}", now));
-            return;
+            return End(new RunFailed(run.Id, step.Id, $"Step '{step.Id}' could not be interpreted: {ex.Message}", now));
         }
 
         switch (plan)
         {
             case SkipPlan skip:
-                stream.AppendOne(new RunSkipped(run.Id, step.Id, skip.Reason, now));
-                return;
+                return End(new RunSkipped(run.Id, step.Id, skip.Reason, now));
             case OutputPlan output:
                 var element = RunContext.ToElement(output.Output);
                 if (output.IsTransform) stream.AppendOne(new TransformApplied(run.Id, step.Id, element, now));
                 stream.AppendOne(new StepCompleted(run.Id, step.Id, element, now));
                 await ContinueAsync(bus, run.Id, session.TenantId);
-                return;
+                return (run.Id, null, recipe);
             case CallPlan call:
-                await CallAsync(run, step, attempt, call, recipe, stream, session, bus, caller, clock, ct);
-                return;
+                return (run.Id, await CallAsync(run, step, attempt, call, recipe, stream, session, bus, caller, clock, ct), recipe);
+            default:
+                return (run.Id, null, recipe);
+        }
+
+        (Guid, object?, RecipeDefinition?) End(object ending)
+        {
+            stream.AppendOne(ending);
+            return (run.Id, ending, recipe);
         }
     }
 
-    private static async Task CallAsync(Run run, StepDefinition step, int attempt, CallPlan call, RecipeDefinition recipe,
+    private static async Task<object?> CallAsync(Run run, StepDefinition step, int attempt, CallPlan call, RecipeDefinition recipe,
         JasperFx.Events.IEventStream<Run> stream, IDocumentSession session, IMessageContext bus, OutboundCaller caller,
         TimeProvider clock, CancellationToken ct)
     {
         var connection = await session.LoadAsync<Connection>(call.Connection, ct);
         if (connection is null)
         {
-            stream.AppendOne(new RunFailed(run.Id, step.Id, $"Step '{step.Id}': connection '{call.Connection}' does not exist.", clock.GetUtcNow()));
-            return;
+            var missing = new RunFailed(run.Id, step.Id, $"Step '{step.Id}': connection '{call.Connection}' does not exist.", clock.GetUtcNow());
+            stream.AppendOne(missing);
+            return missing;
         }
 
         // The same key on every attempt, so a partner that honours it never doubles the effect.
@@ -127,6 +145,7 @@ public static class ExecuteRunHandler
             }
         }
         stream.AppendMany(events);
+        return events.FirstOrDefault(e => e is RunFailed or RunDeadLettered);
     }
 
     private static ValueTask ContinueAsync(IMessageContext bus, Guid runId, string tenantId) =>
