@@ -3,6 +3,8 @@ using Enate.Api.Runs;
 using Enate.Api.Security;
 using Enate.Api.Triggers;
 using Enate.Domain.Platform;
+using Enate.Domain.Outbound;
+using Enate.Domain.Connections;
 using Enate.Domain.Runs;
 using JasperFx;
 using JasperFx.CodeGeneration;
@@ -50,6 +52,8 @@ public static class ApiConfiguration
         builder.Services.AddScoped<RunStarter>();
         builder.Services.AddSingleton<TriggerIntake>();
         builder.Services.AddSingleton<HookSecrets>();
+        // The API calls out only to register subscriptions with Enate, through the same guarded client.
+        builder.Services.AddOutboundCalls(builder.Configuration);
         builder.Services.AddWolverineHttp();
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();

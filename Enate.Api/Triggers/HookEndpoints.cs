@@ -106,7 +106,7 @@ public sealed class HookSecrets(IDocumentStore store, IDataProtectionProvider pr
 
     public IDocumentStore Store => store;
 
-    public static string UrlOf(HttpRequest request, Guid id) => $"{request.Scheme}://{request.Host}/api/v1/hooks/{id}";
+    public static string UrlOf(HttpRequest request, Guid id) => $"{EnateSubscriptionEndpoints.PublicBase(request)}/api/v1/hooks/{id}";
 
     public string Newest(Hook hook) => _protector.Unprotect(hook.Secrets[^1].Protected);
 
