@@ -47,6 +47,7 @@ public static class ApiConfiguration
 
         builder.AddRequestGuards();
         builder.AddApiSecurity();
+        builder.AddRateLimits();
         builder.Services.AddEnateDataProtection();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddScoped<RunStarter>();
@@ -66,6 +67,7 @@ public static class ApiConfiguration
         app.UseStatusCodePages();
         app.UseRequestGuards();
         app.UseAuthentication();
+        app.UseRateLimiter();
         app.UseAuthorization();
         app.MapDefaultEndpoints();
         app.MapOpenApi().AllowAnonymous();

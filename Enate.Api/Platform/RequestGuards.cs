@@ -5,22 +5,36 @@ namespace Enate.Api.Platform;
 public static class RequestGuards
 {
     public const long DefaultMaxBodyBytes = 1024 * 1024;
+    public const long DefaultMaxFileBodyBytes = 10 * 1024 * 1024;
 
     public static WebApplicationBuilder AddRequestGuards(this WebApplicationBuilder builder)
     {
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = MaxBodyBytes(builder.Configuration));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize =
+            Math.Max(MaxBodyBytes(builder.Configuration), MaxFileBodyBytes(builder.Configuration)));
         return builder;
     }
 
     private static long MaxBodyBytes(IConfiguration configuration) =>
         configuration.GetValue("Enate:Limits:MaxBodyBytes", DefaultMaxBodyBytes);
 
+    private static long MaxFileBodyBytes(IConfiguration configuration) =>
+        configuration.GetValue("Enate:Limits:MaxFileBodyBytes", DefaultMaxFileBodyBytes);
+
+    /// Pattern 4 sends files (CSV, XLSX as base64) through the run triggers: those take up to 10 MiB.
+    private static bool TakesFiles(PathString path) =>
+        path.StartsWithSegments("/api/v1/enate/actions") ||
+        (path.StartsWithSegments("/api/v1/recipes") && path.Value!.EndsWith("/runs", StringComparison.Ordinal));
+
     public static IApplicationBuilder UseRequestGuards(this IApplicationBuilder app)
     {
-        var limit = MaxBodyBytes(app.ApplicationServices.GetRequiredService<IConfiguration>());
+        var configuration = app.ApplicationServices.GetRequiredService<IConfiguration>();
+        var (small, files) = (MaxBodyBytes(configuration), MaxFileBodyBytes(configuration));
         return app.Use(async (context, next) =>
         {
             var request = context.Request;
+            var limit = TakesFiles(request.Path) ? files : small;
+            if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
+                feature.MaxRequestBodySize = limit;
             var hasBody = request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0;
             if (hasBody && request.Path.StartsWithSegments("/api") && !IsJson(request.ContentType))
             {
