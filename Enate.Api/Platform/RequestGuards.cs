@@ -48,6 +48,12 @@ public static class RequestGuards
                 await TooLarge(context, limit);
                 return;
             }
+            if (hasBody && request.ContentLength is null or <= 16 && await IsJsonNullAsync(request))
+            {
+                await Problems.Problem(StatusCodes.Status422UnprocessableEntity, "validation", "The request is not valid.",
+                    "The body is JSON null; send a JSON object or value.").ExecuteAsync(context);
+                return;
+            }
             try
             {
                 await next(context);
@@ -58,6 +64,18 @@ public static class RequestGuards
                 await TooLarge(context, limit);
             }
         });
+    }
+
+    /// A body of JSON `null` binds to no object at all: refuse it here once, for every route.
+    private static async Task<bool> IsJsonNullAsync(HttpRequest request)
+    {
+        request.EnableBuffering();
+        var head = new byte[17];
+        var read = 0;
+        int n;
+        while (read < head.Length && (n = await request.Body.ReadAsync(head.AsMemory(read), request.HttpContext.RequestAborted)) > 0) read += n;
+        request.Body.Position = 0;
+        return read <= 16 && System.Text.Encoding.UTF8.GetString(head, 0, read).Trim() == "null";
     }
 
     private static Task TooLarge(HttpContext context, long limit) =>

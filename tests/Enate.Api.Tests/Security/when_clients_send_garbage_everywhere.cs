@@ -1,0 +1,140 @@
+using System.Text;
+using Alba;
+using Marten;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Xunit.Abstractions;
+
+namespace Enate.Api.Tests.Security;
+
+/// A few thousand generated malformed requests over every route the API maps (found from its endpoint table,
+/// so routes added later are covered too). None may answer 5xx, and none may change recorded state: only
+/// records of rejected inbound requests may appear.
+public sealed class when_clients_send_garbage_everywhere(AppFixture app, ITestOutputHelper output) : AppTest(app)
+{
+    private static readonly string[] Bodies =
+    [
+        "", "{", "[", "nul", "{\"a\":}", "\"unterminated", "{\"name\":1e999999}", "[]", "null", "42", "true", "{}",
+        "{\"steps\":{}}", "{\"name\":null,\"trigger\":null,\"steps\":null}", "{\"name\":\"\\ud800\"}", "{\"a\":1,\"a\":2}",
+        new string('[', 5000) + new string(']', 5000), "{\"" + new string('k', 5000) + "\":1}", "\u0000\u0001\u0002",
+        "{\"name\":\"x\",\"trigger\":{\"type\":\"nope\"},\"steps\":[{\"id\":\"\",\"type\":\"http\"}]}",
+        "{\"kind\":\"http\",\"baseUrl\":\"javascript:alert(1)\",\"auth\":{\"type\":\"basic\"}}",
+        "{\"input\":{},\"version\":-5}", "{\"scopes\":\"admin\"}", "{\"Action\":\"nope\",\"CallBackURL\":5}",
+        "{\"recipeVersion\":{},\"reason\":[]}", "{\"filter\":{\"from\":\"yesterday\",\"limit\":-1}}",
+    ];
+
+    private static readonly string[] ContentTypes =
+        ["application/json", "text/plain", "application/xml", "", "application/json; charset=utf-16", "multipart/form-data"];
+
+    private static readonly string[] RouteValues =
+    [
+        "x", "%00", "..%2F..%2Fetc%2Fpasswd", new string('z', 300), "00000000-0000-0000-0000-000000000000", "not-a-guid",
+        "-1", "99999999999999999999", "%C3%BC%E6%BC%A2", "%27%3B%20drop%20table%20x%3B--", "fuzz",
+    ];
+
+    private static readonly string[] Queries =
+    [
+        "", "?limit=abc", "?limit=-1", "?from=notadate", "?status=%3Cscript%3E", "?cursor=@@@", "?asOf=tomorrow",
+        "?version=x", "?to=9999-99-99", "?verdict=maybe",
+    ];
+
+    [Fact]
+    public async Task no_answer_is_a_server_error_and_nothing_is_written()
+    {
+        await Api.PutEchoRecipe("fuzz");
+        await Api.PutConnection("fuzz", "http://127.0.0.1:9");
+        var before = await StateAsync();
+
+        var routes = Api.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"])
+                .Select(m => (Method: m, Template: "/" + e.RoutePattern.RawText!.TrimStart('/'))))
+            .Where(r => r.Template.StartsWith("/api/"))
+            // Bodyless commands on a real recipe would legitimately act; their bad input is route values.
+            .Where(r => !(r.Method == "POST" && (r.Template.EndsWith("/activate") || r.Template.EndsWith("/deactivate") ||
+                                                 r.Template.EndsWith("/rotate-secret"))))
+            .Distinct().ToList();
+        Assert.True(routes.Count >= 20, $"only {routes.Count} routes found");
+
+        var random = new Random(20261128);
+        var failures = new List<string>();
+        var sent = 0;
+        for (var i = 0; i < 2500; i++)
+        {
+            var (method, template) = routes[random.Next(routes.Count)];
+            var url = Fill(template, random, method == "GET") + Queries[random.Next(Queries.Length)];
+            var body = Bodies[random.Next(Bodies.Length)];
+            var contentType = ContentTypes[random.Next(ContentTypes.Length)];
+            var result = await Api.Scenario(s =>
+            {
+                s.IgnoreStatusCode();
+                s.ConfigureHttpContext(context =>
+                {
+                    context.Request.Method = method;
+                    context.Request.Path = new PathString(url.Split('?')[0]);
+                    context.Request.QueryString = url.Contains('?') ? new QueryString("?" + url.Split('?', 2)[1]) : QueryString.Empty;
+                    if (method is "POST" or "PUT" or "PATCH")
+                    {
+                        var bytes = Encoding.UTF8.GetBytes(body);
+                        context.Request.Body = new MemoryStream(bytes);
+                        context.Request.ContentLength = bytes.Length;
+                        if (contentType.Length > 0) context.Request.ContentType = contentType;
+                    }
+                });
+            });
+            sent++;
+            var status = result.Context.Response.StatusCode;
+            if (status >= 500) failures.Add($"{status} {method} {url} [{contentType}] {body[..Math.Min(body.Length, 80)]}");
+            else if (result.Context.Response.ContentLength is > 0 && status >= 400 &&
+                     result.Context.Response.ContentType?.StartsWith("application/problem+json") != true)
+                failures.Add($"{status} without problem+json: {method} {url}");
+        }
+
+        output.WriteLine($"{sent} requests over {routes.Count} routes");
+        Assert.True(failures.Count == 0, string.Join("\n", failures.Distinct().Take(30)));
+        Assert.Equal(before, await StateAsync());
+    }
+
+    /// Reads may address the real recipe and connection ("fuzz"); writes only ever address what does not exist,
+    /// since any JSON is a valid run input and a DELETE of a real thing is a valid request.
+    private static string Fill(string template, Random random, bool read)
+    {
+        var parts = template.Split('/');
+        var values = read ? RouteValues : RouteValues[..^1];
+        for (var i = 0; i < parts.Length; i++)
+            if (parts[i].StartsWith('{')) parts[i] = values[random.Next(values.Length)];
+        return string.Join('/', parts);
+    }
+
+    /// Every event but inbound records, and every document table but inbound requests and delivery marks.
+    private async Task<string> StateAsync()
+    {
+        await using var connection = new NpgsqlConnection(App.ConnectionString);
+        await connection.OpenAsync();
+        var summary = new StringBuilder();
+        await using (var events = new NpgsqlCommand(
+            "select count(*), coalesce(max(seq_id), 0) from enate.mt_events where type <> 'inbound_request_recorded'", connection))
+        await using (var reader = await events.ExecuteReaderAsync())
+        {
+            await reader.ReadAsync();
+            summary.Append($"events={reader.GetInt64(0)}/{reader.GetInt64(1)};");
+        }
+        var tables = new List<string>();
+        await using (var list = new NpgsqlCommand(
+            "select table_name from information_schema.tables where table_schema = 'enate' and table_name like 'mt_doc_%' " +
+            "and table_name not in ('mt_doc_inboundrequest') order by 1", connection))
+        await using (var reader = await list.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync()) tables.Add(reader.GetString(0));
+        }
+        foreach (var table in tables)
+        {
+            await using var hash = new NpgsqlCommand($"select count(*), coalesce(md5(string_agg(data::text, '' order by id::text)), '') from enate.{table}", connection);
+            await using var reader = await hash.ExecuteReaderAsync();
+            await reader.ReadAsync();
+            summary.Append($"{table}={reader.GetInt64(0)}:{reader.GetString(1)};");
+        }
+        return summary.ToString();
+    }
+}
