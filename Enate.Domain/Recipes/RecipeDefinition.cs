@@ -79,7 +79,7 @@ public sealed record StepDefinition
     [Description("filter: a JMESPath condition; when it is falsy the run ends as skipped.")]
     public string? Condition { get; init; }
 
-    [Description("enate: the operation (getPacket, updateCustomData, createCase, createTicket, addNote, notifyOwner, createUser, replaceDataList, completeAction, rejectAction).")]
+    [Description("enate: the operation (getPacket, findPackets, updateCustomData, createCase, createTicket, addNote, notifyOwner, createUser, replaceDataList, completeAction, rejectAction).")]
     public string? Operation { get; init; }
 
     [Description("enate: the operation's arguments; string values are Liquid templates.")]

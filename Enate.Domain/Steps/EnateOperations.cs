@@ -14,6 +14,8 @@ public static class EnateOperations
     private static readonly Dictionary<string, Operation> All = new(StringComparer.Ordinal)
     {
         ["getPacket"] = new("GET", "/api/v1/Packet/{guid}", ["guid"], ["guid"]),
+        // Finds work items by customer (e.g. "the case of that customer"); further arguments become the query.
+        ["findPackets"] = new("GET", "/api/v1/Packet/Search", [], ["customerName"]),
         ["updateCustomData"] = new("POST", "/api/v1/Packet/{guid}/CustomData", ["guid"], ["guid", "customData"]),
         ["createCase"] = new("POST", "/api/v1/Case", [], ["title"]),
         ["createTicket"] = new("POST", "/api/v1/Ticket", [], ["title"]),
@@ -51,10 +53,18 @@ public static class EnateOperations
         if (step.Operation == "completeAction") args["outcome"] = "success";
         if (step.Operation == "rejectAction") args["outcome"] = "failure";
 
+        if (operation.Method == "GET" && args.Count > 0)
+        {
+            path += "?" + string.Join("&", args.Select(a => $"{Uri.EscapeDataString(a.Key)}={Uri.EscapeDataString(Text(a.Value))}"));
+            args.Clear();
+        }
         var body = operation.Method == "GET" ? null : args.ToJsonString();
         return new CallPlan(step.Connection!, operation.Method, path, new Dictionary<string, string>(), body,
             body is null ? null : "application/json");
     }
+
+    private static string Text(JsonNode? value) =>
+        value is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.String ? v.GetValue<string>() : value?.ToJsonString() ?? "";
 
     private static JsonNode? Resolve(JsonNode? value, JsonObject context) => value switch
     {

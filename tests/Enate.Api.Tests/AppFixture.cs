@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using workers::Enate.Workers.Platform;
 
 namespace Enate.Api.Tests;
@@ -20,6 +21,8 @@ public sealed class AppFixture : IAsyncLifetime
     private TestDatabase? _database;
 
     public IAlbaHost Api { get; private set; } = null!;
+    /// What the API and the Workers logged, for tests that must prove something never reaches a log.
+    public CapturedLogs Logs { get; } = new();
     public WebApplication Workers { get; private set; } = null!;
     public IDocumentStore Store => Api.Services.GetRequiredService<IDocumentStore>();
     public string ConnectionString => _database!.ConnectionString;
@@ -46,13 +49,14 @@ public sealed class AppFixture : IAsyncLifetime
     {
         var connectionKey = $"ConnectionStrings:{EnateStore.DatabaseName}";
 
-        Api = await StartApiAsync(database.ConnectionString);
+        Api = await StartApiAsync(database.ConnectionString, Logs);
 
         var workers = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         workers.Configuration[connectionKey] = database.ConnectionString;
         // Test partners listen on loopback, which the platform refuses unless allowed.
         workers.Configuration["Enate:Outbound:Allow:0"] = "127.0.0.0/8";
         workers.WebHost.UseUrls("http://127.0.0.1:0");
+        workers.Logging.AddProvider(Logs).SetMinimumLevel(LogLevel.Debug);
         workers.AddServiceDefaults();
         workers.AddWorkers();
         Workers = workers.Build();
@@ -61,7 +65,7 @@ public sealed class AppFixture : IAsyncLifetime
 
     /// The API through Alba on a database; every call is the demo tenant's admin unless a test sends its own
     /// Authorization header.
-    public static async Task<IAlbaHost> StartApiAsync(string connectionString)
+    public static async Task<IAlbaHost> StartApiAsync(string connectionString, CapturedLogs? logs = null)
     {
         // Program ends with RunJasperFxCommands: let the test host start it.
         JasperFxEnvironment.AutoStartHost = true;
@@ -70,6 +74,7 @@ public sealed class AppFixture : IAsyncLifetime
             web.UseEnvironment("Testing");
             web.UseSetting($"ConnectionStrings:{EnateStore.DatabaseName}", connectionString);
             web.UseSetting("Enate:Bootstrap:ApiKey", AdminKey);
+            if (logs is not null) web.ConfigureLogging(logging => logging.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
         });
         api.BeforeEach(context =>
         {
