@@ -88,7 +88,7 @@ public sealed class when_secrets_pass_through_the_platform(AppFixture app) : App
             s.Post.Json(new { connection = "enate", webhook = "NewCommunication" }).ToUrl("/api/v1/enate/subscriptions");
             s.StatusCodeShouldBe(HttpStatusCode.Created);
         });
-        var headerSecret = JsonDocument.Parse(enate.Requests.First().Body).RootElement.GetProperty("CustomHeaderValue").GetString()!;
+        var headerSecret = JsonDocument.Parse(enate.Requests.Single(r => r.Path.EndsWith("WebHookSubscription")).Body).RootElement.GetProperty("CustomHeaderValue").GetString()!;
         var p3 = await Api.Scenario(s =>
         {
             s.Post.Text("""{"Webhook":"NewCommunication","Data":{"PacketGUID":"0f8fad5b-d9cb-469f-a165-70867728950e","Subject":"Hi"}}""")
