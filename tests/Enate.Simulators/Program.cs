@@ -1,9 +1,5 @@
-var builder = WebApplication.CreateBuilder(args);
-builder.AddServiceDefaults();
+using Enate.Simulators;
 
-var app = builder.Build();
+var app = SimulatorApp.Build(args, builder => builder.AddServiceDefaults());
 app.MapDefaultEndpoints();
-app.MapGet("/", () => Results.Ok(new { name = "Enate simulators", simulates = new[] { "enate", "crm", "hr", "erp", "payroll", "portal" } }));
 app.Run();
-
-public partial class Program;
