@@ -17,12 +17,17 @@ var api = builder.AddProject<Projects.Enate_Api>("api", launchProfileName: null)
     .WithReference(database, PostgresModes.DatabaseName)
     .WaitFor(database)
     .WithReference(simulators)
+    .WaitFor(simulators)
+    .WithEnvironment("ASPNETCORE_ENVIRONMENT", builder.Environment.EnvironmentName)
     .WithEnvironment("Enate__Bootstrap__ApiKey", bootstrapApiKey)
     .WithHttpHealthCheck("/health");
+// Hook and subscriber URLs handed to partners and to Enate name this address.
+api.WithEnvironment("Enate__PublicUrl", api.GetEndpoint("http"));
 
 builder.AddProject<Projects.Enate_Workers>("workers", launchProfileName: null)
     .WithHttpEndpoint(name: "http")
     .WithReplicas(builder.Configuration.GetValue("Workers:Replicas", 1))
+    .WithEnvironment("ASPNETCORE_ENVIRONMENT", builder.Environment.EnvironmentName)
     .WithReference(database, PostgresModes.DatabaseName)
     .WaitFor(database)
     // Workers call the simulators as partners; the API must have built the schema first.

@@ -53,6 +53,7 @@ public static class ApiConfiguration
         builder.Services.AddScoped<RunStarter>();
         builder.Services.AddSingleton<TriggerIntake>();
         builder.Services.AddSingleton<HookSecrets>();
+        builder.Services.AddHostedService<Enate.Api.UseCases.UseCaseInstaller>();
         // The API calls out only to register subscriptions with Enate, through the same guarded client.
         builder.Services.AddOutboundCalls(builder.Configuration);
         builder.Services.AddWolverineHttp();
