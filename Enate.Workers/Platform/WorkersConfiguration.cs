@@ -58,6 +58,7 @@ public static class WorkersConfiguration
         builder.Services.AddEnateDataProtection();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddOutboundCalls(builder.Configuration);
+        builder.Services.AddHostedService<Audit.AuditChainer>();
         return builder;
     }
 }
