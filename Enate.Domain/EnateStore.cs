@@ -39,7 +39,7 @@ public static class EnateStore
             typeof(RunRequested), typeof(RunStarted), typeof(StepStarted), typeof(OutboundRequestSent),
             typeof(OutboundResponseReceived), typeof(OutboundCallFailed), typeof(TransformApplied), typeof(StepCompleted),
             typeof(RetryScheduled), typeof(RunSucceeded), typeof(RunSkipped), typeof(RunFailed), typeof(RunDeadLettered),
-            typeof(InboundRequestRecorded), typeof(EnateCallbackSent), typeof(EnateCallbackFailed),
+            typeof(InboundRequestRecorded), typeof(EnateCallbackSent), typeof(EnateCallbackFailed), typeof(RunReplayed),
         ]);
         options.Projections.Add<InboundRequestProjection>(ProjectionLifecycle.Inline);
         options.Schema.For<InboundRequest>().Index(x => x.ReceivedAt).Index(x => x.Verdict);

@@ -88,12 +88,16 @@ public static class RecipeEndpoints
     [WolverineGet("/api/v1/recipes/{key}", OperationId = "GetRecipe")]
     [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Recipes")]
-    public static async Task<IResult> Get(string key, IQuerySession session, CancellationToken ct)
+    public static async Task<IResult> Get(string key, DateTimeOffset? asOf, IQuerySession session, CancellationToken ct)
     {
         var recipe = await session.LoadAsync<Recipe>(key, ct);
         if (recipe is null) return Problems.NotFound($"Recipe '{key}'");
-        var latest = await session.LoadAsync<RecipeVersion>(RecipeVersion.IdFor(key, recipe.LatestVersion), ct);
-        return Results.Ok(new RecipeView(key, recipe.Name, recipe.Active, recipe.LatestVersion, latest!.Definition, recipe.Versions));
+        // As it was at a time: the newest version saved by then (versions are immutable).
+        var version = asOf is null ? recipe.LatestVersion : recipe.Versions.Where(v => v.CreatedAt <= asOf).Select(v => v.Version).DefaultIfEmpty(0).Max();
+        if (version == 0) return Problems.NotFound($"Recipe '{key}' at {asOf:O}");
+        var shown = await session.LoadAsync<RecipeVersion>(RecipeVersion.IdFor(key, version), ct);
+        return Results.Ok(new RecipeView(key, recipe.Name, recipe.Active, version, shown!.Definition,
+            recipe.Versions.Where(v => v.Version <= version).ToList()));
     }
 
     /// One version, exactly as it was saved.

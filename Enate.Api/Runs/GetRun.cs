@@ -1,3 +1,4 @@
+using Enate.Api.Platform;
 using Enate.Domain.Security;
 using Microsoft.AspNetCore.Authorization;
 using Enate.Domain.Runs;
@@ -8,13 +9,22 @@ namespace Enate.Api.Runs;
 
 public static class GetRunEndpoint
 {
-    /// One run as it stands now, caught up with its latest event.
+    /// One run as it stands now, caught up with its latest event; or, with `asOf` (a time) or `version` (an
+    /// event number in the run's stream), as it stood then, rebuilt from the events up to that point.
     [WolverineGet("/api/v1/runs/{id}", OperationId = "GetRun")]
     [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Runs")]
-    public static async Task<IResult> Get(Guid id, IDocumentSession session, CancellationToken ct)
+    public static async Task<IResult> Get(Guid id, DateTimeOffset? asOf, long? version, IDocumentSession session, CancellationToken ct)
     {
-        var run = await session.Events.FetchLatest<RunSummary>(id, ct);
-        return run is null ? Results.NotFound() : Results.Ok(run);
+        if (asOf is not null && version is not null)
+            return Problems.Validation([new("$asOf", "give asOf or version, not both.")]);
+        if (version is < 1) return Problems.Validation([new("$version", "must be 1 or more.")]);
+
+        var run = asOf is null && version is null
+            ? await session.Events.FetchLatest<RunSummary>(id, ct)
+            : await session.Events.AggregateStreamAsync<RunSummary>(id, version ?? 0, asOf, token: ct);
+        return run is null
+            ? Problems.NotFound(asOf is null && version is null ? $"Run '{id}'" : $"Run '{id}' at that point")
+            : Results.Ok(run);
     }
 }

@@ -83,6 +83,7 @@ public sealed class RunSummaryProjection : SingleStreamProjection<RunSummary, Gu
     public static void Apply(RunSucceeded e, RunSummary run) => Finish(run, RunStatus.Succeeded, e.SucceededAt, null, e.Output);
     public static void Apply(RunSkipped e, RunSummary run) => Finish(run, RunStatus.Skipped, e.SkippedAt, e.Reason, null);
     public static void Apply(RunFailed e, RunSummary run) => Finish(run, RunStatus.Failed, e.FailedAt, e.Reason, null);
+    public static void Apply(RunReplayed e, RunSummary run) => run.ReplayedBy.Add(e.NewRunId);
     public static void Apply(EnateCallbackSent e, RunSummary run) => run.Callback = $"sent ({e.Outcome})";
     public static void Apply(EnateCallbackFailed e, RunSummary run) => run.Callback = $"failed ({e.Outcome}): {e.Reason}";
     public static void Apply(RunDeadLettered e, RunSummary run) => Finish(run, RunStatus.DeadLettered, e.DeadLetteredAt, e.Reason, null);

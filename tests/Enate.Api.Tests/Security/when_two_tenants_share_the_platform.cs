@@ -30,6 +30,8 @@ public sealed class when_two_tenants_share_the_platform(AppFixture app) : AppTes
     [InlineData("POST", "/api/v1/recipes/shared/runs")]
     [InlineData("POST", "/api/v1/recipes/shared/deactivate")]
     [InlineData("POST", "/api/v1/recipes/shared/dry-run")]
+    [InlineData("POST", "/api/v1/runs/{run}/replay")]
+    [InlineData("GET", "/api/v1/runs/{run}?version=1")]
     public async Task the_other_tenants_resources_are_not_found(string method, string route)
     {
         var url = route.Replace("{run}", _demoRun.ToString());
