@@ -16,6 +16,18 @@ public sealed class AuditChainer(NpgsqlDataSource database, ILogger<AuditChainer
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        try
+        {
+            await RunAsync(stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+    }
+
+    private async Task RunAsync(CancellationToken stoppingToken)
+    {
         await AuditChain.EnsureTableAsync(database, stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {

@@ -19,6 +19,8 @@ namespace Enate.Benchmarks;
 /// extra steps. Baseline: one committed single-row INSERT, the least a durably recorded step can cost.
 public static class EngineBenchmark
 {
+    private const string BenchKey = "engine-benchmark-admin-key-0001";
+
     public static async Task<IEnumerable<Result>> RunAsync(bool smoke)
     {
         await using var database = await TestDatabase.StartAsync("bench");
@@ -28,6 +30,8 @@ public static class EngineBenchmark
             web.UseEnvironment("Benchmark");
             web.UseSetting($"ConnectionStrings:{EnateStore.DatabaseName}", database.ConnectionString);
             web.ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning));
+            web.UseSetting("Enate:Bootstrap:ApiKey", BenchKey);
+            web.UseSetting("Enate:RateLimits:PerKeyPerSecond", "1000000");
         });
         var workerBuilder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Benchmark" });
         workerBuilder.Configuration[$"ConnectionStrings:{EnateStore.DatabaseName}"] = database.ConnectionString;
@@ -38,6 +42,7 @@ public static class EngineBenchmark
         await workers.StartAsync();
 
         var client = api.Server.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", BenchKey);
         await PutNoop(client, "one", 1);
         await PutNoop(client, "six", 6);
         var runs = smoke ? 5 : 200;

@@ -6,4 +6,5 @@ var smoke = args.Contains("--smoke");
 var results = new List<Result>();
 results.AddRange(TransformBenchmark.Run(smoke));
 results.AddRange(await EngineBenchmark.RunAsync(smoke));
+results.AddRange(await IngestBenchmark.RunAsync(smoke));
 Report.Print(results, smoke);

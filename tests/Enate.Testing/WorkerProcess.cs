@@ -9,13 +9,18 @@ public sealed class WorkerProcess : IAsyncDisposable
 
     private WorkerProcess(Process process) => _process = process;
 
-    public static WorkerProcess Start(string connectionString)
+    public int Id => _process.Id;
+
+    public static WorkerProcess Start(string connectionString) => Start(connectionString, "Enate.Workers", FreePorts.Next());
+
+    /// Any of the platform's projects (Enate.Workers, Enate.Api) as a process on the given port, with extra settings.
+    public static WorkerProcess Start(string connectionString, string project, int port, IDictionary<string, string>? settings = null)
     {
-        var dll = Path.Combine(RepositoryRoot(), "Enate.Workers", "bin", BuildConfiguration(), "net10.0", "Enate.Workers.dll");
-        if (!File.Exists(dll)) throw new FileNotFoundException("Build the solution first: the Workers are not built.", dll);
+        var dll = Path.Combine(RepositoryRoot(), project, "bin", BuildConfiguration(), "net10.0", $"{project}.dll");
+        if (!File.Exists(dll)) throw new FileNotFoundException($"Build the solution first: {project} is not built.", dll);
         var info = new ProcessStartInfo("dotnet")
         {
-            ArgumentList = { dll, "--urls", $"http://127.0.0.1:{FreePorts.Next()}" },
+            ArgumentList = { dll, "--urls", $"http://127.0.0.1:{port}" },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -23,6 +28,7 @@ public sealed class WorkerProcess : IAsyncDisposable
         };
         info.Environment["ConnectionStrings__enate"] = connectionString;
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
+        foreach (var (name, value) in settings ?? new Dictionary<string, string>()) info.Environment[name] = value;
         var process = Process.Start(info)!;
         // Kept for diagnosis when a test fails: the process's own console.
         var log = new StreamWriter(Path.Combine(Path.GetTempPath(), $"enate-worker-{process.Id}.log")) { AutoFlush = true };
@@ -31,6 +37,13 @@ public sealed class WorkerProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return new WorkerProcess(process);
+    }
+
+    /// The most memory the process has held resident so far (Linux VmHWM), in MiB.
+    public double PeakMemoryMiB()
+    {
+        var line = File.ReadLines($"/proc/{_process.Id}/status").FirstOrDefault(l => l.StartsWith("VmHWM:"));
+        return line is null ? 0 : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0;
     }
 
     /// SIGKILL: no shutdown hooks, no flushing, like a crashed machine.

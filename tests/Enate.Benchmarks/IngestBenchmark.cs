@@ -1,0 +1,271 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Enate.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Enate.Benchmarks;
+
+/// Signed partner webhooks into the real API and Workers processes, beside the machine's limit for "a durably
+/// recorded request": a minimal endpoint doing one INSERT of the body. Then end to end: webhook → run →
+/// transformed call received by a partner, its sustained rate and its latency at half that rate.
+public static class IngestBenchmark
+{
+    private const int Connections = 32;
+
+    public static async Task<IEnumerable<Result>> RunAsync(bool smoke)
+    {
+        if (Wrk.Path is null)
+            return [new Result("ingest", "not measured", "-", 0, "wrk is not installed: apt-get install -y wrk")];
+        var seconds = smoke ? 2 : 15;
+        await using var database = await TestDatabase.StartAsync("ingest");
+
+        var baseline = await BaselineAsync(database.ConnectionString, seconds);
+
+        var key = "bench-admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+        var settings = new Dictionary<string, string>
+        {
+            ["Enate__Bootstrap__ApiKey"] = key,
+            ["Enate__RateLimits__PerWebhookPerSecond"] = "1000000",
+            ["Enate__RateLimits__PerKeyPerSecond"] = "1000000",
+            ["Enate__Outbound__Allow__0"] = "127.0.0.0/8",
+            ["Logging__LogLevel__Default"] = "Warning",
+        };
+        var apiPort = FreePorts.Next();
+        await using var api = WorkerProcess.Start(database.ConnectionString, "Enate.Api", apiPort, settings);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}") };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        await WaitHealthyAsync(client);
+        await using var workers = WorkerProcess.Start(database.ConnectionString, "Enate.Workers", FreePorts.Next(), settings);
+
+        // Ingest: every request a new, individually signed webhook.
+        var (path, secret) = await WebhookRecipeAsync(client, "ingest", null);
+        var data = Path.Combine(Path.GetTempPath(), $"enate-ingest-{Guid.NewGuid():N}.tsv");
+        await File.WriteAllLinesAsync(data, Enumerable.Range(0, smoke ? 4_000 : 150_000).Select(i =>
+        {
+            var body = $"{{\"type\":\"employee.onboarded\",\"data\":{{\"id\":\"E{i}\",\"email\":\"e{i}@example.com\"}}}}";
+            var (id, ts, signature) = Sign(secret, body);
+            return $"{id}\t{ts}\t{signature}\t{body}";
+        }));
+        var script = Wrk.SignedWebhookScript();
+        // Warm-up (JIT, Wolverine's generated handlers, connection pools), then the measured run.
+        await Wrk.RunAsync($"http://127.0.0.1:{apiPort}{path}", script, 3, Connections, data, path, "2");
+        await File.WriteAllLinesAsync(data, (await File.ReadAllLinesAsync(data)).Select(line => Resign(line, secret)));
+        var ingest = await Wrk.RunAsync($"http://127.0.0.1:{apiPort}{path}", script, seconds, Connections, data, path, "2");
+        var apiPeak = api.PeakMemoryMiB();
+        var workersPeak = workers.PeakMemoryMiB();
+        File.Delete(data);
+
+        // End to end: webhook → transform → call to a partner.
+        await using var partner = await Sink.StartAsync();
+        (await client.PutAsJsonAsync("/api/v1/connections/sink", new { kind = "http", baseUrl = partner.Url, auth = new { type = "none" }, timeoutSeconds = 10 }))
+            .EnsureSuccessStatusCode();
+        var (e2ePath, e2eSecret) = await WebhookRecipeAsync(client, "e2e", new object[]
+        {
+            new { id = "shape", type = "transform", template = "{\"id\": \"{{ input.id }}\", \"amount\": {{ input.amount }}, \"currency\": \"GBP\"}" },
+            new { id = "deliver", type = "http", connection = "sink", method = "POST", path = "/received", body = "{{ steps.shape | json }}" },
+        });
+        var burst = smoke ? 40 : 1_000;
+        await CapacityAsync(client, e2ePath, e2eSecret, partner, 20, "warm");
+        var capacity = await CapacityAsync(client, e2ePath, e2eSecret, partner, burst, "cap");
+        var rate = Math.Max(1, capacity / 2);
+        var latency = await PacedAsync(client, e2ePath, e2eSecret, partner, rate, seconds);
+
+        return
+        [
+            new Result("baseline: one INSERT per request", $"{baseline.RequestsPerSecond:0} req/s", "-", 1,
+                $"p50 {baseline.P50Ms:0.0} ms, p99 {baseline.P99Ms:0.0} ms; minimal ASP.NET Core endpoint, Npgsql, wrk -t2 -c{Connections} {seconds} s"),
+            new Result("ingest: signed partner webhooks → 202", $"{ingest.RequestsPerSecond:0} req/s", $"{baseline.RequestsPerSecond:0} req/s",
+                ingest.RequestsPerSecond / baseline.RequestsPerSecond,
+                $"p50 {ingest.P50Ms:0.0} ms, p99 {ingest.P99Ms:0.0} ms, non-2xx {ingest.Non2xx}; Standard Webhooks verified, inbound record + run + outbox in one transaction; Workers running"),
+            new Result("memory under ingest (peak RSS)", $"API {apiPeak:0} MiB, Workers {workersPeak:0} MiB", "-", 0, "VmHWM of each process after the ingest run"),
+            new Result("end to end: sustained rate", $"{capacity:0} runs/s", $"{baseline.RequestsPerSecond:0} req/s", capacity / baseline.RequestsPerSecond,
+                $"{burst} webhooks sent at once with 16 senders, time until the partner received the last transformed call"),
+            new Result($"end to end: latency at {rate:0}/s (half the sustained rate)", $"p50 {latency.P50:0.0} ms, p99 {latency.P99:0.0} ms", "-", 0,
+                $"webhook sent → partner received, {latency.Count} webhooks over {seconds} s; lag first/last tenth {latency.EarlyMs:0.0}/{latency.LateMs:0.0} ms (growth = backlog)"),
+        ];
+    }
+
+    private static async Task<LoadResult> BaselineAsync(string connectionString, int seconds)
+    {
+        await using (var setup = new NpgsqlConnection(connectionString))
+        {
+            await setup.OpenAsync();
+            await using var create = new NpgsqlCommand("create table if not exists bench_ingest (id bigserial primary key, body jsonb not null, at timestamptz not null default now())", setup);
+            await create.ExecuteNonQueryAsync();
+        }
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{FreePorts.Next()}");
+        builder.Logging.ClearProviders();
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await using var app = builder.Build();
+        app.MapPost("/ingest", async (HttpRequest request) =>
+        {
+            using var reader = new StreamReader(request.Body);
+            await using var insert = dataSource.CreateCommand("insert into bench_ingest (body) values (@body::jsonb)");
+            insert.Parameters.AddWithValue("body", await reader.ReadToEndAsync());
+            await insert.ExecuteNonQueryAsync();
+            return Results.Accepted();
+        });
+        await app.StartAsync();
+        var script = Wrk.PostScript("{\"type\":\"employee.onboarded\",\"data\":{\"id\":\"E1\",\"email\":\"e1@example.com\"}}");
+        await Wrk.RunAsync(app.Urls.First() + "/ingest", script, 3, Connections);
+        var result = await Wrk.RunAsync(app.Urls.First() + "/ingest", script, seconds, Connections);
+        await app.StopAsync();
+        return result;
+    }
+
+    private static async Task WaitHealthyAsync(HttpClient client)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                if ((await client.GetAsync("/health")).IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException)
+            {
+            }
+            await Task.Delay(500);
+        }
+        throw new TimeoutException("The API did not become healthy.");
+    }
+
+    private static async Task<(string Path, string Secret)> WebhookRecipeAsync(HttpClient client, string key, object[]? steps)
+    {
+        var definition = new
+        {
+            name = key,
+            trigger = new { type = "webhook" },
+            steps = steps ?? [new { id = "take", type = "transform", select = "input.data" }],
+        };
+        (await client.PutAsJsonAsync($"/api/v1/recipes/{key}", definition)).EnsureSuccessStatusCode();
+        var hook = await client.GetFromJsonAsync<JsonElement>($"/api/v1/recipes/{key}/webhook");
+        return (new Uri(hook.GetProperty("url").GetString()!).AbsolutePath, hook.GetProperty("secret").GetString()!);
+    }
+
+    /// The same body under a fresh webhook id: the warm-up used the first ones.
+    private static string Resign(string line, string secret)
+    {
+        var body = line.Split('\t', 4)[3];
+        var (id, ts, signature) = Sign(secret, body);
+        return $"{id}\t{ts}\t{signature}\t{body}";
+    }
+
+    private static (string Id, string Timestamp, string Signature) Sign(string secret, string body)
+    {
+        var id = $"msg_{Guid.NewGuid():N}";
+        var ts = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString();
+        var mac = HMACSHA256.HashData(Convert.FromBase64String(secret["whsec_".Length..]), Encoding.UTF8.GetBytes($"{id}.{ts}.{body}"));
+        return (id, ts, "v1," + Convert.ToBase64String(mac));
+    }
+
+    private static async Task SendAsync(HttpClient client, string path, string secret, string id, ConcurrentDictionary<string, long> sent)
+    {
+        var body = $"{{\"id\":\"{id}\",\"amount\":{id.Length * 7}}}";
+        var (messageId, ts, signature) = Sign(secret, body);
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Add("webhook-id", messageId);
+        request.Headers.Add("webhook-timestamp", ts);
+        request.Headers.Add("webhook-signature", signature);
+        sent[id] = Stopwatch.GetTimestamp();
+        (await client.SendAsync(request)).EnsureSuccessStatusCode();
+    }
+
+    private static async Task<double> CapacityAsync(HttpClient client, string path, string secret, Sink partner, int count, string prefix)
+    {
+        var sent = new ConcurrentDictionary<string, long>();
+        var started = Stopwatch.GetTimestamp();
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < count) await SendAsync(client, path, secret, $"{prefix}-{i}", sent);
+        }));
+        await partner.WaitForAsync(sent.Keys, TimeSpan.FromMinutes(5));
+        var last = sent.Keys.Max(k => partner.Received[k]);
+        return count / Stopwatch.GetElapsedTime(started, last).TotalSeconds;
+    }
+
+    private sealed record Latency(double P50, double P99, int Count, double EarlyMs, double LateMs);
+
+    private static async Task<Latency> PacedAsync(HttpClient client, string path, string secret, Sink partner, double rate, int seconds)
+    {
+        var sent = new ConcurrentDictionary<string, long>();
+        var total = (int)(rate * seconds);
+        var start = Stopwatch.GetTimestamp();
+        var sends = new List<Task>();
+        for (var i = 0; i < total; i++)
+        {
+            var due = TimeSpan.FromSeconds(i / rate);
+            var wait = due - Stopwatch.GetElapsedTime(start);
+            if (wait > TimeSpan.Zero) await Task.Delay(wait);
+            sends.Add(SendAsync(client, path, secret, $"paced-{i}", sent));
+        }
+        await Task.WhenAll(sends);
+        await partner.WaitForAsync(sent.Keys, TimeSpan.FromMinutes(5));
+        var ordered = Enumerable.Range(0, total).Select(i => $"paced-{i}")
+            .Select(id => Stopwatch.GetElapsedTime(sent[id], partner.Received[id]).TotalMilliseconds).ToList();
+        var sorted = ordered.Order().ToList();
+        var tenth = Math.Max(1, total / 10);
+        return new Latency(sorted[(int)(sorted.Count * 0.5)], sorted[Math.Min(sorted.Count - 1, (int)(sorted.Count * 0.99))], total,
+            Median(ordered.Take(tenth)), Median(ordered.Skip(total - tenth)));
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var list = values.Order().ToList();
+        return list[list.Count / 2];
+    }
+
+    /// The partner: records when each transformed call arrived, by the id in its body.
+    private sealed class Sink : IAsyncDisposable
+    {
+        private WebApplication _app = null!;
+        public ConcurrentDictionary<string, long> Received { get; } = new();
+        public string Url => _app.Urls.First();
+
+        public static async Task<Sink> StartAsync()
+        {
+            var sink = new Sink();
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseUrls($"http://127.0.0.1:{FreePorts.Next()}");
+            builder.Logging.ClearProviders();
+            sink._app = builder.Build();
+            sink._app.MapPost("/received", async (HttpRequest request) =>
+            {
+                var now = Stopwatch.GetTimestamp();
+                var body = await JsonDocument.ParseAsync(request.Body);
+                sink.Received.TryAdd(body.RootElement.GetProperty("id").GetString()!, now);
+                return Results.Ok();
+            });
+            await sink._app.StartAsync();
+            return sink;
+        }
+
+        public async Task WaitForAsync(ICollection<string> ids, TimeSpan timeout)
+        {
+            var deadline = DateTime.UtcNow + timeout;
+            while (ids.Any(id => !Received.ContainsKey(id)))
+            {
+                if (DateTime.UtcNow > deadline) throw new TimeoutException($"{ids.Count(id => !Received.ContainsKey(id))} calls never reached the partner.");
+                await Task.Delay(20);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+}
