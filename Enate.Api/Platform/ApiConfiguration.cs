@@ -51,6 +51,7 @@ public static class ApiConfiguration
         builder.Services.AddEnateDataProtection();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddScoped<RunStarter>();
+        builder.Services.AddSingleton<GroupCommit>();
         builder.Services.AddSingleton<TriggerIntake>();
         builder.Services.AddSingleton<HookSecrets>();
         builder.Services.AddHostedService<Enate.Api.UseCases.UseCaseInstaller>();

@@ -27,7 +27,7 @@ public sealed record StartOutcome(StartResult Result, Guid RunId);
 
 /// Records RunRequested and hands the run to the Workers in one transaction (Wolverine's outbox on
 /// Marten): an accepted run is never lost, even if this process dies the next instant.
-public sealed class RunStarter(IDocumentSession session, IMessageBus bus, TimeProvider clock)
+public sealed class RunStarter(IDocumentSession session, GroupCommit commits, TimeProvider clock)
 {
     public async Task<StartOutcome> StartAsync(RunRequest request, CancellationToken ct)
     {
@@ -41,16 +41,18 @@ public sealed class RunStarter(IDocumentSession session, IMessageBus bus, TimePr
         }
 
         var now = clock.GetUtcNow();
-        var runId = await StageAsync(session, bus, request, now, ct);
+        var (run, message) = await PrepareAsync(session, request, now, ct);
+        var streams = new List<NewStream> { run };
         // The request's own record commits with the run it started.
-        if (request is { Inbound: { } inbound, InboundId: { } inboundId }) session.Events.StartStream(inboundId, inbound(runId));
-        if (idempotencyId is not null)
-        {
-            session.Insert(new RunIdempotency { Id = idempotencyId, RunId = runId, BodySha256 = bodySha, CreatedAt = now });
-        }
+        if (request is { Inbound: { } inbound, InboundId: { } inboundId })
+            streams.Add(new NewStream(typeof(Enate.Domain.Inbound.InboundRequest), inboundId, [inbound(run.Id)]));
+        object[] documents = idempotencyId is null
+            ? []
+            : [new RunIdempotency { Id = idempotencyId, RunId = run.Id, BodySha256 = bodySha, CreatedAt = now }];
         try
         {
-            await session.SaveChangesAsync(ct);
+            // Committed together with concurrent requests' runs in one transaction, the message to the Workers included.
+            await commits.CommitAsync(new RunStart(session.TenantId, streams, documents, [message]), ct);
         }
         catch (DocumentAlreadyExistsException) when (idempotencyId is not null)
         {
@@ -58,7 +60,7 @@ public sealed class RunStarter(IDocumentSession session, IMessageBus bus, TimePr
             await using var fresh = session.DocumentStore.QuerySession(session.TenantId);
             return Seen((await fresh.LoadAsync<RunIdempotency>(idempotencyId, ct))!, bodySha);
         }
-        return new StartOutcome(StartResult.Started, runId);
+        return new StartOutcome(StartResult.Started, run.Id);
     }
 
     /// Adds a run to the session's unit of work: its first event, and the message that hands it to the
@@ -66,15 +68,24 @@ public sealed class RunStarter(IDocumentSession session, IMessageBus bus, TimePr
     public static async Task<Guid> StageAsync(IDocumentSession session, IMessageBus bus, RunRequest request, DateTimeOffset now,
         CancellationToken ct)
     {
+        var (run, message) = await PrepareAsync(session, request, now, ct);
+        session.Events.StartStream<Run>(run.Id, run.Events);
+        await bus.PublishAsync(message, new DeliveryOptions { TenantId = session.TenantId });
+        return run.Id;
+    }
+
+    /// A new run's stream and the message that hands it to the Workers, for the session's tenant.
+    public static async Task<(NewStream Run, ExecuteRun Message)> PrepareAsync(IQuerySession session, RunRequest request,
+        DateTimeOffset now, CancellationToken ct)
+    {
         var recipe = request.Recipe;
         var version = request.Version ?? recipe.LatestVersion;
-        var definition = (await session.LoadAsync<RecipeVersion>(RecipeVersion.IdFor(recipe.Id, version), ct))!.Definition;
+        var definition = await RecipeVersions.DefinitionAsync(session, recipe, version, ct);
         var runId = Guid.CreateVersion7(now);
         var workItem = WorkItems.Extract(definition, request.Input);
-        session.Events.StartStream<Run>(runId, new RunRequested(runId, recipe.Id, version, request.Trigger, request.Input,
-            request.IdempotencyKey, workItem, request.ReplayOf, request.RequestedBy, now, request.InboundId));
-        await bus.PublishAsync(new ExecuteRun(runId, session.TenantId), new DeliveryOptions { TenantId = session.TenantId });
-        return runId;
+        var requested = new RunRequested(runId, recipe.Id, version, request.Trigger, request.Input,
+            request.IdempotencyKey, workItem, request.ReplayOf, request.RequestedBy, now, request.InboundId);
+        return (new NewStream(typeof(Run), runId, [requested]), new ExecuteRun(runId, session.TenantId));
     }
 
     private static StartOutcome Seen(RunIdempotency seen, string bodySha) =>

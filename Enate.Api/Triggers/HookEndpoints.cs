@@ -79,7 +79,7 @@ public static class HookEndpoints
             return Problems.Conflict("recipe-inactive", $"Recipe '{hook.RecipeKey}' does not accept webhooks now.");
         }
 
-        var result = await intake.AcceptAsync(bus, hook.TenantId, arrival, $"hook:{hook.Id}:{request.Headers["webhook-id"]}",
+        var result = await intake.AcceptAsync(hook.TenantId, arrival, $"hook:{hook.Id}:{request.Headers["webhook-id"]}",
             [recipe], input, $"webhook {hook.Id}", ct);
         return result.Duplicate
             ? Results.Ok(new { runId = result.RunIds[0] })

@@ -48,7 +48,7 @@ public sealed record IntakeResult(bool Duplicate, Guid[] RunIds, Guid InboundId)
 /// Records every request that reaches a trigger and starts its runs, in one transaction with the record and
 /// the messages to the Workers. Requests without an API key (webhooks) learn their tenant from what they
 /// address, so sessions are opened here for that tenant rather than taken from the request.
-public sealed class TriggerIntake(IDocumentStore store, OutboxedSessionFactory sessions, TimeProvider clock)
+public sealed class TriggerIntake(IDocumentStore store, GroupCommit commits, TimeProvider clock)
 {
     /// Requests whose tenant is unknown (an unknown hook or subscription) are recorded as the platform's.
     public const string PlatformTenant = "_platform";
@@ -65,45 +65,43 @@ public sealed class TriggerIntake(IDocumentStore store, OutboxedSessionFactory s
 
     /// Starts one run per recipe with the same input, unless the delivery key was seen before: then nothing
     /// starts and the original runs are returned.
-    public async Task<IntakeResult> AcceptAsync(IMessageBus bus, string tenant, Arrival arrival, string? deliveryKey,
+    public async Task<IntakeResult> AcceptAsync(string tenant, Arrival arrival, string? deliveryKey,
         IReadOnlyList<Recipe> recipes, JsonElement input, string requestedBy, CancellationToken ct)
     {
-        var context = (MessageContext)bus;
-        context.TenantId = tenant;
-        await using (var session = sessions.OpenSession(context))
+        // No look-up first: the delivery mark is inserted with the runs, and a repeat fails on its key (below).
+        // Repeats are rare; a round trip on every delivery is not.
+        var inboundId = Guid.CreateVersion7(arrival.At);
+        var streams = new List<NewStream>();
+        var messages = new List<object>();
+        await using (var query = store.QuerySession(tenant))
         {
-            var inboundId = Guid.CreateVersion7(arrival.At);
-            if (deliveryKey is not null && await session.LoadAsync<DeliverySeen>(deliveryKey, ct) is { } seen)
-            {
-                return await DuplicateAsync(tenant, arrival, seen, ct);
-            }
-
-            var runIds = new List<Guid>();
             foreach (var recipe in recipes)
             {
-                runIds.Add(await RunStarter.StageAsync(session, context,
-                    new RunRequest(recipe, input, arrival.Channel, null, requestedBy, InboundId: inboundId), arrival.At, ct));
-            }
-            if (deliveryKey is not null)
-            {
-                session.Insert(new DeliverySeen { Id = deliveryKey, RunIds = [.. runIds], InboundId = inboundId, SeenAt = arrival.At });
-            }
-            var status = runIds.Count > 0 ? StatusCodes.Status202Accepted : StatusCodes.Status200OK;
-            var reason = runIds.Count > 0 ? null : "No active recipe matches.";
-            session.Events.StartStream<InboundRequest>(inboundId, arrival.Record(inboundId, Verdicts.Accepted, status, reason, [.. runIds]));
-            try
-            {
-                await session.SaveChangesAsync(ct);
-                return new IntakeResult(false, [.. runIds], inboundId);
-            }
-            catch (DocumentAlreadyExistsException) when (deliveryKey is not null)
-            {
-                // The same delivery arrived twice at once and the other copy won.
+                var (run, message) = await RunStarter.PrepareAsync(query,
+                    new RunRequest(recipe, input, arrival.Channel, null, requestedBy, InboundId: inboundId), arrival.At, ct);
+                streams.Add(run);
+                messages.Add(message);
             }
         }
-
-        await using var query = store.QuerySession(tenant);
-        return await DuplicateAsync(tenant, arrival, (await query.LoadAsync<DeliverySeen>(deliveryKey, ct))!, ct);
+        var runIds = streams.Select(s => s.Id).ToArray();
+        var status = runIds.Length > 0 ? StatusCodes.Status202Accepted : StatusCodes.Status200OK;
+        var reason = runIds.Length > 0 ? null : "No active recipe matches.";
+        streams.Add(new NewStream(typeof(InboundRequest), inboundId, [arrival.Record(inboundId, Verdicts.Accepted, status, reason, runIds)]));
+        object[] documents = deliveryKey is null
+            ? []
+            : [new DeliverySeen { Id = deliveryKey, RunIds = runIds, InboundId = inboundId, SeenAt = arrival.At }];
+        try
+        {
+            // Shares a transaction with concurrent requests (group commit); returns once it is committed.
+            await commits.CommitAsync(new RunStart(tenant, streams, documents, messages), ct);
+            return new IntakeResult(false, runIds, inboundId);
+        }
+        catch (DocumentAlreadyExistsException) when (deliveryKey is not null)
+        {
+            // A repeat of a delivery already accepted (or the same delivery arriving twice at once).
+            await using var fresh = store.QuerySession(tenant);
+            return await DuplicateAsync(tenant, arrival, (await fresh.LoadAsync<DeliverySeen>(deliveryKey, ct))!, ct);
+        }
     }
 
     private async Task<IntakeResult> DuplicateAsync(string tenant, Arrival arrival, DeliverySeen seen, CancellationToken ct)

@@ -44,7 +44,6 @@ public static class IngestBenchmark
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}") };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
         await WaitHealthyAsync(client);
-        await using var workers = WorkerProcess.Start(database.ConnectionString, "Enate.Workers", FreePorts.Next(), settings);
 
         // Ingest: every request a new, individually signed webhook.
         var (path, secret) = await WebhookRecipeAsync(client, "ingest", null);
@@ -61,8 +60,15 @@ public static class IngestBenchmark
         await File.WriteAllLinesAsync(data, (await File.ReadAllLinesAsync(data)).Select(line => Resign(line, secret)));
         var ingest = await Wrk.RunAsync($"http://127.0.0.1:{apiPort}{path}", script, seconds, Connections, data, path, "2");
         var apiPeak = api.PeakMemoryMiB();
-        var workersPeak = workers.PeakMemoryMiB();
         File.Delete(data);
+
+        // The Workers start after the ingest run: on 2 cores they would take CPU from the API while they execute
+        // the accepted runs, and the figure would say as much about the engine as about ingest.
+        await using var workers = WorkerProcess.Start(database.ConnectionString, "Enate.Workers", FreePorts.Next(), settings);
+        var backlog = Stopwatch.StartNew();
+        await WaitForRunsAsync(client, "ingest", ingest.Requests);
+        var drained = backlog.Elapsed;
+        var workersPeak = workers.PeakMemoryMiB();
 
         // End to end: webhook → transform → call to a partner.
         await using var partner = await Sink.StartAsync();
@@ -85,8 +91,8 @@ public static class IngestBenchmark
                 $"p50 {baseline.P50Ms:0.0} ms, p99 {baseline.P99Ms:0.0} ms; minimal ASP.NET Core endpoint, Npgsql, wrk -t2 -c{Connections} {seconds} s"),
             new Result("ingest: signed partner webhooks → 202", $"{ingest.RequestsPerSecond:0} req/s", $"{baseline.RequestsPerSecond:0} req/s",
                 ingest.RequestsPerSecond / baseline.RequestsPerSecond,
-                $"p50 {ingest.P50Ms:0.0} ms, p99 {ingest.P99Ms:0.0} ms, non-2xx {ingest.Non2xx}; Standard Webhooks verified, inbound record + run + outbox in one transaction; Workers running"),
-            new Result("memory under ingest (peak RSS)", $"API {apiPeak:0} MiB, Workers {workersPeak:0} MiB", "-", 0, "VmHWM of each process after the ingest run"),
+                $"p50 {ingest.P50Ms:0.0} ms, p99 {ingest.P99Ms:0.0} ms, non-2xx {ingest.Non2xx}; Standard Webhooks verified, inbound record + run + outbox in one transaction; Workers started afterwards drained the {ingest.Requests} accepted runs in {drained.TotalSeconds:0} s ({ingest.Requests / drained.TotalSeconds:0} runs/s)"),
+            new Result("memory under ingest (peak RSS)", $"API {apiPeak:0} MiB, Workers {workersPeak:0} MiB", "-", 0, "VmHWM: the API after the ingest run, the Workers after draining its runs"),
             new Result("end to end: sustained rate", $"{capacity:0} runs/s", $"{baseline.RequestsPerSecond:0} req/s", capacity / baseline.RequestsPerSecond,
                 $"{burst} webhooks sent at once with 16 senders, time until the partner received the last transformed call"),
             new Result($"end to end: latency at {rate:0}/s (half the sustained rate)", $"p50 {latency.P50:0.0} ms, p99 {latency.P99:0.0} ms", "-", 0,
@@ -121,6 +127,19 @@ public static class IngestBenchmark
         var result = await Wrk.RunAsync(app.Urls.First() + "/ingest", script, seconds, Connections);
         await app.StopAsync();
         return result;
+    }
+
+    private static async Task WaitForRunsAsync(HttpClient client, string recipe, long accepted)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            var pending = await client.GetFromJsonAsync<JsonElement>($"/api/v1/runs?recipe={recipe}&status=requested&limit=1");
+            var running = await client.GetFromJsonAsync<JsonElement>($"/api/v1/runs?recipe={recipe}&status=running&limit=1");
+            if (pending.GetProperty("items").GetArrayLength() == 0 && running.GetProperty("items").GetArrayLength() == 0) return;
+            await Task.Delay(500);
+        }
+        throw new TimeoutException($"The {accepted} accepted runs were not all executed within 10 minutes.");
     }
 
     private static async Task WaitHealthyAsync(HttpClient client)

@@ -4,7 +4,9 @@ using Enate.Benchmarks;
 // Usage: dotnet run -c Release --project tests/Enate.Benchmarks [-- --smoke]
 var smoke = args.Contains("--smoke");
 var results = new List<Result>();
-results.AddRange(TransformBenchmark.Run(smoke));
-results.AddRange(await EngineBenchmark.RunAsync(smoke));
-results.AddRange(await IngestBenchmark.RunAsync(smoke));
-Report.Print(results, smoke);
+// `--only ingest` (or transform, engine) runs one group, for working on it; the written report needs them all.
+var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
+if (only is null or "transform") results.AddRange(TransformBenchmark.Run(smoke));
+if (only is null or "engine") results.AddRange(await EngineBenchmark.RunAsync(smoke));
+if (only is null or "ingest") results.AddRange(await IngestBenchmark.RunAsync(smoke));
+Report.Print(results, smoke || only is not null);

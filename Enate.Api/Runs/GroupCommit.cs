@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Enate.Domain.Runs;
+using Marten;
+using Wolverine;
+using Wolverine.Marten.Publishing;
+using Wolverine.Runtime;
+
+namespace Enate.Api.Runs;
+
+/// A new event stream: its aggregate type, id and first events.
+public sealed record NewStream(Type Aggregate, Guid Id, object[] Events);
+
+/// What accepting one request writes, under its tenant: new streams (its runs, its inbound record), the
+/// documents beside them (idempotency and delivery marks) and the messages that hand the runs to the Workers.
+public sealed record RunStart(string TenantId, IReadOnlyList<NewStream> Streams, IReadOnlyList<object> Documents, IReadOnlyList<object> Messages);
+
+/// Group commit: concurrent requests share one transaction instead of paying one commit (and one WAL
+/// flush) each. Each request still waits for the commit that holds its run, so a 202 still means
+/// "recorded": the promise is unchanged, only the cost of keeping it is shared. While one batch commits,
+/// the next requests queue; the writer then takes all that wait (up to a limit) in the next transaction.
+/// A batch that fails is retried item by item, so one bad item (a racing duplicate key) fails only itself.
+public sealed class GroupCommit : IAsyncDisposable
+{
+    private readonly IWolverineRuntime _runtime;
+    private readonly OutboxedSessionFactory _sessions;
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleWriter = false });
+    private readonly Task[] _writers;
+    private readonly int _maxBatch;
+
+    public GroupCommit(IWolverineRuntime runtime, OutboxedSessionFactory sessions, IConfiguration configuration)
+    {
+        _runtime = runtime;
+        _sessions = sessions;
+        _maxBatch = configuration.GetValue("Runs:GroupCommitMaxBatch", 200);
+        // Off: one transaction per request, as a stock Wolverine + Marten endpoint (kept for the benchmark).
+        var enabled = configuration.GetValue("Runs:GroupCommit", true);
+        // Two writers: one collects the next batch while the other's commit is being flushed to disk.
+        _writers = enabled
+            ? Enumerable.Range(0, configuration.GetValue("Runs:GroupCommitWriters", 2)).Select(_ => Task.Run(WriteLoopAsync)).ToArray()
+            : [];
+    }
+
+    /// Returns once the run is committed together with its message to the Workers; throws what its own
+    /// commit threw (DocumentAlreadyExistsException for an idempotency key another request took first).
+    public Task CommitAsync(RunStart start, CancellationToken ct)
+    {
+        if (_writers.Length == 0) return CommitAsync([new Pending(start, Activity.Current)]);
+        var pending = new Pending(start, Activity.Current);
+        if (!_queue.Writer.TryWrite(pending)) throw new InvalidOperationException("The API is shutting down.");
+        // A client that gives up does not withdraw its run: it may already be in the transaction.
+        return pending.Done.Task.WaitAsync(ct);
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var batch = new List<Pending>(_maxBatch);
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < _maxBatch && _queue.Reader.TryRead(out var next)) batch.Add(next);
+            if (batch.Count == 0) continue;
+            try
+            {
+                await CommitAsync(batch);
+                foreach (var p in batch) p.Done.TrySetResult();
+            }
+            catch (Exception) when (batch.Count > 1)
+            {
+                await Task.WhenAll(batch.Select(CommitAloneAsync));
+            }
+            catch (Exception ex)
+            {
+                batch[0].Done.TrySetException(ex);
+            }
+        }
+    }
+
+    private async Task CommitAloneAsync(Pending pending)
+    {
+        try
+        {
+            await CommitAsync([pending]);
+            pending.Done.TrySetResult();
+        }
+        catch (Exception ex)
+        {
+            pending.Done.TrySetException(ex);
+        }
+    }
+
+    /// One Marten session enlisted in Wolverine's outbox: the messages are stored in the same transaction
+    /// and sent once it has committed.
+    private async Task CommitAsync(IReadOnlyList<Pending> batch)
+    {
+        var context = new MessageContext(_runtime);
+        await using var session = _sessions.OpenSession(context);
+        var writer = Activity.Current;
+        foreach (var (start, trace) in batch.Select(p => (p.Start, p.Trace)))
+        {
+            // Each message carries the trace of the request that asked for it, not the writer's.
+            Activity.Current = trace;
+            var tenant = session.ForTenant(start.TenantId);
+            foreach (var stream in start.Streams) tenant.Events.StartStream(stream.Aggregate, stream.Id, stream.Events);
+            if (start.Documents.Count > 0) tenant.InsertObjects(start.Documents);
+            foreach (var message in start.Messages) await context.PublishAsync(message, new DeliveryOptions { TenantId = start.TenantId });
+        }
+        Activity.Current = writer;
+        await session.SaveChangesAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await Task.WhenAll(_writers);
+    }
+
+    private sealed class Pending(RunStart start, Activity? trace)
+    {
+        public RunStart Start { get; } = start;
+        public Activity? Trace { get; } = trace;
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
