@@ -1,6 +1,7 @@
 using Enate.Domain.Connections;
 using Enate.Domain.Platform;
 using Enate.Domain.Recipes;
+using Enate.Domain.Replays;
 using Enate.Domain.Runs;
 using JasperFx.Events;
 using JasperFx.Events.Projections;
@@ -52,6 +53,7 @@ public static class EnateStore
         options.Schema.For<RecipeVersion>();
         options.Schema.For<Connection>();
         options.Schema.For<RunIdempotency>();
+        ReplayStore.Configure(options);
         // The key ring is the platform's, not a tenant's.
         options.Schema.For<DataProtectionKey>().SingleTenanted();
     }

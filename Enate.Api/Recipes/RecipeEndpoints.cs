@@ -79,11 +79,12 @@ public static class RecipeEndpoints
         });
     }
 
-    /// The latest definition and the list of versions.
+    /// The latest definition and the list of versions; with asOf, the version that was latest then.
     [WolverineGet("/api/v1/recipes/{key}", OperationId = "GetRecipe")]
     [Tags("Recipes")]
-    public static async Task<IResult> Get(string key, IQuerySession session, CancellationToken ct)
+    public static async Task<IResult> Get(string key, DateTimeOffset? asOf, IQuerySession session, CancellationToken ct)
     {
+        if (asOf is not null) return await Replays.TimeTravel.RecipeAsync(key, asOf.Value, session, ct);
         var recipe = await session.LoadAsync<Recipe>(key, ct);
         if (recipe is null) return Problems.NotFound($"Recipe '{key}'");
         var latest = await session.LoadAsync<RecipeVersion>(RecipeVersion.IdFor(key, recipe.LatestVersion), ct);
