@@ -47,7 +47,7 @@ public static class BulkReplayEndpoints
     public static async Task<IResult> Post(BulkReplayRequest request, IDocumentSession session, IMessageBus bus, TimeProvider clock,
         CancellationToken ct)
     {
-        var (version, problems) = ReplayRunEndpoint.Validate(request.RecipeVersion, request.Reason);
+        var (version, problems) = ReplayRequests.Check(request.RecipeVersion, request.Reason);
         var filter = request.Filter;
         if (filter is null || (filter.Recipe, filter.Status, filter.From, filter.To) is (null, null, null, null))
             problems.Add(new("$.filter", "must name at least one of recipe, status, from, to: a re-run of everything is not what anyone means."));

@@ -29,7 +29,7 @@ public static class ReplayRunEndpoint
     public static async Task<IResult> Post(Guid id, ReplayRunRequest request, IDocumentSession session, IMessageBus bus,
         TimeProvider clock, CancellationToken ct)
     {
-        var (version, problems) = Validate(request.RecipeVersion, request.Reason);
+        var (version, problems) = ReplayRequests.Check(request.RecipeVersion, request.Reason);
         if (problems.Count > 0) return Problems.Validation(problems);
 
         var old = await session.LoadAsync<RunSummary>(id, ct);
@@ -43,16 +43,6 @@ public static class ReplayRunEndpoint
         var newRunId = await Replaying.StartAsync(session, bus, old, target!, request.Reason!.Trim(), DefaultPrincipal, clock.GetUtcNow());
         await session.SaveChangesAsync(ct);
         return Results.Accepted($"/api/v1/runs/{newRunId}", new RunAccepted(newRunId));
-    }
-
-    public static (ReplayVersion? Version, List<FieldProblem> Problems) Validate(JsonElement recipeVersion, string? reason)
-    {
-        var problems = new List<FieldProblem>();
-        var version = recipeVersion.ValueKind == JsonValueKind.Undefined ? null : ReplayVersion.Parse(recipeVersion);
-        if (version is null) problems.Add(new("$.recipeVersion", ReplayVersion.Rule));
-        if (string.IsNullOrWhiteSpace(reason)) problems.Add(new("$.reason", "is required: say why the run is re-run (it is kept in the audit record)."));
-        else if (reason.Length > MaxReasonLength) problems.Add(new("$.reason", $"must be at most {MaxReasonLength} characters."));
-        return (version, problems);
     }
 
     private static async Task<(RecipeVersion?, IResult?)> TargetAsync(IDocumentSession session, RunSummary old, ReplayVersion version,
@@ -69,5 +59,19 @@ public static class ReplayRunEndpoint
         return target is null
             ? (null, Problems.Validation([new("$.recipeVersion", $"recipe '{old.RecipeKey}' has no version {number}.")]))
             : (target, null);
+    }
+}
+
+/// Checks shared by the one-run and bulk re-run requests (not named Validate: Wolverine would take it for middleware).
+public static class ReplayRequests
+{
+    public static (ReplayVersion? Version, List<FieldProblem> Problems) Check(JsonElement recipeVersion, string? reason)
+    {
+        var problems = new List<FieldProblem>();
+        var version = recipeVersion.ValueKind == JsonValueKind.Undefined ? null : ReplayVersion.Parse(recipeVersion);
+        if (version is null) problems.Add(new("$.recipeVersion", ReplayVersion.Rule));
+        if (string.IsNullOrWhiteSpace(reason)) problems.Add(new("$.reason", "is required: say why the run is re-run (it is kept in the audit record)."));
+        else if (reason.Length > ReplayRunEndpoint.MaxReasonLength) problems.Add(new("$.reason", $"must be at most {ReplayRunEndpoint.MaxReasonLength} characters."));
+        return (version, problems);
     }
 }
