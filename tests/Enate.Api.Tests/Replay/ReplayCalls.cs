@@ -44,7 +44,7 @@ public static class ReplayCalls
 
     /// A recipe whose v1 fails every run (its transform renders invalid JSON) and whose v2 is fixed
     /// and posts to the partner: the "fix the recipe, re-run the failures" case.
-    public static async Task PutBrokenThenFixed(this IAlbaHost api, string key, string connection)
+    public static async Task PutBroken(this IAlbaHost api, string key)
     {
         await api.PutRecipe(key, new
         {
