@@ -2,6 +2,7 @@ using Enate.Domain.Connections;
 using Enate.Domain.Platform;
 using Enate.Domain.Recipes;
 using Enate.Domain.Inbound;
+using Enate.Domain.Replays;
 using Enate.Domain.Runs;
 using Enate.Domain.Security;
 using JasperFx.Events;
@@ -39,7 +40,7 @@ public static class EnateStore
             typeof(RunRequested), typeof(RunStarted), typeof(StepStarted), typeof(OutboundRequestSent),
             typeof(OutboundResponseReceived), typeof(OutboundCallFailed), typeof(TransformApplied), typeof(StepCompleted),
             typeof(RetryScheduled), typeof(RunSucceeded), typeof(RunSkipped), typeof(RunFailed), typeof(RunDeadLettered),
-            typeof(InboundRequestRecorded), typeof(EnateCallbackSent), typeof(EnateCallbackFailed), typeof(RunReplayed),
+            typeof(InboundRequestRecorded), typeof(EnateCallbackSent), typeof(EnateCallbackFailed),
         ]);
         options.Projections.Add<InboundRequestProjection>(ProjectionLifecycle.Inline);
         options.Schema.For<InboundRequest>().Index(x => x.ReceivedAt).Index(x => x.Verdict);
@@ -61,6 +62,7 @@ public static class EnateStore
         options.Schema.For<RecipeVersion>();
         options.Schema.For<Connection>();
         options.Schema.For<RunIdempotency>();
+        ReplayStore.Configure(options);
         // The key ring is the platform's, not a tenant's.
         options.Schema.For<DataProtectionKey>().SingleTenanted();
         // A key is looked up before its tenant is known; it carries its tenant as a field.

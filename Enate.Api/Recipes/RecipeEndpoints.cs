@@ -84,7 +84,7 @@ public static class RecipeEndpoints
         });
     }
 
-    /// The latest definition and the list of versions.
+    /// The latest definition and the list of versions; with asOf, the version that was latest then.
     [WolverineGet("/api/v1/recipes/{key}", OperationId = "GetRecipe")]
     [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Recipes")]

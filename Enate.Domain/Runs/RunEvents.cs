@@ -80,6 +80,3 @@ public sealed record EnateCallbackSent(Guid RunId, string Outcome, int Status, D
 
 /// The callback could not be delivered (permanently refused, or retries exhausted). Enate will time the action out.
 public sealed record EnateCallbackFailed(Guid RunId, string Outcome, string Reason, DateTimeOffset FailedAt);
-
-/// Someone re-ran this run: the new run starts from this run's recorded input, on the version named.
-public sealed record RunReplayed(Guid RunId, Guid NewRunId, int RecipeVersion, string Reason, string RequestedBy, DateTimeOffset ReplayedAt);

@@ -42,6 +42,9 @@ public static class WorkersConfiguration
             // no polling between steps, and a replica that dies leaves its messages to the others.
             options.PublishMessage<ContinueRun>().ToLocalQueue("steps").UseDurableInbox();
             options.PublishMessage<SendEnateCallback>().ToLocalQueue("steps");
+            // Bulk re-runs: each run they start, and each step of the job, goes through the shared durable queue.
+            options.PublishMessage<ExecuteRun>().ToPostgresqlQueue(EnateStore.RunQueue);
+            options.PublishMessage<Enate.Domain.Replays.AdvanceReplay>().ToPostgresqlQueue(EnateStore.RunQueue);
             // Two deliveries of one step race on the stream version: the loser re-reads and finds the step done.
             options.OnException<ConcurrencyException>().RetryWithCooldown(50.Milliseconds(), 200.Milliseconds(), 1.Seconds());
             // The database or network hiccupped: the message stays durable and is tried again.

@@ -2,116 +2,131 @@ using System.Net;
 using System.Text.Json;
 using Alba;
 using Enate.Domain.Runs;
-using Enate.Domain.Security;
 using Enate.Testing;
 
 namespace Enate.Api.Tests.Replay;
 
 public sealed class when_a_run_is_replayed(AppFixture app) : AppTest(app)
 {
-    private static object Definition(string greeting) => new
+    private TestPartner _partner = null!;
+
+    public override async Task InitializeAsync()
     {
-        name = "Greeter",
+        await base.InitializeAsync();
+        _partner = await TestPartner.StartAsync();
+        await Api.PutConnection("crm", _partner.BaseUrl);
+    }
+
+    public override async Task DisposeAsync() => await _partner.DisposeAsync();
+
+    private Task PutOrders(string field) => Api.PutRecipe("orders", new
+    {
+        name = "Orders",
         trigger = new { type = "api" },
-        steps = new object[] { new { id = "greet", type = "transform", template = "{\"text\": \"" + greeting + " {{ input.name }}\"}" } },
-    };
+        steps = new object[]
+        {
+            new { id = "post", type = "http", connection = "crm", method = "POST", path = "/orders", body = $"{{\"{field}\": {{{{ input.n }}}}}}" },
+        },
+    });
 
     [Fact]
-    public async Task the_new_run_uses_the_recorded_input_on_the_version_asked_and_both_streams_record_the_link()
+    public async Task a_failed_run_is_re_run_from_its_input_and_both_streams_record_the_link()
     {
-        await Api.PutRecipe("greeter", Definition("hello"));
-        var original = await Api.RequestRun("greeter", new { name = "Ada" });
-        await Api.WaitForRun(original, RunStatus.Succeeded);
-        await Api.PutRecipe("greeter", Definition("bonjour"));
+        await PutOrders("n");
+        _partner.Then(400, "{\"error\":\"down for maintenance\"}");
+        var oldId = await Api.RequestRun("orders", new { n = 41 });
+        await Api.WaitForRun(oldId, RunStatus.Failed);
 
-        var onLatest = await Replay(original, "latest", HttpStatusCode.Accepted);
-        var onOriginal = await Replay(original, "original", HttpStatusCode.Accepted);
-        var latest = await Api.WaitForRun(onLatest, RunStatus.Succeeded);
-        var same = await Api.WaitForRun(onOriginal, RunStatus.Succeeded);
+        var (status, body, location) = await Api.Post($"/api/v1/runs/{oldId}/replay", new { recipeVersion = "original", reason = "partner fixed" });
+        Assert.Equal((int)HttpStatusCode.Accepted, status);
+        var newId = body.GetProperty("runId").GetGuid();
+        Assert.Equal($"/api/v1/runs/{newId}", location);
 
-        Assert.Equal("bonjour Ada", latest.Output!.Value.GetProperty("text").GetString());
+        var replayed = await Api.WaitForRun(newId, RunStatus.Succeeded);
+        Assert.Equal(oldId, replayed.ReplayOf);
+        Assert.Equal(1, replayed.RecipeVersion);
+        var old = (await Api.GetAsJson<RunSummary>($"/api/v1/runs/{oldId}"))!;
+        Assert.Equal([newId], old.ReplayedBy);
+        Assert.Equal(RunStatus.Failed, old.Status);
+
+        var link = (await Api.Events(oldId)).Last();
+        Assert.Equal("RunReplayed", link.GetProperty("type").GetString());
+        Assert.Equal(newId, link.GetProperty("data").GetProperty("newRunId").GetGuid());
+        Assert.Equal("partner fixed", link.GetProperty("data").Str("reason"));
+        Assert.StartsWith("bootstrap", link.GetProperty("data").Str("requestedBy"));
+
+        var requested = (await Api.Events(newId)).First().GetProperty("data");
+        Assert.Equal(oldId, requested.GetProperty("replayOf").GetGuid());
+        Assert.StartsWith("bootstrap", requested.Str("requestedBy"));
+        Assert.Equal("replay", requested.Str("trigger"));
+
+        // The same recorded input reached the partner again.
+        Assert.Equal(2, _partner.Requests.Count);
+        Assert.All(_partner.Requests, r => Assert.Equal("{\"n\":41}", r.Body));
+    }
+
+    [Fact]
+    public async Task latest_runs_the_current_version_and_a_number_that_version()
+    {
+        await PutOrders("n");
+        var oldId = await Api.RequestRun("orders", new { n = 1 });
+        await Api.WaitForRun(oldId, RunStatus.Succeeded);
+        await PutOrders("quantity");
+
+        var latest = await Api.WaitForRun(await Api.ReplayRun(oldId, "latest"), RunStatus.Succeeded);
+        var first = await Api.WaitForRun(await Api.ReplayRun(oldId, 1), RunStatus.Succeeded);
+        var original = await Api.WaitForRun(await Api.ReplayRun(oldId, "original"), RunStatus.Succeeded);
+
         Assert.Equal(2, latest.RecipeVersion);
-        Assert.Equal("hello Ada", same.Output!.Value.GetProperty("text").GetString());
-        Assert.Equal(original, latest.ReplayOf);
-
-        var old = (await Api.GetAsJson<RunSummary>($"/api/v1/runs/{original}"))!;
-        Assert.Equal([onLatest, onOriginal], old.ReplayedBy);
-        var replays = (await Api.Events(original)).Where(e => e.GetProperty("type").GetString() == "RunReplayed").ToList();
-        Assert.Equal(2, replays.Count);
-        var replayed = replays[0].GetProperty("data");
-        Assert.Equal("the partner fixed its API", replayed.GetProperty("reason").GetString());
-        Assert.Contains("bootstrap", replayed.GetProperty("requestedBy").GetString());
-    }
-
-    [Theory]
-    [InlineData("""{"recipeVersion": 9, "reason": "x"}""")]
-    [InlineData("""{"recipeVersion": "newest", "reason": "x"}""")]
-    [InlineData("""{"recipeVersion": "latest"}""")]
-    public async Task a_bad_version_or_no_reason_is_422_and_nothing_starts(string body)
-    {
-        await Api.PutRecipe("greeter", Definition("hello"));
-        var original = await Api.RequestRun("greeter", new { name = "Ada" });
-        await Api.WaitForRun(original, RunStatus.Succeeded);
-        await Api.Scenario(s =>
-        {
-            s.Post.Text(body).ToUrl($"/api/v1/runs/{original}/replay");
-            s.WithRequestHeader("Content-Type", "application/json");
-            s.StatusCodeShouldBe(HttpStatusCode.UnprocessableEntity);
-        });
-        var runs = await Api.GetAsJson<JsonElement>("/api/v1/runs?recipe=greeter");
-        Assert.Equal(1, runs.GetProperty("items").GetArrayLength());
+        Assert.Equal(1, first.RecipeVersion);
+        Assert.Equal(1, original.RecipeVersion);
+        Assert.Equal(["{\"n\":1}", "{\"quantity\":1}", "{\"n\":1}", "{\"n\":1}"], _partner.Requests.Select(r => r.Body));
+        var old = (await Api.GetAsJson<RunSummary>($"/api/v1/runs/{oldId}"))!;
+        Assert.Equal([latest.Id, first.Id, original.Id], old.ReplayedBy);
     }
 
     [Fact]
-    public async Task replaying_needs_the_replay_scope_and_an_unknown_run_is_404()
+    public async Task bad_requests_are_refused_and_leave_no_trace()
     {
-        var reader = await App.SeedKeyAsync("demo", Scopes.RunsRead, Scopes.RunsTrigger);
-        await Api.Scenario(s =>
+        await PutOrders("n");
+        var oldId = await Api.RequestRun("orders", new { n = 1 });
+        await Api.WaitForRun(oldId, RunStatus.Succeeded);
+        var url = $"/api/v1/runs/{oldId}/replay";
+
+        Assert.Equal(404, (await Api.Post($"/api/v1/runs/{Guid.CreateVersion7()}/replay", new { recipeVersion = "original", reason = "x" })).Status);
+        foreach (var version in new object[] { "newest", 0, -1, 7, 1.5, true })
         {
-            s.Post.Json(new { recipeVersion = "original", reason = "x" }).ToUrl($"/api/v1/runs/{Guid.NewGuid()}/replay");
-            s.WithRequestHeader("Authorization", $"Bearer {reader}");
-            s.StatusCodeShouldBe(HttpStatusCode.Forbidden);
-        });
-        await Replay(Guid.NewGuid(), "original", HttpStatusCode.NotFound);
+            var (status, body, _) = await Api.Post(url, new { recipeVersion = version, reason = "x" });
+            Assert.Equal(422, status);
+            Assert.Equal("$.recipeVersion", body.GetProperty("errors")[0].Str("path"));
+        }
+        var missingReason = await Api.Post(url, new { recipeVersion = "original" });
+        Assert.Equal(422, missingReason.Status);
+        Assert.Equal("$.reason", missingReason.Body.GetProperty("errors")[0].Str("path"));
+        Assert.Equal(422, (await Api.Post(url, new { recipeVersion = "original", reason = "  " })).Status);
+        Assert.Equal(422, (await Api.Post(url, new { reason = "no version" })).Status);
+
+        var old = (await Api.GetAsJson<RunSummary>($"/api/v1/runs/{oldId}"))!;
+        Assert.Empty(old.ReplayedBy);
+        Assert.DoesNotContain("RunReplayed", (await Api.Events(oldId)).Types());
     }
 
     [Fact]
-    public async Task a_run_and_a_recipe_can_be_read_as_they_were()
+    public async Task a_run_still_waiting_for_a_retry_is_not_re_run()
     {
-        await Api.PutRecipe("greeter", Definition("hello"));
-        var runId = await Api.RequestRun("greeter", new { name = "Ada" });
-        var done = await Api.WaitForRun(runId, RunStatus.Succeeded);
-        await Task.Delay(50);
-        var between = DateTimeOffset.UtcNow;
-        await Task.Delay(50);
-        await Api.PutRecipe("greeter", Definition("bonjour"));
-
-        var first = (await Api.GetAsJson<RunSummary>($"/api/v1/runs/{runId}?version=1"))!;
-        Assert.Equal(RunStatus.Requested, first.Status);
-        Assert.Null(first.Output);
-        var final = (await Api.GetAsJson<RunSummary>($"/api/v1/runs/{runId}?asOf={Uri.EscapeDataString(between.ToString("O"))}"))!;
-        Assert.Equal(RunStatus.Succeeded, final.Status);
-        Assert.Equal(done.Output!.Value.GetRawText(), final.Output!.Value.GetRawText());
-        await Api.Scenario(s =>
+        await Api.PutRecipe("slow", new
         {
-            s.Get.Url($"/api/v1/runs/{runId}?asOf={Uri.EscapeDataString(DateTimeOffset.UtcNow.AddDays(-1).ToString("O"))}");
-            s.StatusCodeShouldBe(HttpStatusCode.NotFound);
+            name = "Slow",
+            trigger = new { type = "api" },
+            steps = new object[] { new { id = "post", type = "http", connection = "crm", method = "POST", path = "/x", body = "{}" } },
+            retry = new { schedule = new[] { "0", "600" }, jitter = 0 },
         });
+        _partner.Then(503);
+        var runId = await Api.RequestRun("slow", new { });
+        await Api.WaitForRun(runId, RunStatus.Waiting);
 
-        var then = await Api.GetAsJson<JsonElement>($"/api/v1/recipes/greeter?asOf={Uri.EscapeDataString(between.ToString("O"))}");
-        Assert.Equal(1, then.GetProperty("latestVersion").GetInt32());
-        Assert.Contains("hello", then.GetProperty("definition").ToString());
-        var now = await Api.GetAsJson<JsonElement>("/api/v1/recipes/greeter");
-        Assert.Equal(2, now.GetProperty("latestVersion").GetInt32());
-    }
-
-    private async Task<Guid> Replay(Guid run, string version, HttpStatusCode expected)
-    {
-        var result = await Api.Scenario(s =>
-        {
-            s.Post.Json(new { recipeVersion = version, reason = "the partner fixed its API" }).ToUrl($"/api/v1/runs/{run}/replay");
-            s.StatusCodeShouldBe(expected);
-        });
-        return expected == HttpStatusCode.Accepted ? result.ReadAsJson<JsonElement>().GetProperty("runId").GetGuid() : Guid.Empty;
+        var (status, body, _) = await Api.Post($"/api/v1/runs/{runId}/replay", new { recipeVersion = "original", reason = "impatient" });
+        Assert.Equal(409, status);
+        Assert.EndsWith("/run-not-finished", body.Str("type"));
     }
 }

@@ -38,7 +38,7 @@ public sealed class when_two_tenants_share_the_platform(AppFixture app) : AppTes
         await Api.Scenario(s =>
         {
             if (method == "GET") s.Get.Url(url);
-            else s.Post.Json(new { input = new { } }).ToUrl(url);
+            else s.Post.Json(new { input = new { }, recipeVersion = "original", reason = "probe" }).ToUrl(url);
             s.WithRequestHeader("Authorization", $"Bearer {_rival}");
             s.StatusCodeShouldBe(HttpStatusCode.NotFound);
         });

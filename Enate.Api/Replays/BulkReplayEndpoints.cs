@@ -1,0 +1,163 @@
+using Enate.Domain.Security;
+using Microsoft.AspNetCore.Authorization;
+using System.Text.Json;
+using Enate.Api.Platform;
+using Enate.Domain.Recipes;
+using Enate.Domain.Replays;
+using Enate.Domain.Runs;
+using JasperFx;
+using Marten;
+using Microsoft.AspNetCore.Mvc;
+using Wolverine;
+using Wolverine.Http;
+
+namespace Enate.Api.Replays;
+
+public sealed record BulkReplayRequest(ReplayFilter? Filter, JsonElement RecipeVersion, string? Reason, int? Concurrency);
+
+public sealed record ReplayAccepted(Guid ReplayId);
+
+/// A bulk re-run's progress, counted from the re-runs' own outcomes when asked.
+public sealed record BulkReplayView(
+    Guid Id,
+    string Status,
+    int Total,
+    int Started,
+    int Succeeded,
+    int Failed,
+    int Skipped,
+    int InFlight,
+    int NotStarted,
+    ReplayFilter Filter,
+    string RecipeVersion,
+    string Reason,
+    string RequestedBy,
+    int Concurrency,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? FinishedAt,
+    IReadOnlyList<ReplayNotStarted> NotStartedRuns);
+
+public static class BulkReplayEndpoints
+{
+    private static readonly string[] Finished = RunStatus.All.Where(RunStatus.IsFinished).ToArray();
+
+    /// Re-runs every finished run that matches the filter, as a background job in the Workers. The runs
+    /// are selected now (a snapshot); at most `concurrency` (default and max 20) re-runs are in flight.
+    [WolverinePost("/api/v1/replays", OperationId = "StartBulkReplay")]
+    [Authorize(Policy = Scopes.ReplayWrite)]
+    [Tags("Replay")]
+    [ProducesResponseType<ReplayAccepted>(StatusCodes.Status202Accepted)]
+    public static async Task<IResult> Post(System.Security.Claims.ClaimsPrincipal user, BulkReplayRequest request, IDocumentSession session, IMessageBus bus, TimeProvider clock,
+        CancellationToken ct)
+    {
+        var (version, problems) = ReplayRequests.Check(request.RecipeVersion, request.Reason);
+        var filter = request.Filter;
+        if (filter is null || (filter.Recipe, filter.Status, filter.From, filter.To) is (null, null, null, null))
+            problems.Add(new("$.filter", "must name at least one of recipe, status, from, to: a re-run of everything is not what anyone means."));
+        else
+        {
+            if (filter.Status is not null && !Finished.Contains(filter.Status))
+                problems.Add(new("$.filter.status", $"must be one of {string.Join(", ", Finished)}: only finished runs are re-run."));
+            if (filter.From >= filter.To) problems.Add(new("$.filter.to", "must be later than from."));
+        }
+        if (request.Concurrency is < 1 or > BulkReplay.MaxConcurrency)
+            problems.Add(new("$.concurrency", $"must be between 1 and {BulkReplay.MaxConcurrency}."));
+        if (version?.Kind == ReplayVersion.Numbered && filter?.Recipe is null)
+            problems.Add(new("$.recipeVersion", "a version number needs filter.recipe: version numbers belong to one recipe."));
+        if (problems.Count > 0) return Problems.Validation(problems);
+
+        if (filter!.Recipe is { } key)
+        {
+            var recipe = await session.LoadAsync<Recipe>(key, ct);
+            if (recipe is null) return Problems.NotFound($"Recipe '{key}'");
+            if (version!.Resolve(0, recipe) is null)
+                return Problems.Validation([new("$.recipeVersion", $"recipe '{key}' has no version {version} (latest is {recipe.LatestVersion}).")]);
+        }
+
+        var query = session.Query<RunSummary>().Where(r => r.Status.IsOneOf(Finished));
+        if (filter.Recipe is not null) query = query.Where(r => r.RecipeKey == filter.Recipe);
+        if (filter.Status is not null) query = query.Where(r => r.Status == filter.Status);
+        if (filter.From is not null) query = query.Where(r => r.RequestedAt >= filter.From.Value);
+        if (filter.To is not null) query = query.Where(r => r.RequestedAt < filter.To.Value);
+        var ids = await query.OrderBy(r => r.Id).Select(r => r.Id).Take(BulkReplay.MaxRuns + 1).ToListAsync(ct);
+        if (ids.Count > BulkReplay.MaxRuns)
+            return Problems.Validation([new("$.filter", $"matches more than {BulkReplay.MaxRuns} runs; narrow it (a time range, say).")]);
+
+        var now = clock.GetUtcNow();
+        var job = new BulkReplay
+        {
+            Id = Guid.CreateVersion7(now),
+            Filter = filter,
+            RecipeVersion = version!.ToString(),
+            Reason = request.Reason!.Trim(),
+            RequestedBy = Enate.Api.Security.PrincipalExtensions.Who(user),
+            CreatedAt = now,
+            Concurrency = request.Concurrency ?? BulkReplay.MaxConcurrency,
+            RunIds = ids.ToList(),
+        };
+        session.Insert(job);
+        await bus.PublishAsync(new AdvanceReplay(job.Id, session.TenantId), new DeliveryOptions { TenantId = session.TenantId });
+        await session.SaveChangesAsync(ct);
+        return Results.Accepted($"/api/v1/replays/{job.Id}", new ReplayAccepted(job.Id));
+    }
+
+    [WolverineGet("/api/v1/replays/{id}", OperationId = "GetBulkReplay")]
+    [Authorize(Policy = Scopes.RunsRead)]
+    [Tags("Replay")]
+    public static async Task<IResult> Get(Guid id, IQuerySession session, CancellationToken ct)
+    {
+        var job = await session.LoadAsync<BulkReplay>(id, ct);
+        return job is null ? Problems.NotFound($"Replay {id}") : Results.Ok(await ViewAsync(job, session, ct));
+    }
+
+    /// Stops starting re-runs; those already started finish on their own. A finished job answers 409.
+    [WolverinePost("/api/v1/replays/{id}/cancel", OperationId = "CancelBulkReplay")]
+    [Authorize(Policy = Scopes.ReplayWrite)]
+    [Tags("Replay")]
+    public static async Task<IResult> Cancel(System.Security.Claims.ClaimsPrincipal user, Guid id, IDocumentSession session, TimeProvider clock, CancellationToken ct)
+    {
+        // The Workers save the job as it advances: on a collision, read it again and retry.
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var fresh = session.DocumentStore.LightweightSession(session.TenantId);
+            var job = await fresh.LoadAsync<BulkReplay>(id, ct);
+            if (job is null) return Problems.NotFound($"Replay {id}");
+            var view = await ViewAsync(job, fresh, ct);
+            if (view.Status == BulkReplayStatus.Completed) return Problems.Conflict("replay-finished", $"Replay {id} has already completed.");
+            if (view.Status == BulkReplayStatus.Cancelled) return Results.Ok(view);
+
+            job.Status = BulkReplayStatus.Cancelled;
+            job.CancelledBy = Enate.Api.Security.PrincipalExtensions.Who(user);
+            job.FinishedAt = clock.GetUtcNow();
+            fresh.Store(job);
+            try
+            {
+                await fresh.SaveChangesAsync(ct);
+                return Results.Ok(await ViewAsync(job, fresh, ct));
+            }
+            catch (ConcurrencyException) when (attempt < 5)
+            {
+                await Task.Delay(50 * attempt, ct);
+            }
+        }
+    }
+
+    public static async Task<BulkReplayView> ViewAsync(BulkReplay job, IQuerySession session, CancellationToken ct)
+    {
+        var newIds = job.Started.Select(s => s.RunId).ToArray();
+        var statuses = newIds.Length == 0
+            ? []
+            : await session.Query<RunSummary>().Where(r => r.Id.IsOneOf(newIds)).Select(r => r.Status).ToListAsync(ct);
+        var succeeded = statuses.Count(s => s == RunStatus.Succeeded);
+        var failed = statuses.Count(s => s is RunStatus.Failed or RunStatus.DeadLettered);
+        var skipped = statuses.Count(s => s == RunStatus.Skipped);
+        var inFlight = job.Started.Count - succeeded - failed - skipped;
+        // The Workers mark it completed on their next look; the counts already say so.
+        var status = job.Status == BulkReplayStatus.Running && job.Cursor == job.RunIds.Count && inFlight == 0
+            ? BulkReplayStatus.Completed
+            : job.Status;
+        return new BulkReplayView(job.Id, status, job.RunIds.Count, job.Started.Count, succeeded, failed, skipped, inFlight,
+            job.NotStarted.Count, job.Filter, job.RecipeVersion, job.Reason, job.RequestedBy, job.Concurrency, job.CreatedAt,
+            job.FinishedAt, job.NotStarted);
+    }
+}

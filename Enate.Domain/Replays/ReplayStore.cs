@@ -1,0 +1,14 @@
+using Enate.Domain.Runs;
+using Marten;
+
+namespace Enate.Domain.Replays;
+
+/// What re-runs add to the shared Marten configuration.
+public static class ReplayStore
+{
+    public static void Configure(StoreOptions options)
+    {
+        options.Events.AddEventType<RunReplayed>();
+        options.Schema.For<BulkReplay>();
+    }
+}

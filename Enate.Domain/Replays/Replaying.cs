@@ -1,0 +1,26 @@
+using Enate.Domain.Recipes;
+using Enate.Domain.Runs;
+using Marten;
+using Wolverine;
+
+namespace Enate.Domain.Replays;
+
+/// Starts a re-run of a recorded run, from its recorded input. The API (one run) and the Workers (bulk)
+/// share it, so a re-run looks the same whoever asked. Nothing is saved here: the caller's transaction
+/// holds the new stream, the RunReplayed on the old one and the ExecuteRun message together.
+public static class Replaying
+{
+    public const string Trigger = "replay";
+
+    public static async Task<Guid> StartAsync(IDocumentSession session, IMessageBus bus, RunSummary old, RecipeVersion target,
+        string reason, string requestedBy, DateTimeOffset now, Guid? bulkReplayId = null)
+    {
+        var newRunId = Guid.CreateVersion7(now);
+        var workItem = WorkItems.Extract(target.Definition, old.Input) ?? old.WorkItem;
+        session.Events.StartStream<Run>(newRunId, new RunRequested(newRunId, old.RecipeKey, target.Version, Trigger, old.Input,
+            null, workItem, old.Id, requestedBy, now));
+        session.Events.Append(old.Id, new RunReplayed(old.Id, newRunId, target.Version, reason, requestedBy, now, bulkReplayId));
+        await bus.PublishAsync(new ExecuteRun(newRunId, session.TenantId), new DeliveryOptions { TenantId = session.TenantId });
+        return newRunId;
+    }
+}

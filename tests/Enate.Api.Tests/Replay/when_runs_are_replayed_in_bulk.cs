@@ -1,0 +1,145 @@
+using System.Net;
+using System.Text.Json;
+using Alba;
+using Enate.Domain.Runs;
+using Enate.Testing;
+
+namespace Enate.Api.Tests.Replay;
+
+public sealed class when_runs_are_replayed_in_bulk(AppFixture app) : AppTest(app)
+{
+    private TestPartner _partner = null!;
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        _partner = await TestPartner.StartAsync();
+        await Api.PutConnection("erp", _partner.BaseUrl);
+    }
+
+    public override async Task DisposeAsync() => await _partner.DisposeAsync();
+
+    /// Runs of v1 that all fail, then v2 that works and calls the partner, each call taking a while.
+    private async Task<List<Guid>> FailedRuns(int count, TimeSpan partnerDelay)
+    {
+        await Api.PutBroken("items");
+        var ids = new List<Guid>();
+        for (var i = 0; i < count; i++) ids.Add(await Api.RequestRun("items", new { n = i }));
+        foreach (var id in ids) await Api.WaitForRun(id, RunStatus.Failed);
+        await Api.FixRecipe("items", "erp");
+        for (var i = 0; i < count; i++) _partner.Then(200, "{\"ok\":true}", partnerDelay);
+        return ids;
+    }
+
+    [Fact]
+    public async Task twenty_failed_runs_are_re_run_within_the_in_flight_limit_and_progress_is_reported()
+    {
+        var failed = await FailedRuns(20, TimeSpan.FromMilliseconds(150));
+        // A run of another status is not selected by status=failed.
+        await Api.PutEchoRecipe("other");
+        await Api.WaitForRun(await Api.RequestRun("other", new { }), RunStatus.Succeeded);
+
+        var replayId = await Api.StartBulkReplay(new
+        {
+            filter = new { recipe = "items", status = "failed" },
+            recipeVersion = "latest",
+            reason = "v2 fixes the template",
+            concurrency = 5,
+        });
+
+        var seen = new List<JsonElement>();
+        var done = await Eventually.Get(async () =>
+        {
+            var view = await Api.Replay(replayId);
+            seen.Add(view);
+            return view;
+        }, v => v.Str("status") == "completed", TimeSpan.FromMinutes(2));
+
+        Assert.Equal(20, done.Int("total"));
+        Assert.Equal(20, done.Int("started"));
+        Assert.Equal(20, done.Int("succeeded"));
+        Assert.Equal(0, done.Int("failed"));
+        Assert.Equal(0, done.Int("inFlight"));
+        Assert.All(seen, v => Assert.InRange(v.Int("inFlight"), 0, 5));
+        Assert.All(seen, v => Assert.InRange(v.Int("started"), 0, 20));
+        // Progress was visible on the way, not only at the end.
+        Assert.Contains(seen, v => v.Int("started") is > 0 and < 20);
+
+        foreach (var oldId in failed)
+        {
+            var old = (await Api.GetAsJson<RunSummary>($"/api/v1/runs/{oldId}"))!;
+            var newId = Assert.Single(old.ReplayedBy);
+            var replayed = (await Api.GetAsJson<RunSummary>($"/api/v1/runs/{newId}"))!;
+            Assert.Equal(oldId, replayed.ReplayOf);
+            Assert.Equal(2, replayed.RecipeVersion);
+            Assert.Equal(RunStatus.Succeeded, replayed.Status);
+            var link = (await Api.Events(oldId)).Last().GetProperty("data");
+            Assert.Equal(replayId, link.GetProperty("bulkReplayId").GetGuid());
+        }
+        Assert.Equal(20, _partner.Requests.Count);
+
+        // The job is over: cancelling it is a conflict.
+        var (status, _, _) = await Api.Post($"/api/v1/replays/{replayId}/cancel", new { });
+        Assert.Equal((int)HttpStatusCode.Conflict, status);
+    }
+
+    [Fact]
+    public async Task cancelling_stops_new_re_runs_and_lets_those_in_flight_finish()
+    {
+        await FailedRuns(24, TimeSpan.FromMilliseconds(400));
+        var replayId = await Api.StartBulkReplay(new
+        {
+            filter = new { recipe = "items" },
+            recipeVersion = "latest",
+            reason = "try the cancel",
+            concurrency = 2,
+        });
+        await Eventually.Get(() => Api.Replay(replayId), v => v.Int("started") >= 1, TimeSpan.FromMinutes(1));
+
+        var (status, cancelled, _) = await Api.Post($"/api/v1/replays/{replayId}/cancel", new { });
+        Assert.Equal(200, status);
+        Assert.Equal("cancelled", cancelled.Str("status"));
+
+        var drained = await Eventually.Get(() => Api.Replay(replayId), v => v.Int("inFlight") == 0, TimeSpan.FromMinutes(1));
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var later = await Api.Replay(replayId);
+        Assert.Equal("cancelled", later.Str("status"));
+        Assert.Equal(drained.Int("started"), later.Int("started"));
+        Assert.InRange(later.Int("started"), 1, 23);
+        Assert.Equal(later.Int("started"), later.Int("succeeded"));
+        Assert.Equal(later.Int("started"), _partner.Requests.Count);
+
+        // Cancelling again changes nothing.
+        var again = await Api.Post($"/api/v1/replays/{replayId}/cancel", new { });
+        Assert.Equal(200, again.Status);
+        Assert.Equal(later.Int("started"), again.Body.Int("started"));
+    }
+
+    [Fact]
+    public async Task bad_requests_are_refused()
+    {
+        await Api.PutEchoRecipe("echo");
+        async Task Expect(int expected, object body, string? path = null)
+        {
+            var (status, json, _) = await Api.Post("/api/v1/replays", body);
+            Assert.True(expected == status, $"Expected {expected}, got {status}: {json}");
+            if (path is not null) Assert.Contains(json.GetProperty("errors").EnumerateArray(), e => e.Str("path") == path);
+        }
+
+        await Expect(422, new { filter = new { }, recipeVersion = "original", reason = "all" }, "$.filter");
+        await Expect(422, new { recipeVersion = "original", reason = "all" }, "$.filter");
+        await Expect(422, new { filter = new { recipe = "echo", status = "running" }, recipeVersion = "original", reason = "x" }, "$.filter.status");
+        await Expect(422, new { filter = new { recipe = "echo" }, recipeVersion = "newest", reason = "x" }, "$.recipeVersion");
+        await Expect(422, new { filter = new { recipe = "echo" }, recipeVersion = 5, reason = "x" }, "$.recipeVersion");
+        await Expect(422, new { filter = new { status = "failed" }, recipeVersion = 1, reason = "x" }, "$.recipeVersion");
+        await Expect(422, new { filter = new { recipe = "echo" }, recipeVersion = "latest" }, "$.reason");
+        await Expect(422, new { filter = new { recipe = "echo" }, recipeVersion = "latest", reason = "x", concurrency = 50 }, "$.concurrency");
+        await Expect(404, new { filter = new { recipe = "nope" }, recipeVersion = "latest", reason = "x" });
+        Assert.Equal(404, (await Api.Post($"/api/v1/replays/{Guid.CreateVersion7()}/cancel", new { })).Status);
+        await Api.Scenario(s =>
+        {
+            s.Get.Url($"/api/v1/replays/{Guid.CreateVersion7()}");
+            s.StatusCodeShouldBe(HttpStatusCode.NotFound);
+        });
+    }
+}
