@@ -13,8 +13,10 @@ public static partial class Recording
     public static RecordedBody Body(byte[] bytes, string? contentType, int maxBytes = DefaultMaxBodyBytes)
     {
         var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
-        var keep = bytes.Length <= maxBytes;
-        return new RecordedBody(contentType, bytes.Length, sha, keep ? Encoding.UTF8.GetString(bytes) : null, !keep);
+        var text = bytes.Length <= maxBytes ? Encoding.UTF8.GetString(bytes) : null;
+        // PostgreSQL's jsonb cannot hold U+0000: such a body is kept as size and hash only, like a large one.
+        if (text is not null && text.Contains('\0')) text = null;
+        return new RecordedBody(contentType, bytes.Length, sha, text, text is null);
     }
 
     public static RecordedBody Body(string? text, string? contentType, int maxBytes = DefaultMaxBodyBytes) =>
