@@ -116,6 +116,27 @@ public sealed class when_runs_are_replayed_in_bulk(AppFixture app) : AppTest(app
     }
 
     [Fact]
+    public async Task two_deliveries_of_one_step_cannot_both_save_the_job()
+    {
+        var job = new Enate.Domain.Replays.BulkReplay { Id = Guid.CreateVersion7(), Reason = "race", RunIds = [Guid.CreateVersion7()] };
+        await using (var setup = App.Store.LightweightSession("*DEFAULT*"))
+        {
+            setup.Insert(job);
+            await setup.SaveChangesAsync();
+        }
+        await using var first = App.Store.LightweightSession("*DEFAULT*");
+        await using var second = App.Store.LightweightSession("*DEFAULT*");
+        var a = (await first.LoadAsync<Enate.Domain.Replays.BulkReplay>(job.Id))!;
+        var b = (await second.LoadAsync<Enate.Domain.Replays.BulkReplay>(job.Id))!;
+        a.Cursor = 1;
+        first.Store(a);
+        await first.SaveChangesAsync();
+        b.Cursor = 1;
+        second.Store(b);
+        await Assert.ThrowsAsync<JasperFx.ConcurrencyException>(() => second.SaveChangesAsync());
+    }
+
+    [Fact]
     public async Task bad_requests_are_refused()
     {
         await Api.PutEchoRecipe("echo");
