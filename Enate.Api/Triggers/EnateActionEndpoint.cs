@@ -20,7 +20,7 @@ public static class EnateActionEndpoint
     [WolverinePost("/api/v1/enate/actions/{recipeKey}", OperationId = "TriggerFromEnateAction")]
     [Tags("Triggers")]
     [Authorize(Policy = Scopes.RunsTrigger)]
-    public static async Task<IResult> Post(string recipeKey, HttpRequest request, ClaimsPrincipal user, IMessageBus bus,
+    public static async Task<IResult> Post(string recipeKey, HttpRequest request, ClaimsPrincipal user,
         TriggerIntake intake, IDocumentStore store, CancellationToken ct)
     {
         var tenant = user.Tenant();

@@ -103,7 +103,7 @@ public static class EnateSubscriptionEndpoints
     [WolverinePost("/api/v1/enate/webhooks/{subscriptionId}", OperationId = "ReceiveEnateWebhook")]
     [Tags("Triggers")]
     [AllowAnonymous]
-    public static async Task<IResult> Receive(Guid subscriptionId, HttpRequest request, IMessageBus bus, TriggerIntake intake,
+    public static async Task<IResult> Receive(Guid subscriptionId, HttpRequest request, TriggerIntake intake,
         IDocumentStore store, IDataProtectionProvider protection, CancellationToken ct)
     {
         await using var platform = store.QuerySession();
@@ -143,7 +143,8 @@ public static class EnateSubscriptionEndpoints
         var data = body.TryGetProperty("Data", out var d) ? d : body;
         var packet = data.ValueKind == JsonValueKind.Object &&
                      (data.TryGetProperty("PacketGUID", out var g) || data.TryGetProperty("GUID", out g)) ? g.ToString() : "";
-        var state = RunStarter.Sha256(JsonSerializer.Serialize(JsonNode.Parse(data.GetRawText())));
+        // Enate repeats a delivery byte for byte: the reported state is hashed as sent, no re-serializing.
+        var state = RunStarter.Sha256(data.GetRawText());
         return $"enate:{subscriptionId}:{webhook}:{packet}:{state}";
     }
 

@@ -48,7 +48,7 @@ public static class HookEndpoints
     [WolverinePost("/api/v1/hooks/{hookId}", OperationId = "ReceivePartnerWebhook")]
     [Tags("Triggers")]
     [AllowAnonymous]
-    public static async Task<IResult> Receive(Guid hookId, HttpRequest request, IMessageBus bus, TriggerIntake intake,
+    public static async Task<IResult> Receive(Guid hookId, HttpRequest request, TriggerIntake intake,
         HookSecrets secrets, CancellationToken ct)
     {
         var arrival = await Arrival.ReadAsync(request, Channels.Webhook, hookId.ToString(), intake.Now);
