@@ -17,7 +17,9 @@ public sealed class TestDatabase : IAsyncDisposable
 
     public string ConnectionString { get; }
 
-    public static async Task<TestDatabase> StartAsync(string database = "enate")
+    /// A test server skips fsync (its data is thrown away); a benchmark asks for a durable one, because a
+    /// "recorded" request means one that survives a power cut, and that is what its baseline must pay for too.
+    public static async Task<TestDatabase> StartAsync(string database = "enate", bool durable = false)
     {
         var given = Environment.GetEnvironmentVariable("ConnectionStrings__enate");
         if (!string.IsNullOrWhiteSpace(given)) return new TestDatabase(given, null);
@@ -28,9 +30,9 @@ public sealed class TestDatabase : IAsyncDisposable
         await StopAbandonedAsync(root);
         var folder = Path.Combine(root, $"{database}-{Guid.NewGuid():N}");
         var server = LocalPostgres.For(folder, LocalPostgres.FreePort());
-        await server.InitializeAsync(durable: false);
+        await server.InitializeAsync(durable);
         await File.WriteAllTextAsync(Path.Combine(folder, OwnerFile), Environment.ProcessId.ToString());
-        await server.StartAsync(durable: false);
+        await server.StartAsync(durable);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => server.StopAsync().GetAwaiter().GetResult();
 
         await using (var connection = new NpgsqlConnection(server.ConnectionString()))

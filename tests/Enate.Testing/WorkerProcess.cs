@@ -46,6 +46,14 @@ public sealed class WorkerProcess : IAsyncDisposable
         return line is null ? 0 : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0;
     }
 
+    /// CPU time the process has used so far (user + system), from /proc/{pid}/stat (Linux, 100 ticks a second).
+    public TimeSpan CpuTime()
+    {
+        var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return TimeSpan.FromSeconds((long.Parse(fields[11]) + long.Parse(fields[12])) / 100.0);
+    }
+
     /// SIGKILL: no shutdown hooks, no flushing, like a crashed machine.
     public async Task KillAsync()
     {
