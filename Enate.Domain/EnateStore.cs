@@ -21,6 +21,20 @@ public static class EnateStore
     public const string Schema = "enate";
     public const string WolverineSchema = "wolverine";
     public const string RunQueue = "runs";
+    /// Wolverine's PostgreSQL queues live in this schema, one table per queue named wolverine_queue_{name}.
+    public const string QueueSchema = "wolverine_queues";
+    /// The table behind the Workers' run queue, written directly by the API's group commit.
+    public const string RunQueueTable = $"{QueueSchema}.wolverine_queue_{RunQueue}";
+
+    /// The pooled connections every process shares. Statements used more than twice are prepared on the server
+    /// and kept across pooled uses (Npgsql then resets a returned connection without DISCARD ALL, which would
+    /// drop them): the same few inserts run for every request, and parsing and planning them again each time
+    /// cost PostgreSQL more than executing them.
+    public static void ConfigureConnections(Npgsql.NpgsqlDataSourceBuilder builder)
+    {
+        builder.ConnectionStringBuilder.MaxAutoPrepare = Math.Max(builder.ConnectionStringBuilder.MaxAutoPrepare, 100);
+        builder.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
+    }
 
     public static void Configure(StoreOptions options)
     {

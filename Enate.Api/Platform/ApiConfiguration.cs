@@ -22,11 +22,15 @@ public static class ApiConfiguration
     public static WebApplicationBuilder AddApi(this WebApplicationBuilder builder)
     {
         // One pooled data source (with its health check and telemetry) serves Marten and Wolverine.
-        builder.AddNpgsqlDataSource(EnateStore.DatabaseName);
+        builder.AddNpgsqlDataSource(EnateStore.DatabaseName, configureDataSourceBuilder: EnateStore.ConfigureConnections);
         builder.Services.AddMarten(EnateStore.Configure)
             .UseNpgsqlDataSource()
             .UseLightweightSessions()
-            .IntegrateWithWolverine(integration => integration.MessageStorageSchemaName = EnateStore.WolverineSchema)
+            .IntegrateWithWolverine(integration =>
+            {
+                integration.MessageStorageSchemaName = EnateStore.WolverineSchema;
+                integration.TransportSchemaName = EnateStore.QueueSchema;
+            })
             .ApplyAllDatabaseChangesOnStartup();
 
         builder.Host.UseWolverine(options =>

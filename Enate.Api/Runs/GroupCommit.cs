@@ -3,7 +3,8 @@ using System.Threading.Channels;
 using Enate.Domain.Runs;
 using Marten;
 using Wolverine;
-using Wolverine.Marten.Publishing;
+using Enate.Domain;
+using Wolverine.Runtime.Serialization;
 using Wolverine.Runtime;
 
 namespace Enate.Api.Runs;
@@ -23,15 +24,16 @@ public sealed record RunStart(string TenantId, IReadOnlyList<NewStream> Streams,
 public sealed class GroupCommit : IAsyncDisposable
 {
     private readonly IWolverineRuntime _runtime;
-    private readonly OutboxedSessionFactory _sessions;
+    private readonly IDocumentStore _store;
+    private readonly Uri _runQueue = new($"postgresql://{EnateStore.RunQueue}");
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleWriter = false });
     private readonly Task[] _writers;
     private readonly int _maxBatch;
 
-    public GroupCommit(IWolverineRuntime runtime, OutboxedSessionFactory sessions, IConfiguration configuration)
+    public GroupCommit(IWolverineRuntime runtime, IDocumentStore store, IConfiguration configuration)
     {
         _runtime = runtime;
-        _sessions = sessions;
+        _store = store;
         _maxBatch = configuration.GetValue("Runs:GroupCommitMaxBatch", 200);
         // Off: one transaction per request, as a stock Wolverine + Marten endpoint (kept for the benchmark).
         var enabled = configuration.GetValue("Runs:GroupCommit", true);
@@ -89,24 +91,40 @@ public sealed class GroupCommit : IAsyncDisposable
         }
     }
 
-    /// One Marten session enlisted in Wolverine's outbox: the messages are stored in the same transaction
-    /// and sent once it has committed.
+    /// One Marten session holds the whole batch: its streams, its documents, and its messages to the Workers,
+    /// written straight into the Workers' queue table. The queue lives in the same database, so the message
+    /// commits or vanishes with its run, exactly as through Wolverine's outbox — without the outbox's second
+    /// step (an outgoing row per message, then after the commit one more connection and statement per message to
+    /// move it into the queue), which cost the API and PostgreSQL as much as recording the run itself.
     private async Task CommitAsync(IReadOnlyList<Pending> batch)
     {
-        var context = new MessageContext(_runtime);
-        await using var session = _sessions.OpenSession(context);
-        var writer = Activity.Current;
+        await using var session = _store.LightweightSession();
         foreach (var (start, trace) in batch.Select(p => (p.Start, p.Trace)))
         {
-            // Each message carries the trace of the request that asked for it, not the writer's.
-            Activity.Current = trace;
             var tenant = session.ForTenant(start.TenantId);
             foreach (var stream in start.Streams) tenant.Events.StartStream(stream.Aggregate, stream.Id, stream.Events);
             if (start.Documents.Count > 0) tenant.InsertObjects(start.Documents);
-            foreach (var message in start.Messages) await context.PublishAsync(message, new DeliveryOptions { TenantId = start.TenantId });
+            foreach (var message in start.Messages) Enqueue(session, message, start.TenantId, trace);
         }
-        Activity.Current = writer;
         await session.SaveChangesAsync();
+    }
+
+    private void Enqueue(IDocumentSession session, object message, string tenantId, Activity? trace)
+    {
+        foreach (var envelope in _runtime.RoutingFor(message.GetType()).RouteForPublish(message, new DeliveryOptions { TenantId = tenantId }))
+        {
+            if (envelope.Destination != _runQueue)
+                throw new InvalidOperationException($"{message.GetType().Name} is routed to {envelope.Destination}, not to the Workers' queue {_runQueue}.");
+            envelope.TenantId = tenantId;
+            envelope.Source = _runtime.Options.ServiceName;
+            // Each message carries the trace of the request that asked for it, not the writer's.
+            envelope.CorrelationId = trace?.RootId;
+            envelope.ParentId = trace?.Id;
+            envelope.ConversationId = envelope.Id;
+            session.QueueSqlCommand(
+                $"insert into {EnateStore.RunQueueTable} (id, body, message_type, keep_until) values (?, ?, ?, ?)",
+                envelope.Id, EnvelopeSerializer.Serialize(envelope), envelope.MessageType!, (object?)envelope.DeliverBy ?? DBNull.Value);
+        }
     }
 
     public async ValueTask DisposeAsync()

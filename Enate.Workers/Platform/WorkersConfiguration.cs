@@ -17,11 +17,15 @@ public static class WorkersConfiguration
 {
     public static IHostApplicationBuilder AddWorkers(this IHostApplicationBuilder builder)
     {
-        builder.AddNpgsqlDataSource(EnateStore.DatabaseName);
+        builder.AddNpgsqlDataSource(EnateStore.DatabaseName, configureDataSourceBuilder: EnateStore.ConfigureConnections);
         builder.Services.AddMarten(EnateStore.Configure)
             .UseNpgsqlDataSource()
             .UseLightweightSessions()
-            .IntegrateWithWolverine(integration => integration.MessageStorageSchemaName = EnateStore.WolverineSchema)
+            .IntegrateWithWolverine(integration =>
+            {
+                integration.MessageStorageSchemaName = EnateStore.WolverineSchema;
+                integration.TransportSchemaName = EnateStore.QueueSchema;
+            })
             // Replicas share the projections and subscriptions: one node at a time runs them (an advisory
             // lock in PostgreSQL), another takes over when it dies.
             .AddAsyncDaemon(DaemonMode.HotCold)
