@@ -66,7 +66,10 @@ public static class EnateStore
         // The run summary is updated in the same transaction as the run's events: a list shows a run the
         // moment it is accepted. (Async, built by the Workers' daemon, it lagged unpredictably in tests.)
         options.Projections.Add<RunSummaryProjection>(ProjectionLifecycle.Inline);
+        // Quick appends set the stream version in mt_version on the server, never in the JSON: read it from there, so
+        // a summary carries its stream version whichever way it was written (inline, a rebuild, a replay of the events).
         options.Schema.For<RunSummary>()
+            .Metadata(m => m.Revision.MapTo(x => x.Version))
             .Index(x => x.RecipeKey)
             .Index(x => x.Status)
             .Index(x => x.WorkItem)
