@@ -1,3 +1,4 @@
+using Enate.Domain.Audit;
 using Enate.Domain.Connections;
 using Enate.Domain.Platform;
 using Enate.Domain.Recipes;
@@ -82,6 +83,8 @@ public static class EnateStore
         ReplayStore.Configure(options);
         // The key ring is the platform's, not a tenant's.
         options.Schema.For<DataProtectionKey>().SingleTenanted();
+        // A rebuild re-projects every tenant's read models: it is the platform's, and records who asked.
+        options.Schema.For<ProjectionRebuild>().SingleTenanted();
         // A key is looked up before its tenant is known; it carries its tenant as a field.
         options.Schema.For<ApiKey>().SingleTenanted().Index(x => x.KeyId).Index(x => x.TenantId);
     }

@@ -1,3 +1,4 @@
+using Enate.Api.Audit;
 using Enate.Domain;
 using Enate.Api.Runs;
 using Enate.Api.Security;
@@ -60,6 +61,7 @@ public static class ApiConfiguration
         builder.Services.AddSingleton<TriggerIntake>();
         builder.Services.AddSingleton<HookSecrets>();
         builder.Services.AddHostedService<Enate.Api.UseCases.UseCaseInstaller>();
+        builder.AddProjectionRebuilds();
         // The API calls out only to register subscriptions with Enate, through the same guarded client.
         builder.Services.AddOutboundCalls(builder.Configuration);
         builder.Services.AddWolverineHttp();
