@@ -2,13 +2,19 @@ using Enate.Domain;
 using Enate.Domain.Audit;
 using JasperFx.Events.Projections;
 using Marten;
+using Marten.Events.Aggregation;
 using Npgsql;
+using Weasel.Storage;
+using SessionOptions = Marten.Services.SessionOptions;
 
 namespace Enate.Api.Audit;
 
 /// Rebuilds every read model from the event log with Marten's projection daemon, in the background, saving its
-/// progress as it goes. One rebuild at a time across replicas (a PostgreSQL advisory lock); one whose process died
-/// is reported "abandoned" and can simply be started again (a rebuild starts from scratch anyway).
+/// progress as it goes. The read models are inline projections and appends carry on meanwhile, so the daemon
+/// overwrites documents in place instead of deleting them first (a live append whose document had vanished would
+/// fail), the streams appended to during the rebuild are then projected again from their events, and documents
+/// no stream produces are deleted last. One rebuild at a time across replicas (a PostgreSQL advisory lock); one
+/// whose process died is reported "abandoned" and can simply be started again.
 public sealed class ProjectionRebuilder(IDocumentStore store, NpgsqlDataSource database, TimeProvider time,
     IHostApplicationLifetime lifetime, ILogger<ProjectionRebuilder> logger)
 {
@@ -18,6 +24,12 @@ public sealed class ProjectionRebuilder(IDocumentStore store, NpgsqlDataSource d
     public static readonly TimeSpan ShardTimeout = TimeSpan.FromHours(2);
 
     public const long LockKey = 0x456e617465526562; // "EnateReb"
+    private const int CatchUpBatch = 50;
+    /// Longer than any append transaction takes: one in flight when a stream's version is read has committed by then.
+    private static readonly TimeSpan CatchUpSettle = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan CatchUpLimit = TimeSpan.FromMinutes(2);
+    /// Transactions in flight when the rebuild starts began at most this long before (their events carry that time).
+    private static readonly TimeSpan InFlight = TimeSpan.FromSeconds(10);
     private static readonly string Events = $"{EnateStore.Schema}.mt_events";
 
     public IReadOnlyList<string> ProjectionNames => store.Options.Events.Projections().Select(p => p.Name).Distinct().ToList();
@@ -90,6 +102,8 @@ public sealed class ProjectionRebuilder(IDocumentStore store, NpgsqlDataSource d
                 }
             }
             rebuild.EventsProcessed = rebuild.Total;
+            rebuild.StreamsCaughtUp = await CatchUpAsync(highest, rebuild.StartedAt - InFlight, ct);
+            rebuild.OrphansDeleted = await DeleteOrphansAsync(rebuild.StartedAt, ct);
             rebuild.Status = RebuildStatus.Succeeded;
         }
         catch (Exception ex)
@@ -111,6 +125,100 @@ public sealed class ProjectionRebuilder(IDocumentStore store, NpgsqlDataSource d
             }
             await ReleaseAsync(held);
         }
+    }
+
+    /// The daemon may overwrite a document with its state as of the rebuild's start after a live append updated it, so
+    /// every stream appended to since shortly before the rebuild began (a transaction then in flight included) is
+    /// projected again from all its events. An append racing that (it read the document before it was replaced) moves the stream's version:
+    /// such streams are projected again, after a pause for transactions in flight, until none moved.
+    private async Task<int> CatchUpAsync(long mark, DateTimeOffset since, CancellationToken ct)
+    {
+        var types = ReadModelTypes(singleStreamOnly: true);
+        var reproject = typeof(ProjectionRebuilder).GetMethod(nameof(ReprojectAsync),
+            System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
+
+        var pending = await StreamsAppendedSinceAsync(mark, since, ct);
+        var done = new HashSet<(Guid Stream, string Tenant)>();
+        var deadline = time.GetUtcNow() + CatchUpLimit;
+        while (pending.Count > 0)
+        {
+            var versions = await VersionsAsync(pending, ct);
+            foreach (var group in pending.GroupBy(s => s.Tenant))
+            foreach (var chunk in group.Select(s => s.Stream).Chunk(CatchUpBatch))
+            foreach (var type in types)
+                await (Task)reproject.MakeGenericMethod(type).Invoke(this, [group.Key, chunk, ct])!;
+            done.UnionWith(pending);
+            await Task.Delay(CatchUpSettle, ct);
+            pending = (await VersionsAsync(pending, ct)).Where(v => versions.GetValueOrDefault(v.Key) != v.Value).Select(v => v.Key).ToList();
+            if (pending.Count > 0 && time.GetUtcNow() > deadline)
+                throw new TimeoutException($"{pending.Count} streams were still being appended to {CatchUpLimit} after the rebuild; start it again.");
+        }
+        return done.Count;
+    }
+
+    /// Documents nothing wrote since the rebuild began belong to no stream's events (the rebuild rewrites every one,
+    /// without deleting first, so that live appends always find their document): they go.
+    private async Task<long> DeleteOrphansAsync(DateTimeOffset startedAt, CancellationToken ct)
+    {
+        long deleted = 0;
+        foreach (var type in ReadModelTypes(singleStreamOnly: false))
+        {
+            var table = store.Options.FindOrResolveDocumentType(type).TableName.QualifiedName;
+            await using var command = database.CreateCommand($"delete from {table} where mt_last_modified < @started");
+            command.Parameters.AddWithValue("started", startedAt);
+            deleted += await command.ExecuteNonQueryAsync(ct);
+        }
+        return deleted;
+    }
+
+    private List<Type> ReadModelTypes(bool singleStreamOnly) => store.Options.Events.Projections()
+        .Where(source => !singleStreamOnly || IsSingleStream(source.ImplementationType))
+        .OfType<IPublishesTypes>().SelectMany(source => source.PublishedTypes()).Distinct().ToList();
+
+    private async Task ReprojectAsync<T>(string tenant, Guid[] streams, CancellationToken ct) where T : class
+    {
+        await using var session = store.LightweightSession(new SessionOptions { TenantId = tenant, ConcurrencyChecks = ConcurrencyChecks.Disabled });
+        foreach (var stream in streams)
+        {
+            // Null when the stream carries no event of this read model (an inbound request for a run summary).
+            var document = await session.Events.AggregateStreamAsync<T>(stream, token: ct);
+            if (document is not null) session.Store(document);
+        }
+        await session.SaveChangesAsync(ct);
+    }
+
+    private async Task<List<(Guid Stream, string Tenant)>> StreamsAppendedSinceAsync(long mark, DateTimeOffset since, CancellationToken ct)
+    {
+        await using var command = database.CreateCommand(
+            $"select distinct stream_id, tenant_id from {Events} where seq_id > @mark or timestamp >= @since");
+        command.Parameters.AddWithValue("mark", mark);
+        command.Parameters.AddWithValue("since", since);
+        var streams = new List<(Guid, string)>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) streams.Add((reader.GetGuid(0), reader.GetString(1)));
+        return streams;
+    }
+
+    private async Task<Dictionary<(Guid Stream, string Tenant), long>> VersionsAsync(List<(Guid Stream, string Tenant)> streams, CancellationToken ct)
+    {
+        await using var command = database.CreateCommand($"select id, tenant_id, version from {EnateStore.Schema}.mt_streams where id = any(@ids)");
+        command.Parameters.AddWithValue("ids", streams.Select(s => s.Stream).Distinct().ToArray());
+        var wanted = streams.ToHashSet();
+        var versions = new Dictionary<(Guid, string), long>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            var key = (reader.GetGuid(0), reader.GetString(1));
+            if (wanted.Contains(key)) versions[key] = reader.GetInt64(2);
+        }
+        return versions;
+    }
+
+    private static bool IsSingleStream(Type? type)
+    {
+        for (; type is not null; type = type.BaseType)
+            if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(SingleStreamProjection<,>)) return true;
+        return false;
     }
 
     /// Saves the count of events up to the sequence the daemon has reached, every second.

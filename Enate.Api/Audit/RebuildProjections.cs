@@ -16,7 +16,7 @@ public static class RebuildProjectionsEndpoint
 {
     /// Rebuilds every read model (run summaries, inbound requests) from the event log in the background: 202 with
     /// where to watch its progress; 409 while a rebuild is running. The event store is shared, so this re-projects
-    /// every tenant's read models.
+    /// every tenant's read models. Reads and runs carry on meanwhile; each document is rewritten in place.
     [WolverinePost("/api/v1/admin/projections/rebuild", OperationId = "RebuildProjections")]
     [Authorize(Policy = Scopes.Admin)]
     [Tags("Admin")]
@@ -28,7 +28,7 @@ public static class RebuildProjectionsEndpoint
         return Results.Accepted($"/api/v1/admin/projections/rebuild/{rebuild.Id}", new RebuildAccepted(rebuild.Id));
     }
 
-    /// `{status, eventsProcessed, total, ...}`: status is running, succeeded, failed or abandoned.
+    /// `{status, eventsProcessed, total, streamsCaughtUp, ...}`: status is running, succeeded, failed or abandoned.
     [WolverineGet("/api/v1/admin/projections/rebuild/{id}", OperationId = "GetProjectionRebuild")]
     [Authorize(Policy = Scopes.Admin)]
     [Tags("Admin")]

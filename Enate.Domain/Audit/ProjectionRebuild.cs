@@ -20,6 +20,10 @@ public sealed class ProjectionRebuild
     /// Events read so far, summed over the projections (each projection reads the log once).
     public long EventsProcessed { get; set; }
     public long Total { get; set; }
+    /// Streams appended to while the rebuild ran, whose read models were then projected again from their events.
+    public int StreamsCaughtUp { get; set; }
+    /// Read-model documents that no stream's events produce (written out of band), deleted at the end.
+    public long OrphansDeleted { get; set; }
     public string TenantId { get; set; } = "";
     public string RequestedBy { get; set; } = "";
     public DateTimeOffset StartedAt { get; set; }
