@@ -57,8 +57,7 @@ public static class EnateStore
             typeof(RetryScheduled), typeof(RunSucceeded), typeof(RunSkipped), typeof(RunFailed), typeof(RunDeadLettered),
             typeof(InboundRequestRecorded), typeof(EnateCallbackSent), typeof(EnateCallbackFailed),
         ]);
-        // A rebuild overwrites read models in place: live appends keep finding their document (see ProjectionRebuilder).
-        options.Projections.Add<InboundRequestProjection>(ProjectionLifecycle.Inline, o => o.TeardownDataOnRebuild = false);
+        options.Projections.Add<InboundRequestProjection>(ProjectionLifecycle.Inline);
         options.Schema.For<InboundRequest>().Index(x => x.ReceivedAt).Index(x => x.Verdict);
         options.Schema.For<DeliverySeen>();
         // Found by id before the tenant is known (the request carries no key); each carries its tenant.
@@ -67,7 +66,7 @@ public static class EnateStore
 
         // The run summary is updated in the same transaction as the run's events: a list shows a run the
         // moment it is accepted. (Async, built by the Workers' daemon, it lagged unpredictably in tests.)
-        options.Projections.Add<RunSummaryProjection>(ProjectionLifecycle.Inline, o => o.TeardownDataOnRebuild = false);
+        options.Projections.Add<RunSummaryProjection>(ProjectionLifecycle.Inline);
         // Quick appends set the stream version in mt_version on the server, never in the JSON: read it from there, so
         // a summary carries its stream version whichever way it was written (inline, a rebuild, a replay of the events).
         options.Schema.For<RunSummary>()

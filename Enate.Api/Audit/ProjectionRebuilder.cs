@@ -1,5 +1,7 @@
 using Enate.Domain;
 using Enate.Domain.Audit;
+using JasperFx.Events;
+using JasperFx.Events.Aggregation;
 using JasperFx.Events.Projections;
 using Marten;
 using Marten.Events.Aggregation;
@@ -9,36 +11,54 @@ using SessionOptions = Marten.Services.SessionOptions;
 
 namespace Enate.Api.Audit;
 
-/// Rebuilds every read model from the event log with Marten's projection daemon, in the background, saving its
-/// progress as it goes. The read models are inline projections and appends carry on meanwhile, so the daemon
-/// overwrites documents in place instead of deleting them first (a live append whose document had vanished would
-/// fail), the streams appended to during the rebuild are then projected again from their events, and documents
-/// no stream produces are deleted last. One rebuild at a time across replicas (a PostgreSQL advisory lock); one
-/// whose process died is reported "abandoned" and can simply be started again.
-public sealed class ProjectionRebuilder(IDocumentStore store, NpgsqlDataSource database, TimeProvider time,
-    IHostApplicationLifetime lifetime, ILogger<ProjectionRebuilder> logger)
+/// Rebuilds every read model from the event log in the background, saving its progress as it goes, while runs go on.
+/// Not Marten's daemon rebuild: that truncates the read-model tables first, and a run step appended meanwhile
+/// projects its summary from its own event alone, cannot save it, and is dead-lettered; asked not to truncate, it
+/// applies the events again over the existing documents (a re-run link appears twice). Instead the streams are read in
+/// batches and each document is projected from scratch and overwritten in place, with its stream version as revision;
+/// the streams appended to meanwhile are projected again afterwards, and documents no stream produces are deleted.
+/// One rebuild at a time across replicas (a PostgreSQL advisory lock); one whose process died reports "abandoned".
+public sealed class ProjectionRebuilder
 {
     /// Saved at least this often while running; silence for <see cref="AbandonedAfter"/> means the process died.
     public static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan AbandonedAfter = TimeSpan.FromMinutes(1);
-    public static readonly TimeSpan ShardTimeout = TimeSpan.FromHours(2);
-
     public const long LockKey = 0x456e617465526562; // "EnateReb"
-    private const int CatchUpBatch = 50;
-    /// Longer than any append transaction takes: one in flight when a stream's version is read has committed by then.
-    private static readonly TimeSpan CatchUpSettle = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan CatchUpLimit = TimeSpan.FromMinutes(2);
-    /// Transactions in flight when the rebuild starts began at most this long before (their events carry that time).
-    private static readonly TimeSpan InFlight = TimeSpan.FromSeconds(10);
-    private static readonly string Events = $"{EnateStore.Schema}.mt_events";
 
-    public IReadOnlyList<string> ProjectionNames => store.Options.Events.Projections().Select(p => p.Name).Distinct().ToList();
+    private const int StreamsPerBatch = 500;
+    private static readonly TimeSpan CatchUpLimit = TimeSpan.FromMinutes(2);
+    /// Appends take milliseconds; a writer open longer than this is not one (and is not waited for).
+    private static readonly TimeSpan WritersWait = TimeSpan.FromSeconds(30);
+    private static readonly string Events = $"{EnateStore.Schema}.mt_events";
+    private static readonly string Streams = $"{EnateStore.Schema}.mt_streams";
+
+    private readonly IDocumentStore _store;
+    private readonly NpgsqlDataSource _database;
+    private readonly TimeProvider _time;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly ILogger<ProjectionRebuilder> _logger;
+    private readonly IReadModel[] _models;
+
+    public ProjectionRebuilder(IDocumentStore store, NpgsqlDataSource database, TimeProvider time, IHostApplicationLifetime lifetime,
+        ILogger<ProjectionRebuilder> logger)
+    {
+        (_store, _database, _time, _lifetime, _logger) = (store, database, time, lifetime, logger);
+        var options = ((DocumentStore)store).Options;
+        var sources = store.Options.Events.Projections();
+        var others = sources.Where(s => !IsSingleStream(s.ImplementationType)).Select(s => s.Name).ToList();
+        if (others.Count > 0) throw new NotSupportedException($"Only single-stream projections can be rebuilt here, not {string.Join(", ", others)}.");
+        ProjectionNames = sources.Select(s => s.Name).Distinct().ToList();
+        _models = sources.OfType<IPublishesTypes>().SelectMany(s => s.PublishedTypes()).Distinct()
+            .Select(type => (IReadModel)Activator.CreateInstance(typeof(ReadModel<>).MakeGenericType(type), options)!).ToArray();
+    }
+
+    public IReadOnlyList<string> ProjectionNames { get; }
 
     /// Null when a rebuild is running already, here or on another replica.
     public async Task<ProjectionRebuild?> StartAsync(string tenantId, string requestedBy, CancellationToken ct)
     {
         // Held on its own connection for as long as the rebuild runs; a process that dies lets go of it.
-        var connection = await database.OpenConnectionAsync(ct);
+        var connection = await _database.OpenConnectionAsync(ct);
         try
         {
             await using (var take = new NpgsqlCommand($"select pg_try_advisory_lock({LockKey})", connection))
@@ -50,12 +70,11 @@ public sealed class ProjectionRebuilder(IDocumentStore store, NpgsqlDataSource d
                 }
             }
 
-            var names = ProjectionNames;
             var (count, highest, now) = await StartingPointAsync(connection, ct);
             var rebuild = new ProjectionRebuild
             {
-                Id = Guid.CreateVersion7(), Projections = [.. names], Total = count * names.Count, TenantId = tenantId,
-                RequestedBy = requestedBy, StartedAt = now, UpdatedAt = time.GetUtcNow(),
+                Id = Guid.CreateVersion7(), Projections = [.. ProjectionNames], Total = count, TenantId = tenantId,
+                RequestedBy = requestedBy, StartedAt = now, UpdatedAt = _time.GetUtcNow(),
             };
             await SaveAsync(rebuild, ct);
             _ = Task.Run(() => RunAsync(rebuild, highest, connection), CancellationToken.None);
@@ -71,128 +90,143 @@ public sealed class ProjectionRebuilder(IDocumentStore store, NpgsqlDataSource d
     /// The saved state, with a "running" rebuild that stopped reporting shown as abandoned.
     public ProjectionRebuild Reported(ProjectionRebuild rebuild)
     {
-        if (rebuild.Status == RebuildStatus.Running && time.GetUtcNow() - rebuild.UpdatedAt > AbandonedAfter)
+        if (rebuild.Status == RebuildStatus.Running && _time.GetUtcNow() - rebuild.UpdatedAt > AbandonedAfter)
             rebuild.Status = RebuildStatus.Abandoned;
         return rebuild;
     }
 
-    private async Task RunAsync(ProjectionRebuild rebuild, long highest, NpgsqlConnection held)
+    private async Task RunAsync(ProjectionRebuild rebuild, long mark, NpgsqlConnection held)
     {
-        var ct = lifetime.ApplicationStopping;
+        var ct = _lifetime.ApplicationStopping;
         try
         {
-            using (var daemon = await store.BuildProjectionDaemonAsync(logger: logger))
+            // Appends open now may hold sequence numbers below the mark: let them finish, documents included, first.
+            // Every later append then has a higher number, and the catch-up finds its stream.
+            await WaitForWritersInFlightAsync(ct);
+            var saved = _time.GetUtcNow();
+            (Guid Stream, string Tenant) after = (Guid.Empty, "");
+            while (true)
             {
-                var perProjection = rebuild.Total / Math.Max(1, rebuild.Projections.Count);
-                for (var i = 0; i < rebuild.Projections.Count; i++)
-                {
-                    var progress = new ShardProgress(rebuild.Projections[i]);
-                    using var subscription = daemon.Tracker.Subscribe(progress);
-                    using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                    var reporter = ReportAsync(rebuild, progress, i * perProjection, highest, stop.Token);
-                    try
-                    {
-                        await daemon.RebuildProjectionAsync(rebuild.Projections[i], ShardTimeout, ct);
-                    }
-                    finally
-                    {
-                        await stop.CancelAsync();
-                        await reporter;
-                    }
-                }
+                var batch = await StreamsAfterAsync(after, ct);
+                if (batch.Count == 0) break;
+                foreach (var tenant in batch.GroupBy(s => s.Tenant))
+                    rebuild.EventsProcessed += await ReprojectAsync(tenant.Key, tenant.Select(s => s.Stream).ToArray(), ct);
+                after = batch[^1];
+                if (_time.GetUtcNow() - saved < ProgressInterval) continue;
+                rebuild.UpdatedAt = saved = _time.GetUtcNow();
+                await SaveAsync(rebuild, ct);
             }
-            rebuild.EventsProcessed = rebuild.Total;
-            rebuild.StreamsCaughtUp = await CatchUpAsync(highest, rebuild.StartedAt - InFlight, ct);
+            rebuild.StreamsCaughtUp = await CatchUpAsync(mark, ct);
             rebuild.OrphansDeleted = await DeleteOrphansAsync(rebuild.StartedAt, ct);
             rebuild.Status = RebuildStatus.Succeeded;
         }
         catch (Exception ex)
         {
-            logger.LogError(ex, "Rebuild {RebuildId} failed", rebuild.Id);
+            _logger.LogError(ex, "Rebuild {RebuildId} failed", rebuild.Id);
             rebuild.Status = RebuildStatus.Failed;
             rebuild.Error = ex.Message;
         }
         finally
         {
-            rebuild.FinishedAt = rebuild.UpdatedAt = time.GetUtcNow();
+            rebuild.FinishedAt = rebuild.UpdatedAt = _time.GetUtcNow();
             try
             {
                 await SaveAsync(rebuild, CancellationToken.None);
             }
             catch (Exception ex)
             {
-                logger.LogError(ex, "Could not save the end of rebuild {RebuildId}", rebuild.Id);
+                _logger.LogError(ex, "Could not save the end of rebuild {RebuildId}", rebuild.Id);
             }
             await ReleaseAsync(held);
         }
     }
 
-    /// The daemon may overwrite a document with its state as of the rebuild's start after a live append updated it, so
-    /// every stream appended to since shortly before the rebuild began (a transaction then in flight included) is
-    /// projected again from all its events. An append racing that (it read the document before it was replaced) moves the stream's version:
-    /// such streams are projected again, after a pause for transactions in flight, until none moved.
-    private async Task<int> CatchUpAsync(long mark, DateTimeOffset since, CancellationToken ct)
+    /// Projects every read model of these streams from all their events and overwrites the documents, in one
+    /// transaction; answers how many events it read.
+    private async Task<long> ReprojectAsync(string tenant, Guid[] streams, CancellationToken ct)
     {
-        var types = ReadModelTypes(singleStreamOnly: true);
-        var reproject = typeof(ProjectionRebuilder).GetMethod(nameof(ReprojectAsync),
-            System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
+        await using var session = _store.LightweightSession(new SessionOptions { TenantId = tenant, ConcurrencyChecks = ConcurrencyChecks.Disabled });
+        var events = await session.Events.QueryAllRawEvents()
+            .Where(e => e.StreamId.IsOneOf(streams)).OrderBy(e => e.Sequence).ToListAsync(ct);
+        foreach (var stream in events.GroupBy(e => e.StreamId))
+        {
+            var ordered = stream.ToList();
+            foreach (var model in _models) await model.ProjectAsync(session, ordered, ct);
+        }
+        await session.SaveChangesAsync(ct);
+        return events.Count;
+    }
 
-        var pending = await StreamsAppendedSinceAsync(mark, since, ct);
+    /// A live append may have updated a document after the rebuild read its stream and before it wrote it, so every
+    /// stream appended to since the start is projected again. An append racing that (it read the document before it
+    /// was replaced) moves the stream's version: once the writers open meanwhile have finished, such streams are
+    /// projected again, until none moved.
+    private async Task<int> CatchUpAsync(long mark, CancellationToken ct)
+    {
+        var pending = await StreamsAppendedAfterAsync(mark, ct);
         var done = new HashSet<(Guid Stream, string Tenant)>();
-        var deadline = time.GetUtcNow() + CatchUpLimit;
+        var deadline = _time.GetUtcNow() + CatchUpLimit;
         while (pending.Count > 0)
         {
             var versions = await VersionsAsync(pending, ct);
-            foreach (var group in pending.GroupBy(s => s.Tenant))
-            foreach (var chunk in group.Select(s => s.Stream).Chunk(CatchUpBatch))
-            foreach (var type in types)
-                await (Task)reproject.MakeGenericMethod(type).Invoke(this, [group.Key, chunk, ct])!;
+            foreach (var tenant in pending.GroupBy(s => s.Tenant))
+            foreach (var chunk in tenant.Select(s => s.Stream).Chunk(StreamsPerBatch))
+                await ReprojectAsync(tenant.Key, chunk, ct);
             done.UnionWith(pending);
-            await Task.Delay(CatchUpSettle, ct);
+            await WaitForWritersInFlightAsync(ct);
             pending = (await VersionsAsync(pending, ct)).Where(v => versions.GetValueOrDefault(v.Key) != v.Value).Select(v => v.Key).ToList();
-            if (pending.Count > 0 && time.GetUtcNow() > deadline)
+            if (pending.Count > 0 && _time.GetUtcNow() > deadline)
                 throw new TimeoutException($"{pending.Count} streams were still being appended to {CatchUpLimit} after the rebuild; start it again.");
         }
         return done.Count;
     }
 
-    /// Documents nothing wrote since the rebuild began belong to no stream's events (the rebuild rewrites every one,
-    /// without deleting first, so that live appends always find their document): they go.
+    /// Documents nothing wrote since the rebuild began belong to no stream's events (written out of band): they go.
     private async Task<long> DeleteOrphansAsync(DateTimeOffset startedAt, CancellationToken ct)
     {
         long deleted = 0;
-        foreach (var type in ReadModelTypes(singleStreamOnly: false))
+        foreach (var model in _models)
         {
-            var table = store.Options.FindOrResolveDocumentType(type).TableName.QualifiedName;
-            await using var command = database.CreateCommand($"delete from {table} where mt_last_modified < @started");
+            var table = _store.Options.FindOrResolveDocumentType(model.Type).TableName.QualifiedName;
+            await using var command = _database.CreateCommand($"delete from {table} where mt_last_modified < @started");
             command.Parameters.AddWithValue("started", startedAt);
             deleted += await command.ExecuteNonQueryAsync(ct);
         }
         return deleted;
     }
 
-    private List<Type> ReadModelTypes(bool singleStreamOnly) => store.Options.Events.Projections()
-        .Where(source => !singleStreamOnly || IsSingleStream(source.ImplementationType))
-        .OfType<IPublishesTypes>().SelectMany(source => source.PublishedTypes()).Distinct().ToList();
-
-    private async Task ReprojectAsync<T>(string tenant, Guid[] streams, CancellationToken ct) where T : class
+    /// Waits until the transactions that hold a transaction id now (writers) have committed or rolled back.
+    private async Task WaitForWritersInFlightAsync(CancellationToken ct)
     {
-        await using var session = store.LightweightSession(new SessionOptions { TenantId = tenant, ConcurrencyChecks = ConcurrencyChecks.Disabled });
-        foreach (var stream in streams)
-        {
-            // Null when the stream carries no event of this read model (an inbound request for a run summary).
-            var document = await session.Events.AggregateStreamAsync<T>(stream, token: ct);
-            if (document is not null) session.Store(document);
-        }
-        await session.SaveChangesAsync(ct);
+        await using var connection = await _database.OpenConnectionAsync(ct);
+        await using var open = new NpgsqlCommand("select coalesce(string_agg(x::text, ','), '') from pg_snapshot_xip(pg_current_snapshot()) x", connection);
+        var writers = (string)(await open.ExecuteScalarAsync(ct))!;
+        if (writers.Length == 0) return;
+        await using var running = new NpgsqlCommand(
+            "select count(*) from unnest(string_to_array(@writers, ',')::xid8[]) x where pg_xact_status(x) = 'in progress'", connection);
+        running.Parameters.AddWithValue("writers", writers);
+        var deadline = _time.GetUtcNow() + WritersWait;
+        while ((long)(await running.ExecuteScalarAsync(ct))! > 0 && _time.GetUtcNow() < deadline) await Task.Delay(20, ct);
     }
 
-    private async Task<List<(Guid Stream, string Tenant)>> StreamsAppendedSinceAsync(long mark, DateTimeOffset since, CancellationToken ct)
+    private async Task<List<(Guid Stream, string Tenant)>> StreamsAfterAsync((Guid Stream, string Tenant) after, CancellationToken ct)
     {
-        await using var command = database.CreateCommand(
-            $"select distinct stream_id, tenant_id from {Events} where seq_id > @mark or timestamp >= @since");
+        await using var command = _database.CreateCommand(
+            $"select id, tenant_id from {Streams} where (tenant_id, id) > (@tenant, @id) order by tenant_id, id limit {StreamsPerBatch}");
+        command.Parameters.AddWithValue("tenant", after.Tenant);
+        command.Parameters.AddWithValue("id", after.Stream);
+        return await ReadStreamsAsync(command, ct);
+    }
+
+    private async Task<List<(Guid Stream, string Tenant)>> StreamsAppendedAfterAsync(long mark, CancellationToken ct)
+    {
+        await using var command = _database.CreateCommand($"select distinct stream_id, tenant_id from {Events} where seq_id > @mark");
         command.Parameters.AddWithValue("mark", mark);
-        command.Parameters.AddWithValue("since", since);
+        return await ReadStreamsAsync(command, ct);
+    }
+
+    private static async Task<List<(Guid Stream, string Tenant)>> ReadStreamsAsync(NpgsqlCommand command, CancellationToken ct)
+    {
         var streams = new List<(Guid, string)>();
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct)) streams.Add((reader.GetGuid(0), reader.GetString(1)));
@@ -201,7 +235,7 @@ public sealed class ProjectionRebuilder(IDocumentStore store, NpgsqlDataSource d
 
     private async Task<Dictionary<(Guid Stream, string Tenant), long>> VersionsAsync(List<(Guid Stream, string Tenant)> streams, CancellationToken ct)
     {
-        await using var command = database.CreateCommand($"select id, tenant_id, version from {EnateStore.Schema}.mt_streams where id = any(@ids)");
+        await using var command = _database.CreateCommand($"select id, tenant_id, version from {Streams} where id = any(@ids)");
         command.Parameters.AddWithValue("ids", streams.Select(s => s.Stream).Distinct().ToArray());
         var wanted = streams.ToHashSet();
         var versions = new Dictionary<(Guid, string), long>();
@@ -214,65 +248,20 @@ public sealed class ProjectionRebuilder(IDocumentStore store, NpgsqlDataSource d
         return versions;
     }
 
-    private static bool IsSingleStream(Type? type)
-    {
-        for (; type is not null; type = type.BaseType)
-            if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(SingleStreamProjection<,>)) return true;
-        return false;
-    }
-
-    /// Saves the count of events up to the sequence the daemon has reached, every second.
-    private async Task ReportAsync(ProjectionRebuild rebuild, ShardProgress progress, long done, long highest, CancellationToken ct)
-    {
-        long reached = 0, counted = 0;
-        try
-        {
-            while (!ct.IsCancellationRequested)
-            {
-                await Task.Delay(ProgressInterval, ct);
-                var sequence = Math.Min(progress.Sequence, highest);
-                if (sequence > reached)
-                {
-                    await using var connection = await database.OpenConnectionAsync(ct);
-                    counted += (await CountAsync(connection, reached, sequence, ct)).Count;
-                    reached = sequence;
-                }
-                rebuild.EventsProcessed = done + counted;
-                rebuild.UpdatedAt = time.GetUtcNow();
-                await SaveAsync(rebuild, ct);
-            }
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-        }
-    }
-
     private async Task SaveAsync(ProjectionRebuild rebuild, CancellationToken ct)
     {
-        await using var session = store.LightweightSession();
+        await using var session = _store.LightweightSession();
         session.Store(rebuild);
         await session.SaveChangesAsync(ct);
     }
 
-    /// How many events there are, the highest sequence, and the database's clock (the one event timestamps come from).
+    /// How many events there are, the highest sequence, and the database's clock (the one documents are stamped by).
     private static async Task<(long Count, long Highest, DateTimeOffset Now)> StartingPointAsync(NpgsqlConnection connection, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand($"select count(*), coalesce(max(seq_id), 0), now() from {Events}", connection);
         await using var reader = await command.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         return (reader.GetInt64(0), reader.GetInt64(1), reader.GetFieldValue<DateTimeOffset>(2));
-    }
-
-    /// Events with a sequence number above `after` up to `through`, and the highest sequence among them.
-    private static async Task<(long Count, long Highest)> CountAsync(NpgsqlConnection connection, long after, long through, CancellationToken ct)
-    {
-        await using var command = new NpgsqlCommand(
-            $"select count(*), coalesce(max(seq_id), 0) from {Events} where seq_id > @after and seq_id <= @through", connection);
-        command.Parameters.AddWithValue("after", after);
-        command.Parameters.AddWithValue("through", through);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        await reader.ReadAsync(ct);
-        return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
     private async Task ReleaseAsync(NpgsqlConnection connection)
@@ -284,26 +273,35 @@ public sealed class ProjectionRebuilder(IDocumentStore store, NpgsqlDataSource d
         }
         catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
         {
-            logger.LogWarning("Could not release the rebuild lock: {Reason}", ex.Message);
+            _logger.LogWarning("Could not release the rebuild lock: {Reason}", ex.Message);
         }
         await connection.DisposeAsync();
     }
 
-    /// The highest sequence the daemon reports for the projection's shards.
-    private sealed class ShardProgress(string projection) : IObserver<ShardState>
+    private static bool IsSingleStream(Type? type)
     {
-        private long _sequence;
-        public long Sequence => Interlocked.Read(ref _sequence);
+        for (; type is not null; type = type.BaseType)
+            if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(SingleStreamProjection<,>)) return true;
+        return false;
+    }
 
-        public void OnNext(ShardState value)
+    private interface IReadModel
+    {
+        Type Type { get; }
+        ValueTask ProjectAsync(IDocumentSession session, IReadOnlyList<IEvent> events, CancellationToken ct);
+    }
+
+    /// One read model's projection of a stream from scratch, stored with the stream version as its revision, as the
+    /// inline projection leaves it. Nothing when the stream carries none of its events.
+    private sealed class ReadModel<T>(StoreOptions options) : IReadModel where T : class
+    {
+        private readonly IAggregator<T, IQuerySession> _aggregator = options.Projections.AggregatorFor<T>();
+        public Type Type => typeof(T);
+
+        public async ValueTask ProjectAsync(IDocumentSession session, IReadOnlyList<IEvent> events, CancellationToken ct)
         {
-            if (!value.ShardName.StartsWith(projection + ":", StringComparison.Ordinal)) return;
-            long seen;
-            do seen = Interlocked.Read(ref _sequence);
-            while (value.Sequence > seen && Interlocked.CompareExchange(ref _sequence, value.Sequence, seen) != seen);
+            var document = await _aggregator.BuildAsync(events, session, null!, ct);
+            if (document is not null) session.TryUpdateRevision(document, events[^1].Version);
         }
-
-        public void OnCompleted() { }
-        public void OnError(Exception error) { }
     }
 }

@@ -17,8 +17,9 @@ public sealed class ProjectionRebuild
     public Guid Id { get; set; }
     public string Status { get; set; } = RebuildStatus.Running;
     public List<string> Projections { get; set; } = [];
-    /// Events read so far, summed over the projections (each projection reads the log once).
+    /// Events read so far; every read model is projected from each stream's events in one pass over the log.
     public long EventsProcessed { get; set; }
+    /// The events in the log when the rebuild started.
     public long Total { get; set; }
     /// Streams appended to while the rebuild ran, whose read models were then projected again from their events.
     public int StreamsCaughtUp { get; set; }

@@ -49,10 +49,10 @@ public sealed class when_projections_are_rebuilt(AppFixture app) : AppTest(app)
         Assert.NotEqual(before, await ReadModels());
 
         var done = await Rebuild();
-        Assert.Equal(RebuildStatus.Succeeded, done.GetProperty("status").GetString());
+        Assert.True(done.GetProperty("status").GetString() == RebuildStatus.Succeeded, done.ToString());
         var total = done.GetProperty("total").GetInt64();
         var events = await App.Scalar("select count(*) from enate.mt_events");
-        Assert.Equal(events * ReadModelNames().Count, total);
+        Assert.Equal(events, total);
         Assert.Equal(total, done.GetProperty("eventsProcessed").GetInt64());
         Assert.Equal(1, done.GetProperty("orphansDeleted").GetInt64());
         Assert.Equal(ReadModelNames().Order(), done.GetProperty("projections").EnumerateArray().Select(p => p.GetString()!).Order());
@@ -77,7 +77,7 @@ public sealed class when_projections_are_rebuilt(AppFixture app) : AppTest(app)
         var done = await Rebuild();
         await stop.CancelAsync();
         await traffic;
-        Assert.Equal(RebuildStatus.Succeeded, done.GetProperty("status").GetString());
+        Assert.True(done.GetProperty("status").GetString() == RebuildStatus.Succeeded, done.ToString());
         foreach (var id in requested) await Api.WaitForRun(id, RunStatus.Succeeded);
         // Live appends never met a vanished document (a run summary projected from a later event alone fails to save).
         Assert.Equal(deadBefore, await App.Scalar(DeadLetters));
