@@ -6,7 +6,8 @@ public sealed record PacedResult(double OfferedPerSecond, double P50Ms, double P
 
 /// Open-loop load at a fixed rate: request i leaves at i / rate whatever happened to the ones before it, and its
 /// latency counts from that scheduled moment, so a stall shows up in the percentiles instead of slowing the sender
-/// down (wrk's closed loop would hide it: a slow answer there just means fewer requests).
+/// down (wrk's closed loop would hide it: a slow answer there just means fewer requests). The first two seconds
+/// open the client's connections and are not counted.
 public static class Paced
 {
     public static async Task<PacedResult> RunAsync(Uri baseAddress, Func<int, HttpRequestMessage> request, double rate, int seconds)
@@ -16,7 +17,8 @@ public static class Paced
             BaseAddress = baseAddress,
             Timeout = TimeSpan.FromSeconds(30),
         };
-        var total = (int)(rate * seconds);
+        var skipped = (int)(rate * 2);
+        var total = skipped + (int)(rate * seconds);
         var latencies = new double[total];
         var failed = 0;
         var sends = new Task[total];
@@ -29,8 +31,8 @@ public static class Paced
             sends[i] = SendAsync(i, due);
         }
         await Task.WhenAll(sends);
-        var sorted = latencies.Order().ToArray();
-        return new PacedResult(rate, sorted[sorted.Length / 2], sorted[Math.Min(sorted.Length - 1, (int)(sorted.Length * 0.99))], total, failed);
+        var sorted = latencies.Skip(skipped).Order().ToArray();
+        return new PacedResult(rate, sorted[sorted.Length / 2], sorted[Math.Min(sorted.Length - 1, (int)(sorted.Length * 0.99))], sorted.Length, failed);
 
         async Task SendAsync(int i, long due)
         {
