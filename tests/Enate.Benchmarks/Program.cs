@@ -9,4 +9,4 @@ var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
 if (only is null or "transform") results.AddRange(TransformBenchmark.Run(smoke));
 if (only is null or "engine") results.AddRange(await EngineBenchmark.RunAsync(smoke));
 if (only is null or "ingest") results.AddRange(await IngestBenchmark.RunAsync(smoke));
-Report.Print(results, smoke || only is not null);
+Report.Print(results, smoke, only);
