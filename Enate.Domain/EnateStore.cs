@@ -1,3 +1,4 @@
+using Enate.Domain.Audit;
 using Enate.Domain.Connections;
 using Enate.Domain.Platform;
 using Enate.Domain.Recipes;
@@ -66,7 +67,10 @@ public static class EnateStore
         // The run summary is updated in the same transaction as the run's events: a list shows a run the
         // moment it is accepted. (Async, built by the Workers' daemon, it lagged unpredictably in tests.)
         options.Projections.Add<RunSummaryProjection>(ProjectionLifecycle.Inline);
+        // Quick appends set the stream version in mt_version on the server, never in the JSON: read it from there, so
+        // a summary carries its stream version whichever way it was written (inline, a rebuild, a replay of the events).
         options.Schema.For<RunSummary>()
+            .Metadata(m => m.Revision.MapTo(x => x.Version))
             .Index(x => x.RecipeKey)
             .Index(x => x.Status)
             .Index(x => x.WorkItem)
@@ -79,6 +83,8 @@ public static class EnateStore
         ReplayStore.Configure(options);
         // The key ring is the platform's, not a tenant's.
         options.Schema.For<DataProtectionKey>().SingleTenanted();
+        // A rebuild re-projects every tenant's read models: it is the platform's, and records who asked.
+        options.Schema.For<ProjectionRebuild>().SingleTenanted();
         // A key is looked up before its tenant is known; it carries its tenant as a field.
         options.Schema.For<ApiKey>().SingleTenanted().Index(x => x.KeyId).Index(x => x.TenantId);
     }

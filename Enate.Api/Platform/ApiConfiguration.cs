@@ -1,3 +1,4 @@
+using Enate.Api.Audit;
 using Enate.Domain;
 using Enate.Api.Runs;
 using Enate.Api.Security;
@@ -65,6 +66,7 @@ public static class ApiConfiguration
         builder.Services.AddSingleton<HookSecrets>();
         builder.Services.AddSingleton<Enate.Api.Recipes.RecipeCache>();
         builder.Services.AddHostedService<Enate.Api.UseCases.UseCaseInstaller>();
+        builder.AddProjectionRebuilds();
         // The API calls out only to register subscriptions with Enate, through the same guarded client.
         builder.Services.AddOutboundCalls(builder.Configuration);
         builder.Services.AddWolverineHttp();

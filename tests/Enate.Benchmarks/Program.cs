@@ -4,9 +4,10 @@ using Enate.Benchmarks;
 // Usage: dotnet run -c Release --project tests/Enate.Benchmarks [-- --smoke]
 var smoke = args.Contains("--smoke");
 var results = new List<Result>();
-// `--only ingest` (or transform, engine) runs one group, for working on it; the written report needs them all.
+// `--only ingest` (or transform, engine, audit) runs one group, for working on it; the written report needs them all.
 var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
 if (only is null or "transform") results.AddRange(TransformBenchmark.Run(smoke));
 if (only is null or "engine") results.AddRange(await EngineBenchmark.RunAsync(smoke));
 if (only is null or "ingest") results.AddRange(await IngestBenchmark.RunAsync(smoke));
+if (only is null or "audit") results.AddRange(await AuditBenchmark.RunAsync(smoke));
 Report.Print(results, smoke, only);

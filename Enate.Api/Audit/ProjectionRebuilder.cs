@@ -1,0 +1,307 @@
+using Enate.Domain;
+using Enate.Domain.Audit;
+using JasperFx.Events;
+using JasperFx.Events.Aggregation;
+using JasperFx.Events.Projections;
+using Marten;
+using Marten.Events.Aggregation;
+using Npgsql;
+using Weasel.Storage;
+using SessionOptions = Marten.Services.SessionOptions;
+
+namespace Enate.Api.Audit;
+
+/// Rebuilds every read model from the event log in the background, saving its progress as it goes, while runs go on.
+/// Not Marten's daemon rebuild: that truncates the read-model tables first, and a run step appended meanwhile
+/// projects its summary from its own event alone, cannot save it, and is dead-lettered; asked not to truncate, it
+/// applies the events again over the existing documents (a re-run link appears twice). Instead the streams are read in
+/// batches and each document is projected from scratch and overwritten in place, with its stream version as revision;
+/// the streams appended to meanwhile are projected again afterwards, and documents no stream produces are deleted.
+/// One rebuild at a time across replicas (a PostgreSQL advisory lock); one whose process died reports "abandoned".
+public sealed class ProjectionRebuilder
+{
+    /// Saved at least this often while running; silence for <see cref="AbandonedAfter"/> means the process died.
+    public static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan AbandonedAfter = TimeSpan.FromMinutes(1);
+    public const long LockKey = 0x456e617465526562; // "EnateReb"
+
+    private const int StreamsPerBatch = 500;
+    private static readonly TimeSpan CatchUpLimit = TimeSpan.FromMinutes(2);
+    /// Appends take milliseconds; a writer open longer than this is not one (and is not waited for).
+    private static readonly TimeSpan WritersWait = TimeSpan.FromSeconds(30);
+    private static readonly string Events = $"{EnateStore.Schema}.mt_events";
+    private static readonly string Streams = $"{EnateStore.Schema}.mt_streams";
+
+    private readonly IDocumentStore _store;
+    private readonly NpgsqlDataSource _database;
+    private readonly TimeProvider _time;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly ILogger<ProjectionRebuilder> _logger;
+    private readonly IReadModel[] _models;
+
+    public ProjectionRebuilder(IDocumentStore store, NpgsqlDataSource database, TimeProvider time, IHostApplicationLifetime lifetime,
+        ILogger<ProjectionRebuilder> logger)
+    {
+        (_store, _database, _time, _lifetime, _logger) = (store, database, time, lifetime, logger);
+        var options = ((DocumentStore)store).Options;
+        var sources = store.Options.Events.Projections();
+        var others = sources.Where(s => !IsSingleStream(s.ImplementationType)).Select(s => s.Name).ToList();
+        if (others.Count > 0) throw new NotSupportedException($"Only single-stream projections can be rebuilt here, not {string.Join(", ", others)}.");
+        ProjectionNames = sources.Select(s => s.Name).Distinct().ToList();
+        _models = sources.OfType<IPublishesTypes>().SelectMany(s => s.PublishedTypes()).Distinct()
+            .Select(type => (IReadModel)Activator.CreateInstance(typeof(ReadModel<>).MakeGenericType(type), options)!).ToArray();
+    }
+
+    public IReadOnlyList<string> ProjectionNames { get; }
+
+    /// Null when a rebuild is running already, here or on another replica.
+    public async Task<ProjectionRebuild?> StartAsync(string tenantId, string requestedBy, CancellationToken ct)
+    {
+        // Held on its own connection for as long as the rebuild runs; a process that dies lets go of it.
+        var connection = await _database.OpenConnectionAsync(ct);
+        try
+        {
+            await using (var take = new NpgsqlCommand($"select pg_try_advisory_lock({LockKey})", connection))
+            {
+                if (!(bool)(await take.ExecuteScalarAsync(ct))!)
+                {
+                    await connection.DisposeAsync();
+                    return null;
+                }
+            }
+
+            var (count, highest, now) = await StartingPointAsync(connection, ct);
+            var rebuild = new ProjectionRebuild
+            {
+                Id = Guid.CreateVersion7(), Projections = [.. ProjectionNames], Total = count, TenantId = tenantId,
+                RequestedBy = requestedBy, StartedAt = now, UpdatedAt = _time.GetUtcNow(),
+            };
+            await SaveAsync(rebuild, ct);
+            _ = Task.Run(() => RunAsync(rebuild, highest, connection), CancellationToken.None);
+            return rebuild;
+        }
+        catch
+        {
+            await ReleaseAsync(connection);
+            throw;
+        }
+    }
+
+    /// The saved state, with a "running" rebuild that stopped reporting shown as abandoned.
+    public ProjectionRebuild Reported(ProjectionRebuild rebuild)
+    {
+        if (rebuild.Status == RebuildStatus.Running && _time.GetUtcNow() - rebuild.UpdatedAt > AbandonedAfter)
+            rebuild.Status = RebuildStatus.Abandoned;
+        return rebuild;
+    }
+
+    private async Task RunAsync(ProjectionRebuild rebuild, long mark, NpgsqlConnection held)
+    {
+        var ct = _lifetime.ApplicationStopping;
+        try
+        {
+            // Appends open now may hold sequence numbers below the mark: let them finish, documents included, first.
+            // Every later append then has a higher number, and the catch-up finds its stream.
+            await WaitForWritersInFlightAsync(ct);
+            var saved = _time.GetUtcNow();
+            (Guid Stream, string Tenant) after = (Guid.Empty, "");
+            while (true)
+            {
+                var batch = await StreamsAfterAsync(after, ct);
+                if (batch.Count == 0) break;
+                foreach (var tenant in batch.GroupBy(s => s.Tenant))
+                    rebuild.EventsProcessed += await ReprojectAsync(tenant.Key, tenant.Select(s => s.Stream).ToArray(), ct);
+                after = batch[^1];
+                if (_time.GetUtcNow() - saved < ProgressInterval) continue;
+                rebuild.UpdatedAt = saved = _time.GetUtcNow();
+                await SaveAsync(rebuild, ct);
+            }
+            rebuild.StreamsCaughtUp = await CatchUpAsync(mark, ct);
+            rebuild.OrphansDeleted = await DeleteOrphansAsync(rebuild.StartedAt, ct);
+            rebuild.Status = RebuildStatus.Succeeded;
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "Rebuild {RebuildId} failed", rebuild.Id);
+            rebuild.Status = RebuildStatus.Failed;
+            rebuild.Error = ex.Message;
+        }
+        finally
+        {
+            rebuild.FinishedAt = rebuild.UpdatedAt = _time.GetUtcNow();
+            try
+            {
+                await SaveAsync(rebuild, CancellationToken.None);
+            }
+            catch (Exception ex)
+            {
+                _logger.LogError(ex, "Could not save the end of rebuild {RebuildId}", rebuild.Id);
+            }
+            await ReleaseAsync(held);
+        }
+    }
+
+    /// Projects every read model of these streams from all their events and overwrites the documents, in one
+    /// transaction; answers how many events it read.
+    private async Task<long> ReprojectAsync(string tenant, Guid[] streams, CancellationToken ct)
+    {
+        await using var session = _store.LightweightSession(new SessionOptions { TenantId = tenant, ConcurrencyChecks = ConcurrencyChecks.Disabled });
+        var events = await session.Events.QueryAllRawEvents()
+            .Where(e => e.StreamId.IsOneOf(streams)).OrderBy(e => e.Sequence).ToListAsync(ct);
+        foreach (var stream in events.GroupBy(e => e.StreamId))
+        {
+            var ordered = stream.ToList();
+            foreach (var model in _models) await model.ProjectAsync(session, ordered, ct);
+        }
+        await session.SaveChangesAsync(ct);
+        return events.Count;
+    }
+
+    /// A live append may have updated a document after the rebuild read its stream and before it wrote it, so every
+    /// stream appended to since the start is projected again. An append racing that (it read the document before it
+    /// was replaced) moves the stream's version: once the writers open meanwhile have finished, such streams are
+    /// projected again, until none moved.
+    private async Task<int> CatchUpAsync(long mark, CancellationToken ct)
+    {
+        var pending = await StreamsAppendedAfterAsync(mark, ct);
+        var done = new HashSet<(Guid Stream, string Tenant)>();
+        var deadline = _time.GetUtcNow() + CatchUpLimit;
+        while (pending.Count > 0)
+        {
+            var versions = await VersionsAsync(pending, ct);
+            foreach (var tenant in pending.GroupBy(s => s.Tenant))
+            foreach (var chunk in tenant.Select(s => s.Stream).Chunk(StreamsPerBatch))
+                await ReprojectAsync(tenant.Key, chunk, ct);
+            done.UnionWith(pending);
+            await WaitForWritersInFlightAsync(ct);
+            pending = (await VersionsAsync(pending, ct)).Where(v => versions.GetValueOrDefault(v.Key) != v.Value).Select(v => v.Key).ToList();
+            if (pending.Count > 0 && _time.GetUtcNow() > deadline)
+                throw new TimeoutException($"{pending.Count} streams were still being appended to {CatchUpLimit} after the rebuild; start it again.");
+        }
+        return done.Count;
+    }
+
+    /// Documents nothing wrote since the rebuild began belong to no stream's events (written out of band): they go.
+    private async Task<long> DeleteOrphansAsync(DateTimeOffset startedAt, CancellationToken ct)
+    {
+        long deleted = 0;
+        foreach (var model in _models)
+        {
+            var table = _store.Options.FindOrResolveDocumentType(model.Type).TableName.QualifiedName;
+            await using var command = _database.CreateCommand($"delete from {table} where mt_last_modified < @started");
+            command.Parameters.AddWithValue("started", startedAt);
+            deleted += await command.ExecuteNonQueryAsync(ct);
+        }
+        return deleted;
+    }
+
+    /// Waits until the transactions that hold a transaction id now (writers) have committed or rolled back.
+    private async Task WaitForWritersInFlightAsync(CancellationToken ct)
+    {
+        await using var connection = await _database.OpenConnectionAsync(ct);
+        await using var open = new NpgsqlCommand("select coalesce(string_agg(x::text, ','), '') from pg_snapshot_xip(pg_current_snapshot()) x", connection);
+        var writers = (string)(await open.ExecuteScalarAsync(ct))!;
+        if (writers.Length == 0) return;
+        await using var running = new NpgsqlCommand(
+            "select count(*) from unnest(string_to_array(@writers, ',')::xid8[]) x where pg_xact_status(x) = 'in progress'", connection);
+        running.Parameters.AddWithValue("writers", writers);
+        var deadline = _time.GetUtcNow() + WritersWait;
+        while ((long)(await running.ExecuteScalarAsync(ct))! > 0 && _time.GetUtcNow() < deadline) await Task.Delay(20, ct);
+    }
+
+    private async Task<List<(Guid Stream, string Tenant)>> StreamsAfterAsync((Guid Stream, string Tenant) after, CancellationToken ct)
+    {
+        await using var command = _database.CreateCommand(
+            $"select id, tenant_id from {Streams} where (tenant_id, id) > (@tenant, @id) order by tenant_id, id limit {StreamsPerBatch}");
+        command.Parameters.AddWithValue("tenant", after.Tenant);
+        command.Parameters.AddWithValue("id", after.Stream);
+        return await ReadStreamsAsync(command, ct);
+    }
+
+    private async Task<List<(Guid Stream, string Tenant)>> StreamsAppendedAfterAsync(long mark, CancellationToken ct)
+    {
+        await using var command = _database.CreateCommand($"select distinct stream_id, tenant_id from {Events} where seq_id > @mark");
+        command.Parameters.AddWithValue("mark", mark);
+        return await ReadStreamsAsync(command, ct);
+    }
+
+    private static async Task<List<(Guid Stream, string Tenant)>> ReadStreamsAsync(NpgsqlCommand command, CancellationToken ct)
+    {
+        var streams = new List<(Guid, string)>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) streams.Add((reader.GetGuid(0), reader.GetString(1)));
+        return streams;
+    }
+
+    private async Task<Dictionary<(Guid Stream, string Tenant), long>> VersionsAsync(List<(Guid Stream, string Tenant)> streams, CancellationToken ct)
+    {
+        await using var command = _database.CreateCommand($"select id, tenant_id, version from {Streams} where id = any(@ids)");
+        command.Parameters.AddWithValue("ids", streams.Select(s => s.Stream).Distinct().ToArray());
+        var wanted = streams.ToHashSet();
+        var versions = new Dictionary<(Guid, string), long>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            var key = (reader.GetGuid(0), reader.GetString(1));
+            if (wanted.Contains(key)) versions[key] = reader.GetInt64(2);
+        }
+        return versions;
+    }
+
+    private async Task SaveAsync(ProjectionRebuild rebuild, CancellationToken ct)
+    {
+        await using var session = _store.LightweightSession();
+        session.Store(rebuild);
+        await session.SaveChangesAsync(ct);
+    }
+
+    /// How many events there are, the highest sequence, and the database's clock (the one documents are stamped by).
+    private static async Task<(long Count, long Highest, DateTimeOffset Now)> StartingPointAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand($"select count(*), coalesce(max(seq_id), 0), now() from {Events}", connection);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return (reader.GetInt64(0), reader.GetInt64(1), reader.GetFieldValue<DateTimeOffset>(2));
+    }
+
+    private async Task ReleaseAsync(NpgsqlConnection connection)
+    {
+        try
+        {
+            await using var release = new NpgsqlCommand($"select pg_advisory_unlock({LockKey})", connection);
+            await release.ExecuteNonQueryAsync();
+        }
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+        {
+            _logger.LogWarning("Could not release the rebuild lock: {Reason}", ex.Message);
+        }
+        await connection.DisposeAsync();
+    }
+
+    private static bool IsSingleStream(Type? type)
+    {
+        for (; type is not null; type = type.BaseType)
+            if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(SingleStreamProjection<,>)) return true;
+        return false;
+    }
+
+    private interface IReadModel
+    {
+        Type Type { get; }
+        ValueTask ProjectAsync(IDocumentSession session, IReadOnlyList<IEvent> events, CancellationToken ct);
+    }
+
+    /// One read model's projection of a stream from scratch, stored with the stream version as its revision, as the
+    /// inline projection leaves it. Nothing when the stream carries none of its events.
+    private sealed class ReadModel<T>(StoreOptions options) : IReadModel where T : class
+    {
+        private readonly IAggregator<T, IQuerySession> _aggregator = options.Projections.AggregatorFor<T>();
+        public Type Type => typeof(T);
+
+        public async ValueTask ProjectAsync(IDocumentSession session, IReadOnlyList<IEvent> events, CancellationToken ct)
+        {
+            var document = await _aggregator.BuildAsync(events, session, null!, ct);
+            if (document is not null) session.TryUpdateRevision(document, events[^1].Version);
+        }
+    }
+}

@@ -1,0 +1,42 @@
+using System.Security.Cryptography;
+using Enate.Testing;
+
+namespace Enate.Benchmarks;
+
+/// Issue 5's heavy operations on one durable PostgreSQL, through the real API and Workers processes, each beside a
+/// baseline measured in the same run: the projection rebuild beside Marten's plain daemon rebuild; the NDJSON audit
+/// export beside PostgreSQL's COPY of mt_events; a bulk re-run of failed runs beside as many fresh runs.
+public static class AuditBenchmark
+{
+    public static async Task<IEnumerable<Result>> RunAsync(bool smoke)
+    {
+        // A run written in bulk is 7 events (6 of the run, 1 inbound record): 200,004 to rebuild, 1,000,006 to export.
+        var rebuildRuns = smoke ? 100 : 28_572;
+        var exportRuns = smoke ? 300 : 142_858;
+        var reruns = smoke ? 20 : 10_000;
+
+        await using var database = await TestDatabase.StartAsync("audit", durable: true);
+        var key = "bench-admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+        await using var platform = await BenchPlatform.StartAsync(database.ConnectionString, key);
+        await using var log = new SyntheticLog(database.ConnectionString);
+
+        var results = new List<Result>();
+        Console.WriteLine($"  audit: writing {rebuildRuns * SyntheticLog.EventsPerRun:N0} events");
+        await log.AppendRunsAsync(rebuildRuns);
+        Console.WriteLine("  audit: rebuilding");
+        results.AddRange(await RebuildBenchmark.RunAsync(platform, log));
+
+        Console.WriteLine($"  audit: writing up to {exportRuns * SyntheticLog.EventsPerRun:N0} events, then chaining them");
+        await log.AppendRunsAsync(exportRuns - rebuildRuns);
+        platform.StartWorkers();
+        var chaining = await platform.WaitForChainAsync();
+        // A fresh API process: its peak memory is then the export's, not the rebuild's.
+        await platform.RestartApiAsync();
+        Console.WriteLine("  audit: exporting");
+        results.AddRange(await ExportBenchmark.RunAsync(platform, chaining));
+
+        Console.WriteLine($"  audit: {reruns:N0} failing runs, {reruns:N0} fresh ones, then a bulk re-run of the failed");
+        results.AddRange(await RerunBenchmark.RunAsync(platform, reruns));
+        return results;
+    }
+}
