@@ -24,7 +24,11 @@ public static class ApiConfiguration
     {
         // One pooled data source (with its health check and telemetry) serves Marten and Wolverine.
         builder.AddNpgsqlDataSource(EnateStore.DatabaseName, configureDataSourceBuilder: EnateStore.ConfigureConnections);
-        builder.Services.AddMarten(EnateStore.Configure)
+        builder.Services.AddMarten(options =>
+            {
+                EnateStore.Configure(options);
+                options.Events.AppendMode = JasperFx.Events.EventAppendMode.Rich;
+            })
             .UseNpgsqlDataSource()
             .UseLightweightSessions()
             .IntegrateWithWolverine(integration =>
@@ -60,6 +64,7 @@ public static class ApiConfiguration
         builder.Services.AddSingleton<GroupCommit>();
         builder.Services.AddSingleton<TriggerIntake>();
         builder.Services.AddSingleton<HookSecrets>();
+        builder.Services.AddSingleton<Enate.Api.Recipes.RecipeCache>();
         builder.Services.AddHostedService<Enate.Api.UseCases.UseCaseInstaller>();
         builder.AddProjectionRebuilds();
         // The API calls out only to register subscriptions with Enate, through the same guarded client.

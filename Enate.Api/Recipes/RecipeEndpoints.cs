@@ -28,7 +28,8 @@ public static class RecipeEndpoints
     [WolverinePut("/api/v1/recipes/{key}", OperationId = "PutRecipe")]
     [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Recipes")]
-    public static async Task<IResult> Put(string key, JsonElement body, IDocumentSession session, TimeProvider clock, CancellationToken ct)
+    public static async Task<IResult> Put(string key, JsonElement body, IDocumentSession session, TimeProvider clock, RecipeCache cache,
+        CancellationToken ct)
     {
         if (!Names.IsValid(key)) return Problems.Validation([new("$key", Names.Rule)]);
         var (definition, shapeProblem) = RecipeJson.Read(body);
@@ -68,6 +69,7 @@ public static class RecipeEndpoints
         {
             return Problems.Conflict("concurrent-change", $"Another version of recipe '{key}' was saved at the same moment; read it and try again.");
         }
+        cache.Forget(session.TenantId, key);
         var saved = new RecipeSaved(key, version);
         return version == 1 ? Results.Created($"/api/v1/recipes/{key}", saved) : Results.Ok(saved);
     }
@@ -112,21 +114,24 @@ public static class RecipeEndpoints
     [WolverinePost("/api/v1/recipes/{key}/activate", OperationId = "ActivateRecipe")]
     [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Recipes")]
-    public static Task<IResult> Activate(string key, IDocumentSession session, CancellationToken ct) => SetActive(key, true, session, ct);
+    public static Task<IResult> Activate(string key, IDocumentSession session, RecipeCache cache, CancellationToken ct) =>
+        SetActive(key, true, session, cache, ct);
 
     /// An inactive recipe rejects triggers with 409.
     [WolverinePost("/api/v1/recipes/{key}/deactivate", OperationId = "DeactivateRecipe")]
     [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Recipes")]
-    public static Task<IResult> Deactivate(string key, IDocumentSession session, CancellationToken ct) => SetActive(key, false, session, ct);
+    public static Task<IResult> Deactivate(string key, IDocumentSession session, RecipeCache cache, CancellationToken ct) =>
+        SetActive(key, false, session, cache, ct);
 
-    private static async Task<IResult> SetActive(string key, bool active, IDocumentSession session, CancellationToken ct)
+    private static async Task<IResult> SetActive(string key, bool active, IDocumentSession session, RecipeCache cache, CancellationToken ct)
     {
         var recipe = await session.LoadAsync<Recipe>(key, ct);
         if (recipe is null) return Problems.NotFound($"Recipe '{key}'");
         recipe.Active = active;
         session.Store(recipe);
         await session.SaveChangesAsync(ct);
+        cache.Forget(session.TenantId, key);
         return Results.Ok(new { key, active });
     }
 }

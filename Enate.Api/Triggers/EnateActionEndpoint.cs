@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json;
 using Enate.Api.Platform;
+using Enate.Api.Recipes;
 using Enate.Api.Runs;
 using Enate.Api.Security;
 using Enate.Domain.Inbound;
@@ -21,12 +22,11 @@ public static class EnateActionEndpoint
     [Tags("Triggers")]
     [Authorize(Policy = Scopes.RunsTrigger)]
     public static async Task<IResult> Post(string recipeKey, HttpRequest request, ClaimsPrincipal user,
-        TriggerIntake intake, IDocumentStore store, CancellationToken ct)
+        TriggerIntake intake, RecipeCache recipes, CancellationToken ct)
     {
         var tenant = user.Tenant();
         var arrival = await Arrival.ReadAsync(request, Channels.EnateAction, recipeKey, intake.Now);
-        await using var query = store.QuerySession(tenant);
-        var recipe = await query.LoadAsync<Recipe>(recipeKey, ct);
+        var recipe = await recipes.FindAsync(tenant, recipeKey, ct);
 
         var (status, problem) = Check(recipe, recipeKey, arrival.Json(), out var input, out var callbackUrl);
         if (problem is not null)

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Enate.Api.Platform;
+using Enate.Api.Recipes;
 using Enate.Domain.Inbound;
 using Enate.Domain.Recipes;
 using Enate.Domain.Security;
@@ -49,7 +50,7 @@ public static class HookEndpoints
     [Tags("Triggers")]
     [AllowAnonymous]
     public static async Task<IResult> Receive(Guid hookId, HttpRequest request, TriggerIntake intake,
-        HookSecrets secrets, CancellationToken ct)
+        HookSecrets secrets, RecipeCache recipes, CancellationToken ct)
     {
         var arrival = await Arrival.ReadAsync(request, Channels.Webhook, hookId.ToString(), intake.Now);
         var hook = await secrets.FindAsync(hookId, ct);
@@ -71,8 +72,7 @@ public static class HookEndpoints
             return Problems.BadRequest("malformed-json", "The body is not valid JSON.");
         }
 
-        await using var query = secrets.Store.QuerySession(hook.TenantId);
-        var recipe = await query.LoadAsync<Recipe>(hook.RecipeKey, ct);
+        var recipe = await recipes.FindAsync(hook.TenantId, hook.RecipeKey, ct);
         if (recipe is not { Active: true } || recipe.TriggerType != Channels.Webhook)
         {
             await intake.RejectAsync(hook.TenantId, arrival, 409, "The recipe is missing, inactive or no longer webhook-triggered.", ct);

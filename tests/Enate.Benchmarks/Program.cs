@@ -10,4 +10,4 @@ if (only is null or "transform") results.AddRange(TransformBenchmark.Run(smoke))
 if (only is null or "engine") results.AddRange(await EngineBenchmark.RunAsync(smoke));
 if (only is null or "ingest") results.AddRange(await IngestBenchmark.RunAsync(smoke));
 if (only is null or "audit") results.AddRange(await AuditBenchmark.RunAsync(smoke));
-Report.Print(results, smoke || only is not null);
+Report.Print(results, smoke, only);

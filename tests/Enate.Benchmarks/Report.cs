@@ -7,7 +7,7 @@ public sealed record Result(string Name, string Figure, string Baseline, double 
 
 public static class Report
 {
-    public static void Print(IReadOnlyList<Result> results, bool smoke)
+    public static void Print(IReadOnlyList<Result> results, bool smoke, string? only = null)
     {
         var text = new StringBuilder();
         text.AppendLine($"Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}; {DateTime.UtcNow:u}{(smoke ? " (smoke mode: too short to quote)" : "")}");
@@ -18,7 +18,8 @@ public static class Report
         Console.WriteLine(text);
         if (!smoke)
         {
-            var path = Path.Combine(Enate.Testing.WorkerProcess.RepositoryRoot(), "docs", "benchmarks-latest.md");
+            // A run of one group (`--only ingest`) writes its own file, so it never overwrites a full run's.
+            var path = Path.Combine(Enate.Testing.WorkerProcess.RepositoryRoot(), "docs", only is null ? "benchmarks-latest.md" : $"benchmarks-latest-{only}.md");
             File.WriteAllText(path, "# Latest benchmark run\n\nWritten by `tests/Enate.Benchmarks`.\n\n" + text);
             Console.WriteLine($"Written to {path}");
         }

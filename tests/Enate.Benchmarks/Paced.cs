@@ -1,0 +1,56 @@
+using System.Diagnostics;
+
+namespace Enate.Benchmarks;
+
+public sealed record PacedResult(double OfferedPerSecond, double P50Ms, double P99Ms, int Sent, int Failed);
+
+/// Open-loop load at a fixed rate: request i leaves at i / rate whatever happened to the ones before it, and its
+/// latency counts from that scheduled moment, so a stall shows up in the percentiles instead of slowing the sender
+/// down (wrk's closed loop would hide it: a slow answer there just means fewer requests). The first two seconds
+/// open the client's connections and are not counted.
+public static class Paced
+{
+    public static async Task<PacedResult> RunAsync(Uri baseAddress, Func<int, HttpRequestMessage> request, double rate, int seconds)
+    {
+        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512, PooledConnectionLifetime = Timeout.InfiniteTimeSpan })
+        {
+            BaseAddress = baseAddress,
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+        var skipped = (int)(rate * 2);
+        var total = skipped + (int)(rate * seconds);
+        var latencies = new double[total];
+        var failed = 0;
+        var sends = new Task[total];
+        var start = Stopwatch.GetTimestamp();
+        for (var i = 0; i < total; i++)
+        {
+            var due = start + (long)(i / rate * Stopwatch.Frequency);
+            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+            if (wait > TimeSpan.FromMilliseconds(1)) await Task.Delay(wait);
+            sends[i] = SendAsync(i, due);
+        }
+        await Task.WhenAll(sends);
+        var sorted = latencies.Skip(skipped).Order().ToArray();
+        return new PacedResult(rate, sorted[sorted.Length / 2], sorted[Math.Min(sorted.Length - 1, (int)(sorted.Length * 0.99))], sorted.Length, failed);
+
+        async Task SendAsync(int i, long due)
+        {
+            try
+            {
+                using var message = request(i);
+                using var response = await client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead);
+                if (!response.IsSuccessStatusCode) Interlocked.Increment(ref failed);
+            }
+            catch (HttpRequestException)
+            {
+                Interlocked.Increment(ref failed);
+            }
+            catch (TaskCanceledException)
+            {
+                Interlocked.Increment(ref failed);
+            }
+            latencies[i] = Stopwatch.GetElapsedTime(due).TotalMilliseconds;
+        }
+    }
+}
