@@ -27,6 +27,8 @@ public static class ApiConfiguration
         builder.Services.AddMarten(options =>
             {
                 EnateStore.Configure(options);
+                // The API only starts new streams: plain inserts cost PostgreSQL less than the quick-append
+                // function once per stream (docs/decisions.md, Ingest).
                 options.Events.AppendMode = JasperFx.Events.EventAppendMode.Rich;
             })
             .UseNpgsqlDataSource()
