@@ -28,10 +28,12 @@ public static class AuditBenchmark
 
         Console.WriteLine($"  audit: writing up to {exportRuns * SyntheticLog.EventsPerRun:N0} events, then chaining them");
         await log.AppendRunsAsync(exportRuns - rebuildRuns);
+        // A fresh API process: its peak memory is then the export's, not the rebuild's. Restarted before the Workers
+        // start: the API (rich appends) rewrites mt_quick_append_events into a form the Workers' quick appends cannot
+        // call, and the Workers put theirs back only when they start.
+        await platform.RestartApiAsync();
         platform.StartWorkers();
         var chaining = await platform.WaitForChainAsync();
-        // A fresh API process: its peak memory is then the export's, not the rebuild's.
-        await platform.RestartApiAsync();
         Console.WriteLine("  audit: exporting");
         results.AddRange(await ExportBenchmark.RunAsync(platform, chaining));
 
