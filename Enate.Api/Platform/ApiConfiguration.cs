@@ -24,13 +24,9 @@ public static class ApiConfiguration
     {
         // One pooled data source (with its health check and telemetry) serves Marten and Wolverine.
         builder.AddNpgsqlDataSource(EnateStore.DatabaseName, configureDataSourceBuilder: EnateStore.ConfigureConnections);
-        builder.Services.AddMarten(options =>
-            {
-                EnateStore.Configure(options);
-                // The API only starts new streams: plain inserts cost PostgreSQL less than the quick-append
-                // function once per stream (docs/decisions.md, Ingest).
-                options.Events.AppendMode = JasperFx.Events.EventAppendMode.Rich;
-            })
+        // The same store options as the Workers, append mode included: each process rewrites the event store's
+        // append function for its mode at start, and the API in rich mode left the Workers' quick appends failing.
+        builder.Services.AddMarten(EnateStore.Configure)
             .UseNpgsqlDataSource()
             .UseLightweightSessions()
             .IntegrateWithWolverine(integration =>
