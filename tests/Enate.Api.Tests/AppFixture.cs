@@ -47,20 +47,24 @@ public sealed class AppFixture : IAsyncLifetime
 
     private async Task StartHostsAsync(TestDatabase database)
     {
-        var connectionKey = $"ConnectionStrings:{EnateStore.DatabaseName}";
-
         Api = await StartApiAsync(database.ConnectionString, Logs);
+        Workers = await StartWorkersAsync(database.ConnectionString, Logs);
+    }
 
-        var workers = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
-        workers.Configuration[connectionKey] = database.ConnectionString;
+    /// A Workers host in this process on a database.
+    public static async Task<WebApplication> StartWorkersAsync(string connectionString, CapturedLogs? logs = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
+        builder.Configuration[$"ConnectionStrings:{EnateStore.DatabaseName}"] = connectionString;
         // Test partners listen on loopback, which the platform refuses unless allowed.
-        workers.Configuration["Enate:Outbound:Allow:0"] = "127.0.0.0/8";
-        workers.WebHost.UseUrls("http://127.0.0.1:0");
-        workers.Logging.AddProvider(Logs).SetMinimumLevel(LogLevel.Debug);
-        workers.AddServiceDefaults();
-        workers.AddWorkers();
-        Workers = workers.Build();
-        await Workers.StartAsync();
+        builder.Configuration["Enate:Outbound:Allow:0"] = "127.0.0.0/8";
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        if (logs is not null) builder.Logging.AddProvider(logs).SetMinimumLevel(LogLevel.Debug);
+        builder.AddServiceDefaults();
+        builder.AddWorkers();
+        var workers = builder.Build();
+        await workers.StartAsync();
+        return workers;
     }
 
     /// The API through Alba on a database; every call is the demo tenant's admin unless a test sends its own
