@@ -2,6 +2,7 @@ using Enate.Domain.Security;
 using Microsoft.AspNetCore.Authorization;
 using System.Text;
 using Enate.Api.Platform;
+using Enate.Domain.Platform;
 using Enate.Domain.Runs;
 using Marten;
 using Marten.Linq.MatchesSql;
@@ -37,8 +38,9 @@ public static class ListRunsEndpoint
         if (recipe is not null) query = query.Where(r => r.RecipeKey == recipe);
         if (status is not null) query = query.Where(r => r.Status == status);
         if (workItem is not null) query = query.Where(r => r.WorkItem == workItem);
-        if (from is not null) query = query.Where(r => r.RequestedAt >= from.Value);
-        if (to is not null) query = query.Where(r => r.RequestedAt < to.Value);
+        // The id bounds let PostgreSQL walk the primary key; the times keep the bounds exact below a millisecond.
+        if (from is not null) query = query.Where(r => r.MatchesSql("d.id >= ?", TimeOrderedIds.First(from.Value)) && r.RequestedAt >= from.Value);
+        if (to is not null) query = query.Where(r => r.MatchesSql("d.id < ?", TimeOrderedIds.After(to.Value)) && r.RequestedAt < to.Value);
         // Run ids are version 7 GUIDs: ordering by id is ordering by time, and a stable keyset.
         if (after is not null) query = query.Where(r => r.MatchesSql("d.id < ?", after.Value));
 

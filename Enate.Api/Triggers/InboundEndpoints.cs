@@ -1,6 +1,7 @@
 using Enate.Api.Platform;
 using Enate.Api.Runs;
 using Enate.Domain.Inbound;
+using Enate.Domain.Platform;
 using Enate.Domain.Security;
 using Marten;
 using Marten.Linq.MatchesSql;
@@ -31,8 +32,9 @@ public static class InboundEndpoints
         var query = session.Query<InboundRequest>().AsQueryable();
         if (verdict is not null) query = query.Where(r => r.Verdict == verdict);
         if (channel is not null) query = query.Where(r => r.Channel == channel);
-        if (from is not null) query = query.Where(r => r.ReceivedAt >= from.Value);
-        if (to is not null) query = query.Where(r => r.ReceivedAt < to.Value);
+        // Ids are version 7 from the arrival time: the bounds walk the primary key (no time index is kept).
+        if (from is not null) query = query.Where(r => r.MatchesSql("d.id >= ?", TimeOrderedIds.First(from.Value)) && r.ReceivedAt >= from.Value);
+        if (to is not null) query = query.Where(r => r.MatchesSql("d.id < ?", TimeOrderedIds.After(to.Value)) && r.ReceivedAt < to.Value);
         if (cursor is not null) query = query.Where(r => r.MatchesSql("d.id < ?", after));
         var take = limit ?? ListRunsEndpoint.DefaultLimit;
         var items = await query.OrderByDescending(r => r.Id).Take(take + 1).ToListAsync(ct);

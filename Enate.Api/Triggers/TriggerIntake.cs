@@ -25,8 +25,8 @@ public sealed record Arrival(string Channel, string Target, string Method, strin
             request.ContentType, at);
     }
 
-    public InboundRequestRecorded Record(Guid id, string verdict, int status, string? reason, Guid[] runIds) =>
-        new(id, Channel, Target, Method, Path, Headers, Recording.Body(Body, ContentType), verdict, status, reason, runIds, At);
+    public InboundRequestRecorded Record(Guid id, string verdict, int status, string? reason, Guid[] runIds, string? deliveryKey = null) =>
+        new(id, Channel, Target, Method, Path, Headers, Recording.Body(Body, ContentType), verdict, status, reason, runIds, At, deliveryKey);
 
     /// The body as JSON, or null when it is not (the caller rejects it as 400).
     public JsonElement? Json()
@@ -68,8 +68,8 @@ public sealed class TriggerIntake(IDocumentStore store, GroupCommit commits, Tim
     public async Task<IntakeResult> AcceptAsync(string tenant, Arrival arrival, string? deliveryKey,
         IReadOnlyList<Recipe> recipes, JsonElement input, string requestedBy, CancellationToken ct)
     {
-        // No look-up first: the delivery mark is inserted with the runs, and a repeat fails on its key (below).
-        // Repeats are rare; a round trip on every delivery is not.
+        // No look-up first: the accepted record carries the delivery key, unique per tenant, so a repeat fails to
+        // commit (below). Repeats are rare; a round trip on every delivery is not.
         var inboundId = Guid.CreateVersion7(arrival.At);
         var streams = new List<NewStream>();
         var messages = new List<object>();
@@ -86,31 +86,31 @@ public sealed class TriggerIntake(IDocumentStore store, GroupCommit commits, Tim
         var runIds = streams.Select(s => s.Id).ToArray();
         var status = runIds.Length > 0 ? StatusCodes.Status202Accepted : StatusCodes.Status200OK;
         var reason = runIds.Length > 0 ? null : "No active recipe matches.";
-        streams.Add(new NewStream(typeof(InboundRequest), inboundId, [arrival.Record(inboundId, Verdicts.Accepted, status, reason, runIds)]));
-        object[] documents = deliveryKey is null
-            ? []
-            : [new DeliverySeen { Id = deliveryKey, RunIds = runIds, InboundId = inboundId, SeenAt = arrival.At }];
+        streams.Add(new NewStream(typeof(InboundRequest), inboundId,
+            [arrival.Record(inboundId, Verdicts.Accepted, status, reason, runIds, deliveryKey)]));
         try
         {
             // Shares a transaction with concurrent requests (group commit); returns once it is committed.
-            await commits.CommitAsync(new RunStart(tenant, streams, documents, messages), ct);
+            await commits.CommitAsync(new RunStart(tenant, streams, [], messages), ct);
             return new IntakeResult(false, runIds, inboundId);
         }
-        catch (DocumentAlreadyExistsException) when (deliveryKey is not null)
+        catch (Exception ex) when (deliveryKey is not null && Deliveries.IsRepeat(ex))
         {
             // A repeat of a delivery already accepted (or the same delivery arriving twice at once).
             await using var fresh = store.QuerySession(tenant);
-            return await DuplicateAsync(tenant, arrival, (await fresh.LoadAsync<DeliverySeen>(deliveryKey, ct))!, ct);
+            var first = await fresh.Query<InboundRequest>().SingleAsync(r => r.DeliveryKey == deliveryKey, ct);
+            return await DuplicateAsync(tenant, arrival, first, deliveryKey, ct);
         }
     }
 
-    private async Task<IntakeResult> DuplicateAsync(string tenant, Arrival arrival, DeliverySeen seen, CancellationToken ct)
+    private async Task<IntakeResult> DuplicateAsync(string tenant, Arrival arrival, InboundRequest first, string deliveryKey,
+        CancellationToken ct)
     {
         await using var session = store.LightweightSession(tenant);
         var id = Guid.CreateVersion7(arrival.At);
         session.Events.StartStream<InboundRequest>(id,
-            arrival.Record(id, Verdicts.Duplicate, StatusCodes.Status200OK, $"A repeat of inbound request {seen.InboundId}.", seen.RunIds));
+            arrival.Record(id, Verdicts.Duplicate, StatusCodes.Status200OK, $"A repeat of inbound request {first.Id}.", first.RunIds, deliveryKey));
         await session.SaveChangesAsync(ct);
-        return new IntakeResult(true, seen.RunIds, id);
+        return new IntakeResult(true, first.RunIds, id);
     }
 }

@@ -19,7 +19,8 @@ public static class Channels
 }
 
 /// A request reached a trigger: what came (credentials redacted, body whole when small, always its SHA-256),
-/// what the platform answered, and the runs it started. Rejected requests are recorded as well.
+/// what the platform answered, and the runs it started. Rejected requests are recorded as well. DeliveryKey is the
+/// delivery's identity (webhook-id, Enate's derived key, the action's callback URL) where the channel has one.
 public sealed record InboundRequestRecorded(
     Guid Id,
     string Channel,
@@ -32,7 +33,8 @@ public sealed record InboundRequestRecorded(
     int Status,
     string? Reason,
     Guid[] RunIds,
-    DateTimeOffset ReceivedAt);
+    DateTimeOffset ReceivedAt,
+    string? DeliveryKey = null);
 
 /// The read model of one inbound request (its stream has exactly one event).
 public sealed class InboundRequest
@@ -49,6 +51,9 @@ public sealed class InboundRequest
     public string? Reason { get; set; }
     public Guid[] RunIds { get; set; } = [];
     public DateTimeOffset ReceivedAt { get; set; }
+    /// Set on the accepted record of a delivery only: unique per tenant, so a repeat of the delivery (or the same
+    /// delivery arriving twice at once) fails to commit and starts nothing (EnateStore).
+    public string? DeliveryKey { get; set; }
 }
 
 public sealed class InboundRequestProjection : SingleStreamProjection<InboundRequest, Guid>
@@ -57,15 +62,22 @@ public sealed class InboundRequestProjection : SingleStreamProjection<InboundReq
     {
         Id = e.Id, Channel = e.Channel, Target = e.Target, Method = e.Method, Path = e.Path, Headers = e.Headers,
         Body = e.Body, Verdict = e.Verdict, Status = e.Status, Reason = e.Reason, RunIds = e.RunIds, ReceivedAt = e.ReceivedAt,
+        DeliveryKey = e.Verdict == Verdicts.Accepted ? e.DeliveryKey : null,
     };
+
 }
 
-/// Which runs a delivery started, by the delivery's identity (webhook-id, Enate's derived key, the action's
-/// callback URL), so a repeated delivery starts nothing and gets the same answer.
-public sealed class DeliverySeen
+/// The delivery mark: the accepted inbound record's delivery key, unique per tenant.
+public static class Deliveries
 {
-    public string Id { get; set; } = "";
-    public Guid[] RunIds { get; set; } = [];
-    public Guid InboundId { get; set; }
-    public DateTimeOffset SeenAt { get; set; }
+    public const string KeyIndex = "mt_doc_inboundrequest_uidx_delivery_key";
+
+    /// Whether a commit failed because the delivery's accepted record already exists.
+    public static bool IsRepeat(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+            if (e is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UniqueViolation, ConstraintName: KeyIndex })
+                return true;
+        return false;
+    }
 }

@@ -40,6 +40,39 @@ public sealed class when_runs_are_listed(AppFixture app) : AppTest(app)
         Assert.Equal(ids[0], byWorkItem.GetProperty("items")[0].GetProperty("id").GetGuid());
     }
 
+    [Fact]
+    public async Task a_time_window_holds_exactly_the_runs_requested_in_it()
+    {
+        await Api.PutRecipe("timed", new
+        {
+            name = "Timed",
+            trigger = new { type = "api" },
+            steps = new object[] { new { id = "echo", type = "transform", select = "input" } },
+        });
+        var runs = new List<RunSummary>();
+        for (var i = 0; i < 4; i++)
+        {
+            var id = await Api.RequestRun("timed", new { n = i });
+            runs.Add(await Api.WaitForRun(id, RunStatus.Succeeded));
+        }
+
+        // From the second run's moment (inclusive) to the fourth's (exclusive), to the tick: bounds inside a
+        // millisecond must hold as well as whole ones.
+        var from = Uri.EscapeDataString(runs[1].RequestedAt.ToString("O"));
+        var to = Uri.EscapeDataString(runs[3].RequestedAt.ToString("O"));
+        var page = await Api.GetAsJson<JsonElement>($"/api/v1/runs?recipe=timed&from={from}&to={to}");
+        Assert.Equal([runs[2].Id, runs[1].Id], page.GetProperty("items").EnumerateArray().Select(r => r.GetProperty("id").GetGuid()));
+
+        // The same window over the inbound record: exactly the records received in it.
+        static List<Guid> Ids(JsonElement page) => page.GetProperty("items").EnumerateArray().Select(r => r.GetProperty("id").GetGuid()).ToList();
+        var all = await Api.GetAsJson<JsonElement>("/api/v1/inbound");
+        var expected = all.GetProperty("items").EnumerateArray()
+            .Where(r => r.GetProperty("receivedAt").GetDateTimeOffset() is var at && at >= runs[1].RequestedAt && at < runs[3].RequestedAt)
+            .Select(r => r.GetProperty("id").GetGuid()).ToList();
+        Assert.NotEmpty(expected);
+        Assert.Equal(expected, Ids(await Api.GetAsJson<JsonElement>($"/api/v1/inbound?from={from}&to={to}")));
+    }
+
     [Theory]
     [InlineData("/api/v1/runs?status=exploded")]
     [InlineData("/api/v1/runs?limit=0")]

@@ -44,6 +44,37 @@ public sealed class when_a_partner_webhook_arrives(AppFixture app) : AppTest(app
     }
 
     [Fact]
+    public async Task the_same_delivery_arriving_eight_times_at_once_starts_one_run()
+    {
+        var body = """{"type":"employee.onboarded","data":{"email":"grace@example.com"}}""";
+        var ts = Now();
+        var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Api.Scenario(s =>
+        {
+            s.Post.Text(body).ToUrl(_path);
+            s.WithRequestHeader("Content-Type", "application/json");
+            s.WithRequestHeader("Authorization", "");
+            s.WithRequestHeader("webhook-id", "msg_burst");
+            s.WithRequestHeader("webhook-timestamp", ts.ToString());
+            s.WithRequestHeader("webhook-signature", StandardWebhookSigner.Sign(_secret, "msg_burst", ts, body));
+            s.IgnoreStatusCode();
+        })));
+
+        var statuses = answers.Select(a => a.Context.Response.StatusCode).Order().ToList();
+        Assert.Equal([200, 200, 200, 200, 200, 200, 200, 202], statuses);
+        var runIds = answers.Select(a => a.ReadAsJson<JsonElement>().GetProperty("runId").GetGuid()).Distinct().ToList();
+        var runId = Assert.Single(runIds);
+        await Api.WaitForRun(runId, RunStatus.Succeeded);
+
+        var runs = await Api.GetAsJson<JsonElement>("/api/v1/runs?recipe=employee-onboarded");
+        Assert.Equal(runId, Assert.Single(runs.GetProperty("items").EnumerateArray()).GetProperty("id").GetGuid());
+        var accepted = await Api.GetAsJson<JsonElement>("/api/v1/inbound?verdict=accepted");
+        Assert.Single(accepted.GetProperty("items").EnumerateArray());
+        var duplicates = await Api.GetAsJson<JsonElement>("/api/v1/inbound?verdict=duplicate");
+        Assert.Equal(7, duplicates.GetProperty("items").GetArrayLength());
+        Assert.All(duplicates.GetProperty("items").EnumerateArray(), d => Assert.Equal(runId, d.GetProperty("runIds")[0].GetGuid()));
+    }
+
+    [Fact]
     public async Task a_bad_or_stale_signature_is_401_recorded_and_starts_nothing()
     {
         var body = """{"type":"employee.onboarded","data":{}}""";
