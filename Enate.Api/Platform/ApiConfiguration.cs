@@ -59,6 +59,7 @@ public static class ApiConfiguration
         builder.Services.AddEnateDataProtection();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddScoped<RunStarter>();
+        builder.Services.AddSingleton<BulkWriter>();
         builder.Services.AddSingleton<GroupCommit>();
         builder.Services.AddSingleton<TriggerIntake>();
         builder.Services.AddSingleton<HookSecrets>();

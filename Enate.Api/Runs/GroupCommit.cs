@@ -25,17 +25,20 @@ public sealed class GroupCommit : IAsyncDisposable
 {
     private readonly IWolverineRuntime _runtime;
     private readonly IDocumentStore _store;
+    private readonly BulkWriter? _bulk;
     private readonly Uri _runQueue = new($"postgresql://{EnateStore.RunQueue}");
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleWriter = false });
     private readonly Task[] _writers;
     private readonly int _maxBatch;
 
-    public GroupCommit(IWolverineRuntime runtime, IDocumentStore store, IConfiguration configuration)
+    public GroupCommit(IWolverineRuntime runtime, IDocumentStore store, BulkWriter bulk, IConfiguration configuration)
     {
         _runtime = runtime;
         _store = store;
+        // Off: the same rows through Marten's unit of work, one statement per row (kept for comparison).
+        _bulk = configuration.GetValue("Runs:BulkWrite", true) ? bulk : null;
         _maxBatch = configuration.GetValue("Runs:GroupCommitMaxBatch", 200);
-        // Off: one transaction per request, as a stock Wolverine + Marten endpoint (kept for the benchmark).
+        // Off: one transaction per request (the same writes, for comparison in the benchmark).
         var enabled = configuration.GetValue("Runs:GroupCommit", true);
         // Two writers: one collects the next batch while the other's commit is being flushed to disk.
         _writers = enabled
@@ -91,25 +94,36 @@ public sealed class GroupCommit : IAsyncDisposable
         }
     }
 
-    /// One Marten session holds the whole batch: its streams, its documents, and its messages to the Workers,
-    /// written straight into the Workers' queue table. The queue lives in the same database, so the message
-    /// commits or vanishes with its run, exactly as through Wolverine's outbox — without the outbox's second
-    /// step (an outgoing row per message, then after the commit one more connection and statement per message to
-    /// move it into the queue), which cost the API and PostgreSQL as much as recording the run itself.
+    /// The whole batch in one transaction: its streams, its documents, and its messages to the Workers, written
+    /// straight into the Workers' queue table. The queue lives in the same database, so the message commits or
+    /// vanishes with its run, exactly as through Wolverine's outbox — without the outbox's second step (an outgoing
+    /// row per message, then after the commit one more connection and statement per message to move it into the
+    /// queue), which cost the API and PostgreSQL as much as recording the run itself.
     private async Task CommitAsync(IReadOnlyList<Pending> batch)
     {
+        if (_bulk is not null)
+        {
+            await _bulk.WriteAsync(batch.Select(p => new BulkWriter.Item(p.Start.TenantId, p.Start.Streams, p.Start.Documents,
+                p.Start.Messages.SelectMany(m => Envelopes(m, p.Start.TenantId, p.Trace)).ToList(), p.Trace)).ToList());
+            return;
+        }
+
         await using var session = _store.LightweightSession();
         foreach (var (start, trace) in batch.Select(p => (p.Start, p.Trace)))
         {
             var tenant = session.ForTenant(start.TenantId);
             foreach (var stream in start.Streams) tenant.Events.StartStream(stream.Aggregate, stream.Id, stream.Events);
             if (start.Documents.Count > 0) tenant.InsertObjects(start.Documents);
-            foreach (var message in start.Messages) Enqueue(session, message, start.TenantId, trace);
+            foreach (var message in start.Messages.SelectMany(m => Envelopes(m, start.TenantId, trace)))
+                session.QueueSqlCommand(
+                    $"insert into {EnateStore.RunQueueTable} (id, body, message_type, keep_until) values (?, ?, ?, ?)",
+                    message.Id, message.Body, message.MessageType, (object?)message.KeepUntil ?? DBNull.Value);
         }
         await session.SaveChangesAsync();
     }
 
-    private void Enqueue(IDocumentSession session, object message, string tenantId, Activity? trace)
+    /// A message as Wolverine would put it into the Workers' queue table: routed, enveloped, serialized.
+    private IEnumerable<QueuedMessage> Envelopes(object message, string tenantId, Activity? trace)
     {
         foreach (var envelope in _runtime.RoutingFor(message.GetType()).RouteForPublish(message, new DeliveryOptions { TenantId = tenantId }))
         {
@@ -121,9 +135,7 @@ public sealed class GroupCommit : IAsyncDisposable
             envelope.CorrelationId = trace?.RootId;
             envelope.ParentId = trace?.Id;
             envelope.ConversationId = envelope.Id;
-            session.QueueSqlCommand(
-                $"insert into {EnateStore.RunQueueTable} (id, body, message_type, keep_until) values (?, ?, ?, ?)",
-                envelope.Id, EnvelopeSerializer.Serialize(envelope), envelope.MessageType!, (object?)envelope.DeliverBy ?? DBNull.Value);
+            yield return new QueuedMessage(envelope.Id, EnvelopeSerializer.Serialize(envelope), envelope.MessageType!, envelope.DeliverBy);
         }
     }
 

@@ -83,7 +83,10 @@ public sealed class AuditChainer(NpgsqlDataSource database, ILogger<AuditChainer
 
         var previous = new Dictionary<string, byte[]>();
         await using (var heads = new NpgsqlCommand(
-            $"select distinct on (tenant_id) tenant_id, hash from {AuditChain.Table} where tenant_id = any(@tenants) order by tenant_id, seq_id desc",
+            // Each tenant's head on its own: one step back along (tenant_id, seq_id). A `distinct on` over the
+            // tenants read their whole chains, so chaining slowed as the chain grew (1.1 s a batch at 600k rows).
+            $"select t.tenant_id, h.hash from unnest(@tenants) as t(tenant_id) cross join lateral " +
+            $"(select hash from {AuditChain.Table} c where c.tenant_id = t.tenant_id order by c.seq_id desc limit 1) h",
             connection, transaction))
         {
             heads.Parameters.AddWithValue("tenants", take.Select(e => e.Tenant).Distinct().ToArray());

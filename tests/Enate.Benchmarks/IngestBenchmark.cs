@@ -28,6 +28,7 @@ public static class IngestBenchmark
         var seconds = smoke ? 2 : 15;
         await using var database = await TestDatabase.StartAsync("ingest", durable: true);
 
+        var server = ServerCpu.For(database.ConnectionString);
         await using var baselineServer = await Baseline.StartAsync(database.ConnectionString);
         var baselineWarmup = await SettleAsync("baseline", () => baselineServer.RoundAsync(smoke ? 1 : 5), Baseline.CpuTime, smoke);
 
@@ -71,10 +72,11 @@ public static class IngestBenchmark
         var pairs = new List<(Measured Baseline, Measured Ingest)>();
         for (var i = 0; i < (smoke ? 1 : 5); i++)
         {
-            var b = await MeasureAsync(() => baselineServer.RoundAsync(smoke ? 1 : 5), Baseline.CpuTime);
-            var g = await MeasureAsync(() => Round(smoke ? 1 : 5), api.CpuTime);
+            var b = await MeasureAsync(() => baselineServer.RoundAsync(smoke ? 1 : 5), Baseline.CpuTime, server);
+            var g = await MeasureAsync(() => Round(smoke ? 1 : 5), api.CpuTime, server);
             pairs.Add((b, g));
-            Console.WriteLine($"  pair {i + 1}: baseline {b.Load.RequestsPerSecond,7:0} req/s, ingest {g.Load.RequestsPerSecond,7:0} req/s, ratio {g.Load.RequestsPerSecond / b.Load.RequestsPerSecond:0.00}");
+            Console.WriteLine($"  pair {i + 1}: baseline {b.Load.RequestsPerSecond,7:0} req/s, ingest {g.Load.RequestsPerSecond,7:0} req/s, ratio {g.Load.RequestsPerSecond / b.Load.RequestsPerSecond:0.00}; " +
+                              $"CPU ms per request: baseline {b.CpuMs:0.00} + PostgreSQL {b.DatabaseCpuMs:0.00}, ingest API {g.CpuMs:0.00} + PostgreSQL {g.DatabaseCpuMs:0.00}");
         }
         var ratio = Median(pairs.Select(p => p.Ingest.Load.RequestsPerSecond / p.Baseline.Load.RequestsPerSecond), r => r);
         var baselineMedian = Median(pairs.Select(p => p.Baseline), m => m.Load.RequestsPerSecond);
@@ -134,9 +136,9 @@ public static class IngestBenchmark
         return
         [
             new Result("baseline: one INSERT per request", $"{baseline.RequestsPerSecond:0} req/s", "-", 1,
-                $"median of {pairs.Count} rounds of 5 s (p50 {baseline.P50Ms:0.0} ms, p99 {baseline.P99Ms:0.0} ms at saturation), CPU {baselineMedian.CpuMs:0.00} ms per request; minimal ASP.NET Core endpoint, Npgsql, durable PostgreSQL, wrk -t2 -c{Connections}, after {baselineWarmup.TotalSeconds:0} s of warm-up"),
+                $"median of {pairs.Count} rounds of 5 s (p50 {baseline.P50Ms:0.0} ms, p99 {baseline.P99Ms:0.0} ms at saturation), CPU {baselineMedian.CpuMs:0.00} ms per request (PostgreSQL {Median(pairs.Select(p => p.Baseline.DatabaseCpuMs), x => x):0.00} ms); minimal ASP.NET Core endpoint, Npgsql, durable PostgreSQL, wrk -t2 -c{Connections}, after {baselineWarmup.TotalSeconds:0} s of warm-up"),
             new Result("ingest: signed partner webhooks → 202", $"{ingest.RequestsPerSecond:0} req/s", $"{baseline.RequestsPerSecond:0} req/s", ratio,
-                $"median of {pairs.Count} rounds alternating with the baseline's, {ratioText}; p50 {ingest.P50Ms:0.0} ms, p99 {ingest.P99Ms:0.0} ms at saturation, non-2xx {ingest.Non2xx}, API CPU {ingestMedian.CpuMs:0.00} ms per request after {warmup.TotalSeconds:0} s of warm-up; Standard Webhooks verified, inbound record + run + queue message in one transaction"),
+                $"median of {pairs.Count} rounds alternating with the baseline's, {ratioText}; p50 {ingest.P50Ms:0.0} ms, p99 {ingest.P99Ms:0.0} ms at saturation, non-2xx {ingest.Non2xx}, API CPU {ingestMedian.CpuMs:0.00} ms per request (PostgreSQL {Median(pairs.Select(p => p.Ingest.DatabaseCpuMs), x => x):0.00} ms) after {warmup.TotalSeconds:0} s of warm-up; Standard Webhooks verified, inbound record + run + queue message in one transaction"),
             new Result($"baseline: latency at {baselinePaced.OfferedPerSecond:0} req/s (half its rate)", $"p50 {baselinePaced.P50Ms:0.0} ms, p99 {baselinePaced.P99Ms:0.0} ms", "-", 0,
                 $"open loop, {baselinePaced.Sent} requests over {seconds} s, {baselinePaced.Failed} failed; latency from each request's scheduled send time"),
             new Result($"ingest: latency at {ingestPaced.OfferedPerSecond:0} req/s (half its rate)", $"p50 {ingestPaced.P50Ms:0.0} ms, p99 {ingestPaced.P99Ms:0.0} ms", "-", 0,
@@ -198,13 +200,18 @@ public static class IngestBenchmark
         }
     }
 
-    private sealed record Measured(LoadResult Load, double CpuMs);
+    /// A round's load, and the CPU per request of the process that answered and of PostgreSQL (NaN when the
+    /// server is not on this machine).
+    private sealed record Measured(LoadResult Load, double CpuMs, double DatabaseCpuMs);
 
-    private static async Task<Measured> MeasureAsync(Func<Task<LoadResult>> round, Func<TimeSpan> cpu)
+    private static async Task<Measured> MeasureAsync(Func<Task<LoadResult>> round, Func<TimeSpan> cpu, ServerCpu? server)
     {
         var before = cpu();
+        var databaseBefore = server?.CpuTime();
         var load = await round();
-        return new Measured(load, (cpu() - before).TotalMilliseconds / Math.Max(1, load.Requests));
+        var requests = Math.Max(1, load.Requests);
+        return new Measured(load, (cpu() - before).TotalMilliseconds / requests,
+            server is null ? double.NaN : (server.CpuTime() - databaseBefore!.Value).TotalMilliseconds / requests);
     }
 
     private static T Median<T>(IEnumerable<T> values, Func<T, double> by)
