@@ -25,8 +25,8 @@ public enum StartResult { Started, Duplicate, Conflict }
 
 public sealed record StartOutcome(StartResult Result, Guid RunId);
 
-/// Records RunRequested and hands the run to the Workers in one transaction (Wolverine's outbox on
-/// Marten): an accepted run is never lost, even if this process dies the next instant.
+/// Records RunRequested and hands the run to the Workers in one transaction (group commit: the run, its records
+/// and its queue message commit together): an accepted run is never lost, even if this process dies the next instant.
 public sealed class RunStarter(IDocumentSession session, GroupCommit commits, TimeProvider clock)
 {
     public async Task<StartOutcome> StartAsync(RunRequest request, CancellationToken ct)
