@@ -2,7 +2,9 @@ using System.Diagnostics;
 
 namespace Enate.Benchmarks;
 
-public sealed record PacedResult(double OfferedPerSecond, double P50Ms, double P99Ms, int Sent, int Failed);
+/// SenderLateP99Ms: how late the sender itself dispatched its requests (99th percentile). It is part of the
+/// latency, and says when a percentile measures the load generator's share of the machine rather than the server.
+public sealed record PacedResult(double OfferedPerSecond, double P50Ms, double P99Ms, int Sent, int Failed, double SenderLateP99Ms);
 
 /// Open-loop load at a fixed rate: request i leaves at i / rate whatever happened to the ones before it, and its
 /// latency counts from that scheduled moment, so a stall shows up in the percentiles instead of slowing the sender
@@ -20,6 +22,7 @@ public static class Paced
         var skipped = (int)(rate * 2);
         var total = skipped + (int)(rate * seconds);
         var latencies = new double[total];
+        var late = new double[total];
         var failed = 0;
         var sends = new Task[total];
         var start = Stopwatch.GetTimestamp();
@@ -28,11 +31,14 @@ public static class Paced
             var due = start + (long)(i / rate * Stopwatch.Frequency);
             var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
             if (wait > TimeSpan.FromMilliseconds(1)) await Task.Delay(wait);
+            late[i] = Math.Max(0, Stopwatch.GetElapsedTime(due).TotalMilliseconds);
             sends[i] = SendAsync(i, due);
         }
         await Task.WhenAll(sends);
         var sorted = latencies.Skip(skipped).Order().ToArray();
-        return new PacedResult(rate, sorted[sorted.Length / 2], sorted[Math.Min(sorted.Length - 1, (int)(sorted.Length * 0.99))], sorted.Length, failed);
+        var lateSorted = late.Skip(skipped).Order().ToArray();
+        return new PacedResult(rate, sorted[sorted.Length / 2], sorted[Math.Min(sorted.Length - 1, (int)(sorted.Length * 0.99))], sorted.Length, failed,
+            lateSorted[Math.Min(lateSorted.Length - 1, (int)(lateSorted.Length * 0.99))]);
 
         async Task SendAsync(int i, long due)
         {
