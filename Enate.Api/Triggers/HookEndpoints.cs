@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Enate.Api.Platform;
@@ -53,14 +52,15 @@ public static class HookEndpoints
         HookSecrets secrets, RecipeCache recipes, CancellationToken ct)
     {
         var arrival = await Arrival.ReadAsync(request, Channels.Webhook, hookId.ToString(), intake.Now);
-        var hook = await secrets.FindAsync(hookId, ct);
-        if (hook is null)
+        var known = await secrets.FindAsync(hookId, ct);
+        if (known is null)
         {
             await intake.RejectAsync(TriggerIntake.PlatformTenant, arrival, 404, "Unknown hook.", ct);
             return Problems.NotFound($"Hook '{hookId}'");
         }
 
-        if (!secrets.Verify(hook, arrival.Body, request.Headers, intake.Now, out var failure))
+        var hook = known.Hook;
+        if (!secrets.Verify(known, arrival.Body, request.Headers, out var failure))
         {
             await intake.RejectAsync(hook.TenantId, arrival, 401, $"Signature: {failure}", ct);
             return Problems.Problem(StatusCodes.Status401Unauthorized, "bad-signature", "Bad signature.",
@@ -96,13 +96,16 @@ public static class HookEndpoints
     }
 }
 
+/// A hook and the verifiers of its secrets that are valid now.
+public sealed record KnownHook(Hook Hook, StandardWebhook[] Verifiers);
+
 /// Hook documents and their secrets: encrypted at rest, cached briefly in memory in the clear.
 public sealed class HookSecrets(IDocumentStore store, IDataProtectionProvider protection, TimeProvider clock)
 {
-    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
     public static readonly TimeSpan Overlap = TimeSpan.FromHours(24);
     private readonly IDataProtector _protector = protection.CreateProtector("Enate.Hooks.Secrets.v1");
-    private readonly ConcurrentDictionary<Guid, (Hook? Hook, StandardWebhook[] Verifiers, DateTimeOffset Until)> _cache = new();
+    /// A rotation here takes effect at once; on another replica the new secret verifies within 5 seconds.
+    private readonly FreshCache<Guid, KnownHook?> _hooks = new(TimeSpan.FromSeconds(5), clock);
 
     public IDocumentStore Store => store;
 
@@ -110,24 +113,19 @@ public sealed class HookSecrets(IDocumentStore store, IDataProtectionProvider pr
 
     public string Newest(Hook hook) => _protector.Unprotect(hook.Secrets[^1].Protected);
 
-    public async Task<Hook?> FindAsync(Guid id, CancellationToken ct) => (await LoadAsync(id, ct)).Hook;
-
-    private async Task<(Hook? Hook, StandardWebhook[] Verifiers, DateTimeOffset Until)> LoadAsync(Guid id, CancellationToken ct)
+    public ValueTask<KnownHook?> FindAsync(Guid id, CancellationToken ct) => _hooks.GetAsync(id, async key =>
     {
-        var now = clock.GetUtcNow();
-        if (_cache.TryGetValue(id, out var cached) && cached.Until > now) return cached;
         await using var session = store.QuerySession();
-        var hook = await session.LoadAsync<Hook>(id, ct);
-        var verifiers = hook?.Secrets.Where(s => s.RetiresAt is null || s.RetiresAt > now)
-            .Select(s => new StandardWebhook(_protector.Unprotect(s.Protected))).ToArray() ?? [];
-        if (_cache.Count > 10_000) _cache.Clear();
-        return _cache[id] = (hook, verifiers, now + CacheFor);
-    }
+        var hook = await session.LoadAsync<Hook>(key);
+        if (hook is null) return null;
+        var now = clock.GetUtcNow();
+        return new KnownHook(hook, hook.Secrets.Where(s => s.RetiresAt is null || s.RetiresAt > now)
+            .Select(s => new StandardWebhook(_protector.Unprotect(s.Protected))).ToArray());
+    }, ct);
 
-    public bool Verify(Hook hook, byte[] body, IHeaderDictionary headers, DateTimeOffset now, out string failure)
+    public bool Verify(KnownHook hook, byte[] body, IHeaderDictionary headers, out string failure)
     {
         failure = "no active secret";
-        if (!_cache.TryGetValue(hook.Id, out var entry)) return false;
         var payload = Encoding.UTF8.GetString(body);
         // The package (1.1.2) compares only the first signature of a list, so each one is offered to it alone:
         // a sender signing with old and new secret during its own rotation must verify whichever order it uses.
@@ -140,7 +138,7 @@ public sealed class HookSecrets(IDocumentStore store, IDataProtectionProvider pr
                 ["webhook-timestamp"] = headers["webhook-timestamp"],
                 ["webhook-signature"] = signature,
             };
-            foreach (var verifier in entry.Verifiers)
+            foreach (var verifier in hook.Verifiers)
             {
                 try
                 {
@@ -179,7 +177,7 @@ public sealed class HookSecrets(IDocumentStore store, IDataProtectionProvider pr
         await using var session = store.LightweightSession();
         session.Store(hook);
         await session.SaveChangesAsync(ct);
-        _cache.TryRemove(hook.Id, out _);
+        _hooks.Forget(hook.Id);
         return hook;
     }
 

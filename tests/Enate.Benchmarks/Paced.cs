@@ -35,6 +35,10 @@ public static class Paced
             sends[i] = SendAsync(i, due);
         }
         await Task.WhenAll(sends);
+        // BENCH_LATENCY_DUMP=folder: every request's scheduled moment and latency, for finding where a tail comes from.
+        if (Environment.GetEnvironmentVariable("BENCH_LATENCY_DUMP") is { Length: > 0 } dump)
+            await File.WriteAllLinesAsync(Path.Combine(dump, $"paced-{baseAddress.Port}-{rate:0}.csv"),
+                latencies.Select((l, i) => $"{i / rate * 1000:0.0},{late[i]:0.00},{l:0.00}"));
         var sorted = latencies.Skip(skipped).Order().ToArray();
         var lateSorted = late.Skip(skipped).Order().ToArray();
         return new PacedResult(rate, sorted[sorted.Length / 2], sorted[Math.Min(sorted.Length - 1, (int)(sorted.Length * 0.99))], sorted.Length, failed,
