@@ -66,6 +66,7 @@ public static class WorkersConfiguration
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddOutboundCalls(builder.Configuration);
         builder.Services.AddHostedService<Audit.AuditChainer>();
+        builder.Services.AddHostedService<Runs.RunQueueGuard>();
         return builder;
     }
 }

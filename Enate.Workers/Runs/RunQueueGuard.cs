@@ -1,0 +1,44 @@
+using Enate.Domain;
+using Npgsql;
+
+namespace Enate.Workers.Runs;
+
+/// Keeps the run queue moving when a message in it is already in the Workers' inbox.
+///
+/// Wolverine's listener moves up to 20 queue rows into its inbox (`wolverine_incoming_envelopes`) in one statement.
+/// A row whose id is already in the inbox fails that statement, so every poll fails and the whole queue stops —
+/// seen under stress (docs/decisions.md, "Open problems"). Wolverine removes such rows itself only when the inbox
+/// row came through this same listener. A queue row whose id the inbox already holds is a copy of a message the
+/// inbox has taken (handled, pending or scheduled), so dropping it is the same de-duplication, done for any origin.
+public sealed class RunQueueGuard(NpgsqlDataSource database, ILogger<RunQueueGuard> logger) : BackgroundService
+{
+    private static readonly TimeSpan Every = TimeSpan.FromSeconds(2);
+
+    public static readonly string Sql =
+        $"delete from {EnateStore.RunQueueTable} q using {EnateStore.WolverineSchema}.wolverine_incoming_envelopes i " +
+        "where q.id = i.id returning q.id";
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(Every, stoppingToken);
+                await using var command = database.CreateCommand(Sql);
+                await using var reader = await command.ExecuteReaderAsync(stoppingToken);
+                while (await reader.ReadAsync(stoppingToken))
+                    logger.LogWarning("Dropped message {MessageId} from the run queue: the Workers' inbox already holds it.", reader.GetGuid(0));
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+            {
+                // The tables may not exist yet on a fresh database, or the database is away: try again later.
+                logger.LogDebug("Run queue guard skipped a round: {Reason}", ex.Message);
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+using Alba;
+using Enate.Domain;
+using Enate.Domain.Runs;
+using Enate.Testing;
+using Microsoft.AspNetCore.Builder;
+using Npgsql;
+
+namespace Enate.Api.Tests.Runs;
+
+/// Wolverine moves queued messages into the Workers' inbox twenty at a time, in one statement: one message whose id
+/// the inbox already holds made every move fail, and no run moved again (seen under stress). Its own database and
+/// hosts: the blocked queue must not be anyone else's.
+public sealed class when_a_queued_message_is_already_in_the_inbox : IAsyncLifetime
+{
+    private TestDatabase _database = null!;
+    private IAlbaHost _api = null!;
+    private WebApplication _workers = null!;
+    private TestPartner _partner = null!;
+
+    public async Task InitializeAsync()
+    {
+        _database = await TestDatabase.StartAsync();
+        _api = await AppFixture.StartApiAsync(_database.ConnectionString);
+        _workers = await AppFixture.StartWorkersAsync(_database.ConnectionString);
+        _partner = await TestPartner.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _partner.DisposeAsync();
+        await _workers.StopAsync();
+        await _workers.DisposeAsync();
+        await _api.DisposeAsync();
+        await _database.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task the_copy_is_dropped_and_the_runs_behind_it_still_run()
+    {
+        await _api.PutConnection("erp", _partner.BaseUrl);
+        await _api.PutRecipe("order", new
+        {
+            name = "Order to ERP",
+            trigger = new { type = "api" },
+            steps = new object[] { new { id = "post", type = "http", connection = "erp", method = "POST", path = "/orders", body = "{{ input | json }}" } },
+        });
+
+        // A message the inbox took by another way, and a copy of it at the head of the queue.
+        var copy = Guid.CreateVersion7();
+        await using (var connection = new NpgsqlConnection(_database.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand(
+                $"insert into {EnateStore.WolverineSchema}.wolverine_incoming_envelopes (id, status, owner_id, body, message_type, received_at, keep_until) " +
+                "values (@id, 'Handled', 0, '\\x00', 'Enate.Domain.Runs.ExecuteRun', 'elsewhere://copy', now() + interval '1 hour'); " +
+                $"insert into {EnateStore.RunQueueTable} (id, body, message_type, timestamp) values (@id, '\\x00', 'Enate.Domain.Runs.ExecuteRun', now() - interval '1 minute')",
+                connection);
+            command.Parameters.AddWithValue("id", copy);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var runId = await _api.RequestRun("order", new { order = 1 });
+        var run = await _api.WaitForRun(runId, RunStatus.Succeeded, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        await using var check = new NpgsqlConnection(_database.ConnectionString);
+        await check.OpenAsync();
+        await using var left = new NpgsqlCommand($"select count(*) from {EnateStore.RunQueueTable} where id = @id", check);
+        left.Parameters.AddWithValue("id", copy);
+        Assert.Equal(0L, (long)(await left.ExecuteScalarAsync())!);
+    }
+}
