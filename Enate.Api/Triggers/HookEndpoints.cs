@@ -107,8 +107,6 @@ public sealed class HookSecrets(IDocumentStore store, IDataProtectionProvider pr
     /// A rotation here takes effect at once; on another replica the new secret verifies within 5 seconds.
     private readonly FreshCache<Guid, KnownHook?> _hooks = new(TimeSpan.FromSeconds(5), clock);
 
-    public IDocumentStore Store => store;
-
     public static string UrlOf(HttpRequest request, Guid id) => $"{EnateSubscriptionEndpoints.PublicBase(request)}/api/v1/hooks/{id}";
 
     public string Newest(Hook hook) => _protector.Unprotect(hook.Secrets[^1].Protected);

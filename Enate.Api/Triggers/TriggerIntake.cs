@@ -3,7 +3,6 @@ using Enate.Api.Runs;
 using Enate.Domain.Inbound;
 using Enate.Domain.Recipes;
 using Enate.Domain.Runs;
-using JasperFx;
 using Marten;
 using Wolverine;
 using Wolverine.Marten.Publishing;

@@ -1,8 +1,6 @@
 using Alba;
 using Enate.Domain;
 using Enate.Domain.Runs;
-using Enate.Testing;
-using Microsoft.AspNetCore.Builder;
 using Npgsql;
 
 namespace Enate.Api.Tests.Runs;
@@ -12,42 +10,18 @@ namespace Enate.Api.Tests.Runs;
 /// hosts: the blocked queue must not be anyone else's.
 public sealed class when_a_queued_message_is_already_in_the_inbox : IAsyncLifetime
 {
-    private TestDatabase _database = null!;
-    private IAlbaHost _api = null!;
-    private WebApplication _workers = null!;
-    private TestPartner _partner = null!;
+    private OwnPlatform _platform = null!;
 
-    public async Task InitializeAsync()
-    {
-        _database = await TestDatabase.StartAsync();
-        _api = await AppFixture.StartApiAsync(_database.ConnectionString);
-        _workers = await AppFixture.StartWorkersAsync(_database.ConnectionString);
-        _partner = await TestPartner.StartAsync();
-    }
+    public async Task InitializeAsync() => _platform = await OwnPlatform.StartAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _partner.DisposeAsync();
-        await _workers.StopAsync();
-        await _workers.DisposeAsync();
-        await _api.DisposeAsync();
-        await _database.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _platform.DisposeAsync();
 
     [Fact]
     public async Task the_copy_is_dropped_and_the_runs_behind_it_still_run()
     {
-        await _api.PutConnection("erp", _partner.BaseUrl);
-        await _api.PutRecipe("order", new
-        {
-            name = "Order to ERP",
-            trigger = new { type = "api" },
-            steps = new object[] { new { id = "post", type = "http", connection = "erp", method = "POST", path = "/orders", body = "{{ input | json }}" } },
-        });
-
         // A message the inbox took by another way, and a copy of it at the head of the queue.
         var copy = Guid.CreateVersion7();
-        await using (var connection = new NpgsqlConnection(_database.ConnectionString))
+        await using (var connection = new NpgsqlConnection(_platform.Database.ConnectionString))
         {
             await connection.OpenAsync();
             await using var command = new NpgsqlCommand(
@@ -59,11 +33,11 @@ public sealed class when_a_queued_message_is_already_in_the_inbox : IAsyncLifeti
             await command.ExecuteNonQueryAsync();
         }
 
-        var runId = await _api.RequestRun("order", new { order = 1 });
-        var run = await _api.WaitForRun(runId, RunStatus.Succeeded, TimeSpan.FromSeconds(60));
+        var runId = await _platform.Api.RequestRun("order", new { order = 1 });
+        var run = await _platform.Api.WaitForRun(runId, RunStatus.Succeeded, TimeSpan.FromSeconds(60));
 
         Assert.Equal(RunStatus.Succeeded, run.Status);
-        await using var check = new NpgsqlConnection(_database.ConnectionString);
+        await using var check = new NpgsqlConnection(_platform.Database.ConnectionString);
         await check.OpenAsync();
         await using var left = new NpgsqlCommand($"select count(*) from {EnateStore.RunQueueTable} where id = @id", check);
         left.Parameters.AddWithValue("id", copy);
