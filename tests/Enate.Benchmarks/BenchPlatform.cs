@@ -75,19 +75,7 @@ public sealed class BenchPlatform : IAsyncDisposable
         Api = WorkerProcess.Start(ConnectionString, "Enate.Api", port, _settings);
         Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromMinutes(30) };
         Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Key);
-        var deadline = DateTime.UtcNow.AddSeconds(120);
-        while (DateTime.UtcNow < deadline)
-        {
-            try
-            {
-                if ((await Client.GetAsync("/health")).IsSuccessStatusCode) return;
-            }
-            catch (HttpRequestException)
-            {
-            }
-            await Task.Delay(500);
-        }
-        throw new TimeoutException("The API did not become healthy.");
+        await IngestBenchmark.WaitHealthyAsync(Client, TimeSpan.FromSeconds(120));
     }
 
     public async ValueTask DisposeAsync()

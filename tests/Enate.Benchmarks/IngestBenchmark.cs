@@ -246,9 +246,10 @@ public static class IngestBenchmark
         return started.Elapsed;
     }
 
-    private static async Task WaitHealthyAsync(HttpClient client)
+    /// Polls the API's health endpoint until it answers 2xx (a freshly started process is migrating its schema).
+    public static async Task WaitHealthyAsync(HttpClient client, TimeSpan? limit = null)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(90);
+        var deadline = DateTime.UtcNow + (limit ?? TimeSpan.FromSeconds(90));
         while (DateTime.UtcNow < deadline)
         {
             try
