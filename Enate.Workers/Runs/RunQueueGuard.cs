@@ -14,9 +14,11 @@ public sealed class RunQueueGuard(NpgsqlDataSource database, ILogger<RunQueueGua
 {
     private static readonly TimeSpan Every = TimeSpan.FromSeconds(2);
 
+    // Returns what the inbox row says of itself (under which address, in which state, owned by which node, how many
+    // attempts), so each warning tells where the copy came from: the origin is still unknown.
     public static readonly string Sql =
         $"delete from {EnateStore.RunQueueTable} q using {EnateStore.WolverineSchema}.wolverine_incoming_envelopes i " +
-        "where q.id = i.id returning q.id";
+        "where q.id = i.id returning q.id, q.message_type, i.received_at, i.status, i.owner_id, i.attempts, i.execution_time, q.timestamp";
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -28,7 +30,12 @@ public sealed class RunQueueGuard(NpgsqlDataSource database, ILogger<RunQueueGua
                 await using var command = database.CreateCommand(Sql);
                 await using var reader = await command.ExecuteReaderAsync(stoppingToken);
                 while (await reader.ReadAsync(stoppingToken))
-                    logger.LogWarning("Dropped message {MessageId} from the run queue: the Workers' inbox already holds it.", reader.GetGuid(0));
+                    logger.LogWarning(
+                        "Dropped message {MessageId} ({MessageType}, queued {QueuedAt}) from the run queue: the Workers' inbox already holds it " +
+                        "(received at {ReceivedAt}, {Status}, owner {Owner}, {Attempts} attempts, due {ExecutionTime}).",
+                        reader.GetGuid(0), reader.GetString(1), reader.IsDBNull(7) ? null : reader.GetValue(7),
+                        reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetString(3), reader.GetInt32(4),
+                        reader.IsDBNull(5) ? 0 : reader.GetInt32(5), reader.IsDBNull(6) ? null : reader.GetValue(6));
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

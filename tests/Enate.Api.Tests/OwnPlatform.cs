@@ -8,8 +8,9 @@ namespace Enate.Api.Tests;
 /// (a blocked queue, a start order), and a partner for their runs to call.
 public sealed class OwnPlatform : IAsyncDisposable
 {
-    private OwnPlatform(TestDatabase database, IAlbaHost api, WebApplication workers, TestPartner partner)
+    private OwnPlatform(TestDatabase database, IAlbaHost api, WebApplication workers, TestPartner partner, CapturedLogs workersLogs)
     {
+        WorkersLogs = workersLogs;
         Database = database;
         Api = api;
         Workers = workers;
@@ -20,23 +21,26 @@ public sealed class OwnPlatform : IAsyncDisposable
     public IAlbaHost Api { get; }
     public WebApplication Workers { get; }
     public TestPartner Partner { get; }
+    /// What the Workers host logged.
+    public CapturedLogs WorkersLogs { get; }
 
     public static async Task<OwnPlatform> StartAsync(bool workersFirst = false)
     {
         var database = await TestDatabase.StartAsync();
+        var logs = new CapturedLogs();
         IAlbaHost api;
         WebApplication workers;
         if (workersFirst)
         {
-            workers = await AppFixture.StartWorkersAsync(database.ConnectionString);
+            workers = await AppFixture.StartWorkersAsync(database.ConnectionString, logs);
             api = await AppFixture.StartApiAsync(database.ConnectionString);
         }
         else
         {
             api = await AppFixture.StartApiAsync(database.ConnectionString);
-            workers = await AppFixture.StartWorkersAsync(database.ConnectionString);
+            workers = await AppFixture.StartWorkersAsync(database.ConnectionString, logs);
         }
-        var platform = new OwnPlatform(database, api, workers, await TestPartner.StartAsync());
+        var platform = new OwnPlatform(database, api, workers, await TestPartner.StartAsync(), logs);
         // Every such test runs one recipe calling the partner.
         await api.PutConnection("erp", platform.Partner.BaseUrl);
         await api.PutRecipe("order", new
