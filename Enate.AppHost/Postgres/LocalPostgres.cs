@@ -71,7 +71,8 @@ internal sealed class LocalPostgres
     }
 
     /// The command and arguments that run the server in the foreground (for an executable resource).
-    public (string Command, string[] Args) ForegroundCommand(bool durable)
+    /// `settings`: further server settings (name → value), e.g. a benchmark's production-like memory.
+    public (string Command, string[] Args) ForegroundCommand(bool durable, IReadOnlyDictionary<string, string>? settings = null)
     {
         var serverArgs = new List<string>
         {
@@ -83,13 +84,14 @@ internal sealed class LocalPostgres
             // Test databases are thrown away: durability would only cost time.
             serverArgs.AddRange(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]);
         }
+        foreach (var (name, value) in settings ?? new Dictionary<string, string>()) serverArgs.AddRange(["-c", $"{name}={value}"]);
         return AsServiceUser(Path.Combine(BinDirectory, "postgres"), serverArgs);
     }
 
     /// Starts the server in the background and waits until it accepts connections.
-    public async Task StartAsync(bool durable, CancellationToken ct = default)
+    public async Task StartAsync(bool durable, CancellationToken ct = default, IReadOnlyDictionary<string, string>? settings = null)
     {
-        var (_, serverArgs) = ForegroundCommand(durable);
+        var (_, serverArgs) = ForegroundCommand(durable, settings);
         var options = string.Join(' ', serverArgs.SkipWhile(a => a != "-p"));
         var log = Path.Combine(DataDirectory, "server.log");
         await RunToEndAsync("pg_ctl", ["-D", DataDirectory, "-l", log, "-w", "-t", "60", "-o", options, "start"], ct);

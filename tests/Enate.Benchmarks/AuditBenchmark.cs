@@ -15,7 +15,7 @@ public static class AuditBenchmark
         var exportRuns = smoke ? 300 : 142_858;
         var reruns = smoke ? 20 : 10_000;
 
-        await using var database = await TestDatabase.StartAsync("audit", durable: true);
+        await using var database = await TestDatabase.StartAsync("audit", durable: true, settings: BenchServer.Settings());
         var key = "bench-admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
         await using var platform = await BenchPlatform.StartAsync(database.ConnectionString, key);
         await using var log = new SyntheticLog(database.ConnectionString);

@@ -26,11 +26,11 @@ public static class IngestBenchmark
         if (Wrk.Path is null)
             return [new Result("ingest", "not measured", "-", 0, "wrk is not installed: apt-get install -y wrk")];
         var seconds = smoke ? 2 : 15;
-        await using var database = await TestDatabase.StartAsync("ingest", durable: true);
+        await using var database = await TestDatabase.StartAsync("ingest", durable: true, settings: BenchServer.Settings());
 
         var server = ServerCpu.For(database.ConnectionString);
         await using var baselineServer = await Baseline.StartAsync(database.ConnectionString);
-        var baselineWarmup = await SettleAsync("baseline", () => baselineServer.RoundAsync(smoke ? 1 : 5), Baseline.CpuTime, smoke);
+        var baselineWarmup = await SettleAsync("baseline", () => baselineServer.RoundAsync(smoke ? 1 : 5), baselineServer.CpuTime, smoke);
 
         var key = "bench-admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
         var settings = new Dictionary<string, string>
@@ -72,7 +72,7 @@ public static class IngestBenchmark
         var pairs = new List<(Measured Baseline, Measured Ingest)>();
         for (var i = 0; i < (smoke ? 1 : 5); i++)
         {
-            var b = await MeasureAsync(() => baselineServer.RoundAsync(smoke ? 1 : 5), Baseline.CpuTime, server);
+            var b = await MeasureAsync(() => baselineServer.RoundAsync(smoke ? 1 : 5), baselineServer.CpuTime, server);
             var g = await MeasureAsync(() => Round(smoke ? 1 : 5), api.CpuTime, server);
             pairs.Add((b, g));
             Console.WriteLine($"  pair {i + 1}: baseline {b.Load.RequestsPerSecond,7:0} req/s, ingest {g.Load.RequestsPerSecond,7:0} req/s, ratio {g.Load.RequestsPerSecond / b.Load.RequestsPerSecond:0.00}; " +
@@ -99,6 +99,8 @@ public static class IngestBenchmark
             return message;
         }, ingest.RequestsPerSecond / 2, seconds);
         var checkpoints = await CheckpointsAsync(database.ConnectionString) - checkpointsBefore;
+        // The baseline at the ingest's pace: the same requests per second, so the two tails compare directly.
+        var baselineAtIngestPace = await baselineServer.PacedAsync(ingest.RequestsPerSecond / 2, seconds);
         var apiPeak = api.PeakMemoryMiB();
         File.Delete(data);
 
@@ -141,13 +143,15 @@ public static class IngestBenchmark
         return
         [
             new Result("baseline: one INSERT per request", $"{baseline.RequestsPerSecond:0} req/s", "-", 1,
-                $"median of {pairs.Count} rounds of 5 s (p50 {baseline.P50Ms:0.0} ms, p99 {baseline.P99Ms:0.0} ms at saturation), CPU {baselineMedian.CpuMs:0.00} ms per request (PostgreSQL {Median(pairs.Select(p => p.Baseline.DatabaseCpuMs), x => x):0.00} ms); minimal ASP.NET Core endpoint, Npgsql, durable PostgreSQL, wrk -t2 -c{Connections}, after {baselineWarmup.TotalSeconds:0} s of warm-up"),
+                $"median of {pairs.Count} rounds of 5 s (p50 {baseline.P50Ms:0.0} ms, p99 {baseline.P99Ms:0.0} ms at saturation), CPU {baselineMedian.CpuMs:0.00} ms per request (PostgreSQL {Median(pairs.Select(p => p.Baseline.DatabaseCpuMs), x => x):0.00} ms); minimal ASP.NET Core endpoint in its own process, Npgsql, durable PostgreSQL ({BenchServer.Describe()}), wrk -t2 -c{Connections}, after {baselineWarmup.TotalSeconds:0} s of warm-up"),
             new Result("ingest: signed partner webhooks → 202", $"{ingest.RequestsPerSecond:0} req/s", $"{baseline.RequestsPerSecond:0} req/s", ratio,
                 $"median of {pairs.Count} rounds alternating with the baseline's, {ratioText}; p50 {ingest.P50Ms:0.0} ms, p99 {ingest.P99Ms:0.0} ms at saturation, non-2xx {ingest.Non2xx}, API CPU {ingestMedian.CpuMs:0.00} ms per request (PostgreSQL {Median(pairs.Select(p => p.Ingest.DatabaseCpuMs), x => x):0.00} ms) after {warmup.TotalSeconds:0} s of warm-up; Standard Webhooks verified, inbound record + run + queue message in one transaction"),
             new Result($"baseline: latency at {baselinePaced.OfferedPerSecond:0} req/s (half its rate)", $"p50 {baselinePaced.P50Ms:0.0} ms, p99 {baselinePaced.P99Ms:0.0} ms", "-", 0,
-                $"open loop, {baselinePaced.Sent} requests over {seconds} s, {baselinePaced.Failed} failed; latency from each request's scheduled send time (the sender, in the same process as this endpoint, dispatched late by up to {baselinePaced.SenderLateP99Ms:0.0} ms at p99)"),
+                $"open loop, {baselinePaced.Sent} requests over {seconds} s, {baselinePaced.Failed} failed; latency from each request's scheduled send time (the sender dispatched late by up to {baselinePaced.SenderLateP99Ms:0.0} ms at p99); worst 250 ms window p50 {baselinePaced.WorstWindowP50Ms:0.0} ms"),
+            new Result($"baseline: latency at {baselineAtIngestPace.OfferedPerSecond:0} req/s (the ingest's pace)", $"p50 {baselineAtIngestPace.P50Ms:0.0} ms, p99 {baselineAtIngestPace.P99Ms:0.0} ms", "-", 0,
+                $"the same open loop at the rate of the ingest latency row below, so the two tails compare at one request rate; worst 250 ms window p50 {baselineAtIngestPace.WorstWindowP50Ms:0.0} ms"),
             new Result($"ingest: latency at {ingestPaced.OfferedPerSecond:0} req/s (half its rate)", $"p50 {ingestPaced.P50Ms:0.0} ms, p99 {ingestPaced.P99Ms:0.0} ms", "-", 0,
-                $"open loop, {ingestPaced.Sent} signed webhooks over {seconds} s, {ingestPaced.Failed} failed; latency from each request's scheduled send time to the 202 (the sender itself dispatched late by up to {ingestPaced.SenderLateP99Ms:0.0} ms at p99); PostgreSQL checkpoints meanwhile: {checkpoints}"),
+                $"open loop, {ingestPaced.Sent} signed webhooks over {seconds} s, {ingestPaced.Failed} failed; latency from each request's scheduled send time to the 202 (the sender itself dispatched late by up to {ingestPaced.SenderLateP99Ms:0.0} ms at p99); PostgreSQL checkpoints meanwhile: {checkpoints}; worst 250 ms window p50 {ingestPaced.WorstWindowP50Ms:0.0} ms"),
             new Result("memory under ingest (peak RSS)", $"API {apiPeak:0} MiB, Workers {workersPeak:0} MiB", "-", 0, "VmHWM: the API after the ingest rounds, the Workers after the end-to-end phases"),
             new Result("end to end: sustained rate", $"{capacity:0} runs/s", $"{baseline.RequestsPerSecond:0} req/s", capacity / baseline.RequestsPerSecond,
                 $"{burst} webhooks sent at once with 16 senders, time until the partner received the last transformed call"),
@@ -156,37 +160,97 @@ public static class IngestBenchmark
         ];
     }
 
-    /// The machine's limit for "a durably recorded request": a minimal endpoint, one INSERT of the body.
+    /// `--only latency`: the ingest latency phase alone, for working on the tail — warm-up until settled, one 5-s round
+    /// at full rate, then `phases` open-loop phases at half that rate, each with its checkpoints, WAL per request and
+    /// its worst quarter second. No baseline, no end to end.
+    public static async Task<IEnumerable<Result>> LatencyAsync(bool smoke, int phases = 3)
+    {
+        if (Wrk.Path is null)
+            return [new Result("ingest latency", "not measured", "-", 0, "wrk is not installed: apt-get install -y wrk")];
+        var seconds = smoke ? 2 : 15;
+        await using var database = await TestDatabase.StartAsync("ingest", durable: true, settings: BenchServer.Settings());
+        var key = "bench-admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+        var apiPort = FreePorts.Next();
+        await using var api = WorkerProcess.Start(database.ConnectionString, "Enate.Api", apiPort, new Dictionary<string, string>
+        {
+            ["Enate__Bootstrap__ApiKey"] = key,
+            ["Enate__RateLimits__PerWebhookPerSecond"] = "1000000",
+            ["Enate__RateLimits__PerKeyPerSecond"] = "1000000",
+            ["Logging__LogLevel__Default"] = "Warning",
+        });
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}") };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        await WaitHealthyAsync(client);
+        var (path, secret) = await WebhookRecipeAsync(client, "ingest", null);
+        var data = Path.Combine(Path.GetTempPath(), $"enate-ingest-{Guid.NewGuid():N}.tsv");
+        await File.WriteAllLinesAsync(data, Enumerable.Range(0, smoke ? 4_000 : 150_000).Select(i =>
+        {
+            var body = $"{{\"type\":\"employee.onboarded\",\"data\":{{\"id\":\"E{i}\",\"email\":\"e{i}@example.com\"}}}}";
+            var (id, ts, signature) = Sign(secret, body);
+            return $"{id}\t{ts}\t{signature}\t{body}";
+        }));
+        var script = Wrk.SignedWebhookScript();
+        async Task<LoadResult> Round(int roundSeconds)
+        {
+            await File.WriteAllLinesAsync(data, (await File.ReadAllLinesAsync(data)).Select(line => Resign(line, secret)));
+            return await Wrk.RunAsync($"http://127.0.0.1:{apiPort}{path}", script, roundSeconds, Connections, data, path, "2");
+        }
+        await SettleAsync("ingest", () => Round(smoke ? 1 : 5), api.CpuTime, smoke);
+        var full = await Round(smoke ? 1 : 5);
+        File.Delete(data);
+        Console.WriteLine($"  PostgreSQL: {BenchServer.Describe()}; full rate {full.RequestsPerSecond:0} req/s");
+        var results = new List<Result>();
+        for (var phase = 1; phase <= phases; phase++)
+        {
+            var checkpointsBefore = await CheckpointsAsync(database.ConnectionString);
+            var walBefore = await WalBytesAsync(database.ConnectionString);
+            var paced = await Paced.RunAsync(client.BaseAddress!, i =>
+            {
+                var body = $"{{\"type\":\"employee.onboarded\",\"data\":{{\"id\":\"P{phase}-{i}\",\"email\":\"p{i}@example.com\"}}}}";
+                var (id, ts, signature) = Sign(secret, body);
+                var message = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+                message.Headers.Add("webhook-id", id);
+                message.Headers.Add("webhook-timestamp", ts);
+                message.Headers.Add("webhook-signature", signature);
+                return message;
+            }, full.RequestsPerSecond / 2, seconds);
+            var wal = (await WalBytesAsync(database.ConnectionString) - walBefore) / Math.Max(1, paced.Sent + (int)(paced.OfferedPerSecond * 2));
+            var checkpoints = await CheckpointsAsync(database.ConnectionString) - checkpointsBefore;
+            Console.WriteLine($"  phase {phase}: {paced.OfferedPerSecond:0} req/s, p50 {paced.P50Ms:0.0} ms, p99 {paced.P99Ms:0.0} ms, worst 250 ms window p50 {paced.WorstWindowP50Ms:0.0} ms, checkpoints {checkpoints}, WAL {wal:0} bytes per request, sender late p99 {paced.SenderLateP99Ms:0.0} ms");
+            results.Add(new Result($"ingest: latency at {paced.OfferedPerSecond:0} req/s (half its rate), phase {phase}", $"p50 {paced.P50Ms:0.0} ms, p99 {paced.P99Ms:0.0} ms", "-", 0,
+                $"open loop, {paced.Sent} signed webhooks over {seconds} s, {paced.Failed} failed; worst 250 ms window p50 {paced.WorstWindowP50Ms:0.0} ms; checkpoints meanwhile {checkpoints}; WAL {wal:0} bytes per request; sender late p99 {paced.SenderLateP99Ms:0.0} ms"));
+        }
+        return results;
+    }
+
+    private static async Task<double> WalBytesAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("select (pg_current_wal_lsn() - '0/0')::float8", connection);
+        return (double)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// The machine's limit for "a durably recorded request": a minimal endpoint, one INSERT of the body, in a process of
+    /// its own (this program, started with `--baseline-endpoint`), like the API: the open-loop sender and the endpoint
+    /// no longer share a process, so its latency row measures the endpoint, and its CPU is its own.
     private sealed class Baseline : IAsyncDisposable
     {
         private const string Body = "{\"type\":\"employee.onboarded\",\"data\":{\"id\":\"E1\",\"email\":\"e1@example.com\"}}";
-        private WebApplication _app = null!;
-        private NpgsqlDataSource _dataSource = null!;
         private readonly string _script = Wrk.PostScript(Body);
-        public Uri Url => new(_app.Urls.First());
+        private WorkerProcess _process = null!;
+        public Uri Url { get; private init; } = null!;
 
         public static async Task<Baseline> StartAsync(string connectionString)
         {
-            await using (var setup = new NpgsqlConnection(connectionString))
+            var port = FreePorts.Next();
+            var baseline = new Baseline
             {
-                await setup.OpenAsync();
-                await using var create = new NpgsqlCommand("create table if not exists bench_ingest (id bigserial primary key, body jsonb not null, at timestamptz not null default now())", setup);
-                await create.ExecuteNonQueryAsync();
-            }
-            var baseline = new Baseline { _dataSource = NpgsqlDataSource.Create(connectionString) };
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.WebHost.UseUrls($"http://127.0.0.1:{FreePorts.Next()}");
-            builder.Logging.ClearProviders();
-            baseline._app = builder.Build();
-            baseline._app.MapPost("/ingest", async (HttpRequest request) =>
-            {
-                using var reader = new StreamReader(request.Body);
-                await using var insert = baseline._dataSource.CreateCommand("insert into bench_ingest (body) values (@body::jsonb)");
-                insert.Parameters.AddWithValue("body", await reader.ReadToEndAsync());
-                await insert.ExecuteNonQueryAsync();
-                return Results.Accepted();
-            });
-            await baseline._app.StartAsync();
+                _process = WorkerProcess.StartDll(typeof(IngestBenchmark).Assembly.Location, connectionString, port, null, BaselineEndpoint.Argument),
+                Url = new Uri($"http://127.0.0.1:{port}/"),
+            };
+            using var client = new HttpClient { BaseAddress = baseline.Url };
+            await WaitHealthyAsync(client);
             return baseline;
         }
 
@@ -195,14 +259,9 @@ public static class IngestBenchmark
         public Task<PacedResult> PacedAsync(double rate, int seconds) => Paced.RunAsync(Url, _ =>
             new HttpRequestMessage(HttpMethod.Post, "/ingest") { Content = new StringContent(Body, Encoding.UTF8, "application/json") }, rate, seconds);
 
-        public static TimeSpan CpuTime() => Process.GetCurrentProcess().TotalProcessorTime;
+        public TimeSpan CpuTime() => _process.CpuTime();
 
-        public async ValueTask DisposeAsync()
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-            await _dataSource.DisposeAsync();
-        }
+        public async ValueTask DisposeAsync() => await _process.DisposeAsync();
     }
 
     /// A round's load, and the CPU per request of the process that answered and of PostgreSQL (NaN when the

@@ -4,7 +4,8 @@ namespace Enate.Benchmarks;
 
 /// SenderLateP99Ms: how late the sender itself dispatched its requests (99th percentile). It is part of the
 /// latency, and says when a percentile measures the load generator's share of the machine rather than the server.
-public sealed record PacedResult(double OfferedPerSecond, double P50Ms, double P99Ms, int Sent, int Failed, double SenderLateP99Ms);
+/// WorstWindowP50Ms: the median latency of the requests scheduled in the worst quarter second — a stall shows there.
+public sealed record PacedResult(double OfferedPerSecond, double P50Ms, double P99Ms, int Sent, int Failed, double SenderLateP99Ms, double WorstWindowP50Ms = 0);
 
 /// Open-loop load at a fixed rate: request i leaves at i / rate whatever happened to the ones before it, and its
 /// latency counts from that scheduled moment, so a stall shows up in the percentiles instead of slowing the sender
@@ -37,12 +38,14 @@ public static class Paced
         await Task.WhenAll(sends);
         // BENCH_LATENCY_DUMP=folder: every request's scheduled moment and latency, for finding where a tail comes from.
         if (Environment.GetEnvironmentVariable("BENCH_LATENCY_DUMP") is { Length: > 0 } dump)
-            await File.WriteAllLinesAsync(Path.Combine(dump, $"paced-{baseAddress.Port}-{rate:0}.csv"),
+            await File.WriteAllLinesAsync(Path.Combine(dump, $"paced-{baseAddress.Port}-{rate:0}-{DateTime.UtcNow:HHmmss}.csv"),
                 latencies.Select((l, i) => $"{i / rate * 1000:0.0},{late[i]:0.00},{l:0.00}"));
         var sorted = latencies.Skip(skipped).Order().ToArray();
         var lateSorted = late.Skip(skipped).Order().ToArray();
+        var perWindow = Math.Max(1, (int)(rate / 4));
+        var worstWindow = latencies.Skip(skipped).Chunk(perWindow).Max(w => w.Order().ElementAt(w.Length / 2));
         return new PacedResult(rate, sorted[sorted.Length / 2], sorted[Math.Min(sorted.Length - 1, (int)(sorted.Length * 0.99))], sorted.Length, failed,
-            lateSorted[Math.Min(lateSorted.Length - 1, (int)(lateSorted.Length * 0.99))]);
+            lateSorted[Math.Min(lateSorted.Length - 1, (int)(lateSorted.Length * 0.99))], worstWindow);
 
         async Task SendAsync(int i, long due)
         {

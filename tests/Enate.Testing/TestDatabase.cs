@@ -19,7 +19,8 @@ public sealed class TestDatabase : IAsyncDisposable
 
     /// A test server skips fsync (its data is thrown away); a benchmark asks for a durable one, because a
     /// "recorded" request means one that survives a power cut, and that is what its baseline must pay for too.
-    public static async Task<TestDatabase> StartAsync(string database = "enate", bool durable = false)
+    /// `settings` are further server settings (ignored when ConnectionStrings__enate names a server).
+    public static async Task<TestDatabase> StartAsync(string database = "enate", bool durable = false, IReadOnlyDictionary<string, string>? settings = null)
     {
         var given = Environment.GetEnvironmentVariable("ConnectionStrings__enate");
         if (!string.IsNullOrWhiteSpace(given)) return new TestDatabase(given, null);
@@ -32,7 +33,7 @@ public sealed class TestDatabase : IAsyncDisposable
         var server = LocalPostgres.For(folder, LocalPostgres.FreePort());
         await server.InitializeAsync(durable);
         await File.WriteAllTextAsync(Path.Combine(folder, OwnerFile), Environment.ProcessId.ToString());
-        await server.StartAsync(durable);
+        await server.StartAsync(durable, settings: settings);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => server.StopAsync().GetAwaiter().GetResult();
 
         await using (var connection = new NpgsqlConnection(server.ConnectionString()))

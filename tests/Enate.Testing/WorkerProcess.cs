@@ -18,6 +18,12 @@ public sealed class WorkerProcess : IAsyncDisposable
     {
         var dll = Path.Combine(RepositoryRoot(), project, "bin", BuildConfiguration(), "net10.0", $"{project}.dll");
         if (!File.Exists(dll)) throw new FileNotFoundException($"Build the solution first: {project} is not built.", dll);
+        return StartDll(dll, connectionString, port, settings);
+    }
+
+    /// Any built program (a path to its dll) as a process on the given port, with extra settings and arguments.
+    public static WorkerProcess StartDll(string dll, string connectionString, int port, IDictionary<string, string>? settings = null, params string[] arguments)
+    {
         var info = new ProcessStartInfo("dotnet")
         {
             ArgumentList = { dll, "--urls", $"http://127.0.0.1:{port}" },
@@ -26,6 +32,7 @@ public sealed class WorkerProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = Path.GetDirectoryName(dll)!,
         };
+        foreach (var argument in arguments) info.ArgumentList.Add(argument);
         info.Environment["ConnectionStrings__enate"] = connectionString;
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
         foreach (var (name, value) in settings ?? new Dictionary<string, string>()) info.Environment[name] = value;
