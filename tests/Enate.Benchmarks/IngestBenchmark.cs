@@ -162,7 +162,7 @@ public static class IngestBenchmark
 
     /// `--only latency`: the ingest latency phase alone, for working on the tail — warm-up until settled, one 5-s round
     /// at full rate, then `phases` open-loop phases at half that rate, each with its checkpoints, WAL per request and
-    /// its worst quarter second. No baseline, no end to end.
+    /// its worst quarter second, each after the baseline paced at the same rate. No end to end.
     public static async Task<IEnumerable<Result>> LatencyAsync(bool smoke, int phases = 3)
     {
         if (Wrk.Path is null)
@@ -199,14 +199,26 @@ public static class IngestBenchmark
         var full = await Round(smoke ? 1 : 5);
         File.Delete(data);
         Console.WriteLine($"  PostgreSQL: {BenchServer.Describe()}; full rate {full.RequestsPerSecond:0} req/s");
+        // The baseline endpoint, paced at the same rate just before each ingest phase: the two tails side by side, on
+        // the same server a few seconds apart.
+        await using var baselineServer = await Baseline.StartAsync(database.ConnectionString);
+        await SettleAsync("baseline", () => baselineServer.RoundAsync(smoke ? 1 : 5), baselineServer.CpuTime, smoke);
+        // BENCH_BODY_BYTES=n: the paced webhooks carry a note of n characters, for a payload nearer a real one's size.
+        var padding = int.TryParse(Environment.GetEnvironmentVariable("BENCH_BODY_BYTES"), out var extra) && extra > 0
+            ? $",\"note\":\"{new string('x', extra)}\""
+            : "";
         var results = new List<Result>();
         for (var phase = 1; phase <= phases; phase++)
         {
+            var b = await baselineServer.PacedAsync(full.RequestsPerSecond / 2, seconds);
+            Console.WriteLine($"  phase {phase}, baseline: {b.OfferedPerSecond:0} req/s, p50 {b.P50Ms:0.0} ms, p99 {b.P99Ms:0.0} ms, worst 250 ms window p50 {b.WorstWindowP50Ms:0.0} ms, sender late p99 {b.SenderLateP99Ms:0.0} ms");
+            results.Add(new Result($"baseline: latency at {b.OfferedPerSecond:0} req/s (the ingest's pace), phase {phase}", $"p50 {b.P50Ms:0.0} ms, p99 {b.P99Ms:0.0} ms", "-", 0,
+                $"open loop, {b.Sent} requests over {seconds} s, {b.Failed} failed; worst 250 ms window p50 {b.WorstWindowP50Ms:0.0} ms; sender late p99 {b.SenderLateP99Ms:0.0} ms"));
             var checkpointsBefore = await CheckpointsAsync(database.ConnectionString);
             var walBefore = await WalBytesAsync(database.ConnectionString);
             var paced = await Paced.RunAsync(client.BaseAddress!, i =>
             {
-                var body = $"{{\"type\":\"employee.onboarded\",\"data\":{{\"id\":\"P{phase}-{i}\",\"email\":\"p{i}@example.com\"}}}}";
+                var body = $"{{\"type\":\"employee.onboarded\",\"data\":{{\"id\":\"P{phase}-{i}\",\"email\":\"p{i}@example.com\"{padding}}}}}";
                 var (id, ts, signature) = Sign(secret, body);
                 var message = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
                 message.Headers.Add("webhook-id", id);
@@ -216,7 +228,7 @@ public static class IngestBenchmark
             }, full.RequestsPerSecond / 2, seconds);
             var wal = (await WalBytesAsync(database.ConnectionString) - walBefore) / Math.Max(1, paced.Sent + (int)(paced.OfferedPerSecond * 2));
             var checkpoints = await CheckpointsAsync(database.ConnectionString) - checkpointsBefore;
-            Console.WriteLine($"  phase {phase}: {paced.OfferedPerSecond:0} req/s, p50 {paced.P50Ms:0.0} ms, p99 {paced.P99Ms:0.0} ms, worst 250 ms window p50 {paced.WorstWindowP50Ms:0.0} ms, checkpoints {checkpoints}, WAL {wal:0} bytes per request, sender late p99 {paced.SenderLateP99Ms:0.0} ms");
+            Console.WriteLine($"  phase {phase}, ingest:   {paced.OfferedPerSecond:0} req/s, p50 {paced.P50Ms:0.0} ms, p99 {paced.P99Ms:0.0} ms, worst 250 ms window p50 {paced.WorstWindowP50Ms:0.0} ms, checkpoints {checkpoints}, WAL {wal:0} bytes per request, sender late p99 {paced.SenderLateP99Ms:0.0} ms");
             results.Add(new Result($"ingest: latency at {paced.OfferedPerSecond:0} req/s (half its rate), phase {phase}", $"p50 {paced.P50Ms:0.0} ms, p99 {paced.P99Ms:0.0} ms", "-", 0,
                 $"open loop, {paced.Sent} signed webhooks over {seconds} s, {paced.Failed} failed; worst 250 ms window p50 {paced.WorstWindowP50Ms:0.0} ms; checkpoints meanwhile {checkpoints}; WAL {wal:0} bytes per request; sender late p99 {paced.SenderLateP99Ms:0.0} ms"));
         }
