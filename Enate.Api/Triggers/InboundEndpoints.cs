@@ -39,12 +39,24 @@ public static class InboundEndpoints
         var take = limit ?? ListRunsEndpoint.DefaultLimit;
         var items = await query.OrderByDescending(r => r.Id).Take(take + 1).ToListAsync(ct);
         var next = items.Count > take ? ListRunsEndpoint.WriteCursor(items[take - 1].Id) : null;
-        return Results.Ok(new Page<InboundRequest>(items.Take(take).ToList(), next));
+        return Results.Ok(new Page<InboundRequest>(await WithContentAsync(session, items.Take(take).ToList(), ct), next));
+    }
+
+    /// Headers and body text live in each record's one event, not in the read model: one query for a whole page.
+    private static async Task<List<InboundRequest>> WithContentAsync(IQuerySession session, List<InboundRequest> page, CancellationToken ct)
+    {
+        if (page.Count == 0) return page;
+        var ids = page.Select(r => r.Id).ToArray();
+        var events = await session.Events.QueryAllRawEvents().Where(e => ids.Contains(e.StreamId)).ToListAsync(ct);
+        var recorded = events.Select(e => e.Data).OfType<InboundRequestRecorded>().ToDictionary(e => e.Id);
+        return page.Select(r => recorded.TryGetValue(r.Id, out var e) ? InboundRequestProjection.WithContent(r, e) : r).ToList();
     }
 
     [WolverineGet("/api/v1/inbound/{id}", OperationId = "GetInbound")]
     [Tags("Audit")]
     [Authorize(Policy = Scopes.AuditRead)]
     public static async Task<IResult> Get(Guid id, IQuerySession session, CancellationToken ct) =>
-        await session.LoadAsync<InboundRequest>(id, ct) is { } found ? Results.Ok(found) : Problems.NotFound($"Inbound request '{id}'");
+        await session.LoadAsync<InboundRequest>(id, ct) is { } found
+            ? Results.Ok((await WithContentAsync(session, [found], ct))[0])
+            : Problems.NotFound($"Inbound request '{id}'");
 }

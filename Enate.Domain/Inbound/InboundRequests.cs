@@ -36,7 +36,10 @@ public sealed record InboundRequestRecorded(
     DateTimeOffset ReceivedAt,
     string? DeliveryKey = null);
 
-/// The read model of one inbound request (its stream has exactly one event).
+/// The read model of one inbound request (its stream has exactly one event). It keeps what lists and filters need;
+/// the request's headers and the body's text stay in the event alone (`Headers` is empty and `Body.Text` null in the
+/// stored document) and are filled in from it when a request is read (`WithContent`). Every webhook would otherwise
+/// write them twice: the event and this document were the two largest rows a webhook writes.
 public sealed class InboundRequest
 {
     public Guid Id { get; set; }
@@ -60,10 +63,18 @@ public sealed class InboundRequestProjection : SingleStreamProjection<InboundReq
 {
     public static InboundRequest Create(InboundRequestRecorded e) => new()
     {
-        Id = e.Id, Channel = e.Channel, Target = e.Target, Method = e.Method, Path = e.Path, Headers = e.Headers,
-        Body = e.Body, Verdict = e.Verdict, Status = e.Status, Reason = e.Reason, RunIds = e.RunIds, ReceivedAt = e.ReceivedAt,
-        DeliveryKey = e.Verdict == Verdicts.Accepted ? e.DeliveryKey : null,
+        Id = e.Id, Channel = e.Channel, Target = e.Target, Method = e.Method, Path = e.Path, Headers = [],
+        Body = e.Body with { Text = null }, Verdict = e.Verdict, Status = e.Status, Reason = e.Reason, RunIds = e.RunIds,
+        ReceivedAt = e.ReceivedAt, DeliveryKey = e.Verdict == Verdicts.Accepted ? e.DeliveryKey : null,
     };
+
+    /// The read model with the headers and the body's text of its event, as the API shows it.
+    public static InboundRequest WithContent(InboundRequest request, InboundRequestRecorded recorded)
+    {
+        request.Headers = recorded.Headers;
+        request.Body = recorded.Body;
+        return request;
+    }
 
 }
 

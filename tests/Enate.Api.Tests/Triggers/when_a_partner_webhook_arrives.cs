@@ -39,8 +39,25 @@ public sealed class when_a_partner_webhook_arrives(AppFixture app) : AppTest(app
         Assert.Equal(first, inbound.GetProperty("runIds")[0].GetGuid());
         Assert.Equal(Enate.Api.Runs.RunStarter.Sha256(body), inbound.GetProperty("body").GetProperty("sha256").GetString());
         Assert.Equal("***", inbound.GetProperty("headers").GetProperty("webhook-signature").GetString());
+        Assert.Equal(body, inbound.GetProperty("body").GetProperty("text").GetString());
         var duplicates = await Api.GetAsJson<JsonElement>("/api/v1/inbound?verdict=duplicate");
         Assert.Single(duplicates.GetProperty("items").EnumerateArray());
+
+        // The list shows the record with its headers and body as well...
+        var accepted = await Api.GetAsJson<JsonElement>("/api/v1/inbound?verdict=accepted");
+        var listed = accepted.GetProperty("items").EnumerateArray().Single(i => i.GetProperty("id").GetGuid() == run.InboundId);
+        Assert.Equal(body, listed.GetProperty("body").GetProperty("text").GetString());
+        Assert.Equal("msg_1", listed.GetProperty("headers").GetProperty("webhook-id").GetString());
+        // ...which are written once, in the event: the read model's document keeps neither.
+        await using var connection = new Npgsql.NpgsqlConnection(App.ConnectionString);
+        await connection.OpenAsync();
+        await using var stored = new Npgsql.NpgsqlCommand(
+            $"select data -> 'headers', data -> 'body' ->> 'text' from {Enate.Domain.EnateStore.Schema}.mt_doc_inboundrequest where id = @id", connection);
+        stored.Parameters.AddWithValue("id", run.InboundId!.Value);
+        await using var row = await stored.ExecuteReaderAsync();
+        Assert.True(await row.ReadAsync());
+        Assert.Equal("{}", row.GetString(0));
+        Assert.True(row.IsDBNull(1));
     }
 
     [Fact]
