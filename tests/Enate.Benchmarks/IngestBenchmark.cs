@@ -203,9 +203,10 @@ public static class IngestBenchmark
         // the same server a few seconds apart.
         await using var baselineServer = await Baseline.StartAsync(database.ConnectionString);
         await SettleAsync("baseline", () => baselineServer.RoundAsync(smoke ? 1 : 5), baselineServer.CpuTime, smoke);
-        // BENCH_BODY_BYTES=n: the paced webhooks carry a note of n characters, for a payload nearer a real one's size.
+        // BENCH_BODY_BYTES=n: the paced webhooks carry a note of n random characters, for a payload nearer a real one's
+        // size (random, because PostgreSQL compresses a large repetitive value to almost nothing).
         var padding = int.TryParse(Environment.GetEnvironmentVariable("BENCH_BODY_BYTES"), out var extra) && extra > 0
-            ? $",\"note\":\"{new string('x', extra)}\""
+            ? $",\"note\":\"{Convert.ToHexString(RandomNumberGenerator.GetBytes((extra + 1) / 2))[..extra]}\""
             : "";
         var results = new List<Result>();
         for (var phase = 1; phase <= phases; phase++)
