@@ -25,6 +25,6 @@ public static class GetRunEndpoint
             : await session.Events.AggregateStreamAsync<RunSummary>(id, version ?? 0, asOf, token: ct);
         return run is null
             ? Problems.NotFound(asOf is null && version is null ? $"Run '{id}'" : $"Run '{id}' at that point")
-            : Results.Ok(run);
+            : Results.Ok((await RunSummaryProjection.WithInputsAsync(session, [run], ct))[0]);
     }
 }

@@ -47,7 +47,7 @@ public static class ListRunsEndpoint
         var take = limit ?? DefaultLimit;
         var items = await query.OrderByDescending(r => r.Id).Take(take + 1).ToListAsync(ct);
         var next = items.Count > take ? WriteCursor(items[take - 1].Id) : null;
-        return Results.Ok(new Page<RunSummary>(items.Take(take).ToList(), next));
+        return Results.Ok(new Page<RunSummary>((await RunSummaryProjection.WithInputsAsync(session, items.Take(take).ToList(), ct)).ToList(), next));
     }
 
     public static string WriteCursor(Guid id) => Convert.ToBase64String(Encoding.UTF8.GetBytes("run:" + id.ToString("N")));

@@ -16,8 +16,10 @@ public static class Replaying
         string reason, string requestedBy, DateTimeOffset now, Guid? bulkReplayId = null)
     {
         var newRunId = Guid.CreateVersion7(now);
-        var workItem = WorkItems.Extract(target.Definition, old.Input) ?? old.WorkItem;
-        session.Events.StartStream<Run>(newRunId, new RunRequested(newRunId, old.RecipeKey, target.Version, Trigger, old.Input,
+        // The recorded input is in the old run's first event (the summary keeps no copy).
+        var input = (await session.Events.FetchStreamAsync(old.Id, 1)).Select(e => e.Data).OfType<RunRequested>().Single().Input;
+        var workItem = WorkItems.Extract(target.Definition, input) ?? old.WorkItem;
+        session.Events.StartStream<Run>(newRunId, new RunRequested(newRunId, old.RecipeKey, target.Version, Trigger, input,
             null, workItem, old.Id, requestedBy, now));
         session.Events.Append(old.Id, new RunReplayed(old.Id, newRunId, target.Version, reason, requestedBy, now, bulkReplayId));
         await bus.PublishAsync(new ExecuteRun(newRunId, session.TenantId), new DeliveryOptions { TenantId = session.TenantId });

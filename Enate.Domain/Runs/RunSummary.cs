@@ -1,4 +1,6 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using Marten;
 using Marten.Events.Aggregation;
 
 namespace Enate.Domain.Runs;
@@ -27,6 +29,9 @@ public sealed class RunSummary
     public string Trigger { get; set; } = "";
     public string Status { get; set; } = RunStatus.Requested;
     public string? WorkItem { get; set; }
+    /// Not kept in the stored document: the run's RunRequested event holds it, and the readers that show or use it
+    /// fill it in from there (`RunSummaryProjection.WithInputsAsync`), so a webhook's body is written once less.
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public JsonElement Input { get; set; }
     public JsonElement? Output { get; set; }
     public string? Reason { get; set; }
@@ -46,13 +51,24 @@ public sealed class RunSummary
 
 public sealed class RunSummaryProjection : SingleStreamProjection<RunSummary, Guid>
 {
+    /// Fills in the runs' inputs from their first events (RunRequested), one query for them all.
+    public static async Task<IReadOnlyList<RunSummary>> WithInputsAsync(IQuerySession session, IReadOnlyList<RunSummary> runs, CancellationToken ct)
+    {
+        if (runs.Count == 0) return runs;
+        var ids = runs.Select(r => r.Id).ToArray();
+        var first = await session.Events.QueryAllRawEvents().Where(e => ids.Contains(e.StreamId) && e.Version == 1).ToListAsync(ct);
+        var inputs = first.Select(e => e.Data).OfType<RunRequested>().ToDictionary(e => e.RunId, e => e.Input);
+        foreach (var run in runs)
+            if (inputs.TryGetValue(run.Id, out var input)) run.Input = input;
+        return runs;
+    }
+
     public static RunSummary Create(RunRequested e) => new()
     {
         Id = e.RunId,
         RecipeKey = e.RecipeKey,
         RecipeVersion = e.RecipeVersion,
         Trigger = e.Trigger,
-        Input = e.Input,
         WorkItem = e.WorkItem,
         ReplayOf = e.ReplayOf,
         RequestedAt = e.RequestedAt,

@@ -28,6 +28,19 @@ public sealed class when_a_run_is_requested(AppFixture app) : AppTest(app)
         Assert.Equal("echo", run!.RecipeKey);
         Assert.Equal(42, run.Input.GetProperty("dealId").GetInt32());
         Assert.Equal(42, run.Output!.Value.GetProperty("dealId").GetInt32());
+
+        // The input shows in the list and at an earlier version too...
+        var listed = await Api.GetAsJson<Page<RunSummary>>("/api/v1/runs?recipe=echo");
+        Assert.Equal(42, listed!.Items.Single(r => r.Id == runId).Input.GetProperty("dealId").GetInt32());
+        var first = await Api.GetAsJson<RunSummary>($"/api/v1/runs/{runId}?version=1");
+        Assert.Equal(42, first!.Input.GetProperty("dealId").GetInt32());
+        // ...yet it is written once, in the run's first event: the read model's document keeps no copy.
+        await using var connection = new Npgsql.NpgsqlConnection(App.ConnectionString);
+        await connection.OpenAsync();
+        await using var stored = new Npgsql.NpgsqlCommand(
+            $"select data ? 'input' from {Enate.Domain.EnateStore.Schema}.mt_doc_runsummary where id = @id", connection);
+        stored.Parameters.AddWithValue("id", runId);
+        Assert.False((bool)(await stored.ExecuteScalarAsync())!);
     }
 
     [Fact]
