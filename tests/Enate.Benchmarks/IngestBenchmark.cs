@@ -235,7 +235,7 @@ public static class IngestBenchmark
             var checkpoints = await CheckpointsAsync(database.ConnectionString) - checkpointsBefore;
             Console.WriteLine($"  phase {phase}, ingest:   {paced.OfferedPerSecond:0} req/s, p50 {paced.P50Ms:0.0} ms, p99 {paced.P99Ms:0.0} ms, worst 250 ms window p50 {paced.WorstWindowP50Ms:0.0} ms, checkpoints {checkpoints}, WAL {wal:0} bytes per request, sender late p99 {paced.SenderLateP99Ms:0.0} ms");
             results.Add(new Result($"ingest: latency at {paced.OfferedPerSecond:0} req/s (half its rate), phase {phase}", $"p50 {paced.P50Ms:0.0} ms, p99 {paced.P99Ms:0.0} ms", "-", 0,
-                $"open loop, {paced.Sent} signed webhooks over {seconds} s, {paced.Failed} failed; worst 250 ms window p50 {paced.WorstWindowP50Ms:0.0} ms; checkpoints meanwhile {checkpoints}; WAL {wal:0} bytes per request; sender late p99 {paced.SenderLateP99Ms:0.0} ms"));
+                $"open loop, {paced.Sent} signed webhooks over {seconds} s, {paced.Failed} failed; worst 250 ms window p50 {paced.WorstWindowP50Ms:0.0} ms; checkpoints meanwhile {checkpoints}; WAL {wal:0} bytes per request; sender late p99 {paced.SenderLateP99Ms:0.0} ms; PostgreSQL {BenchServer.Describe()}{(padding.Length > 0 ? $"; bodies padded by {extra} characters" : "")}"));
         }
         return results;
     }
