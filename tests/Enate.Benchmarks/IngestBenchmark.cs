@@ -32,37 +32,10 @@ public static class IngestBenchmark
         await using var baselineServer = await Baseline.StartAsync(database.ConnectionString);
         var baselineWarmup = await SettleAsync("baseline", () => baselineServer.RoundAsync(smoke ? 1 : 5), baselineServer.CpuTime, smoke);
 
-        var key = "bench-admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
-        var settings = new Dictionary<string, string>
-        {
-            ["Enate__Bootstrap__ApiKey"] = key,
-            ["Enate__RateLimits__PerWebhookPerSecond"] = "1000000",
-            ["Enate__RateLimits__PerKeyPerSecond"] = "1000000",
-            ["Enate__Outbound__Allow__0"] = "127.0.0.0/8",
-            ["Logging__LogLevel__Default"] = "Warning",
-        };
-        var apiPort = FreePorts.Next();
-        await using var api = WorkerProcess.Start(database.ConnectionString, "Enate.Api", apiPort, settings);
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}") };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        await WaitHealthyAsync(client);
-
         // Ingest: every request a new, individually signed webhook.
-        var (path, secret) = await WebhookRecipeAsync(client, "ingest", null);
-        var data = Path.Combine(Path.GetTempPath(), $"enate-ingest-{Guid.NewGuid():N}.tsv");
-        await File.WriteAllLinesAsync(data, Enumerable.Range(0, smoke ? 4_000 : 150_000).Select(i =>
-        {
-            var body = $"{{\"type\":\"employee.onboarded\",\"data\":{{\"id\":\"E{i}\",\"email\":\"e{i}@example.com\"}}}}";
-            var (id, ts, signature) = Sign(secret, body);
-            return $"{id}\t{ts}\t{signature}\t{body}";
-        }));
-        var script = Wrk.SignedWebhookScript();
-        async Task<LoadResult> Round(int roundSeconds)
-        {
-            // Fresh webhook ids every round: a repeat would be absorbed as a duplicate, which is cheaper.
-            await File.WriteAllLinesAsync(data, (await File.ReadAllLinesAsync(data)).Select(line => Resign(line, secret)));
-            return await Wrk.RunAsync($"http://127.0.0.1:{apiPort}{path}", script, roundSeconds, Connections, data, path, "2");
-        }
+        await using var target = await IngestTarget.StartAsync(database.ConnectionString, smoke);
+        var (api, client, settings, key) = (target.Api, target.Client, target.Settings, target.Key);
+        Task<LoadResult> Round(int roundSeconds) => target.RoundAsync(roundSeconds);
         // Warm-up (tiered JIT, Wolverine's generated handlers, connection pools) until the rate settles, then the
         // measured run.
         var warmup = await SettleAsync("ingest", () => Round(smoke ? 1 : 5), api.CpuTime, smoke);
@@ -90,21 +63,11 @@ public static class IngestBenchmark
         await baselineServer.PacedAsync(baseline.RequestsPerSecond / 2, smoke ? 1 : 3);
         var baselinePaced = await baselineServer.PacedAsync(baseline.RequestsPerSecond / 2, seconds);
         var checkpointsBefore = await CheckpointsAsync(database.ConnectionString);
-        var ingestPaced = await Paced.RunAsync(client.BaseAddress!, i =>
-        {
-            var body = $"{{\"type\":\"employee.onboarded\",\"data\":{{\"id\":\"P{i}\",\"email\":\"p{i}@example.com\"}}}}";
-            var (id, ts, signature) = Sign(secret, body);
-            var message = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-            message.Headers.Add("webhook-id", id);
-            message.Headers.Add("webhook-timestamp", ts);
-            message.Headers.Add("webhook-signature", signature);
-            return message;
-        }, ingest.RequestsPerSecond / 2, seconds);
+        var ingestPaced = await Paced.RunAsync(client.BaseAddress!, i => target.Webhook($"P{i}"), ingest.RequestsPerSecond / 2, seconds);
         var checkpoints = await CheckpointsAsync(database.ConnectionString) - checkpointsBefore;
         // The baseline at the ingest's pace: the same requests per second, so the two tails compare directly.
         var baselineAtIngestPace = await baselineServer.PacedAsync(ingest.RequestsPerSecond / 2, seconds);
         var apiPeak = api.PeakMemoryMiB();
-        File.Delete(data);
 
         // End to end runs on a database of its own: the ingest rounds left a backlog of hundreds of thousands of
         // accepted runs, which would keep the Workers busy for hours. The Workers never run during ingest (on 2 cores
@@ -171,35 +134,11 @@ public static class IngestBenchmark
             return [new Result("ingest latency", "not measured", "-", 0, "wrk is not installed: apt-get install -y wrk")];
         var seconds = smoke ? 2 : 15;
         await using var database = await TestDatabase.StartAsync("ingest", durable: true, settings: BenchServer.Settings());
-        var key = "bench-admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
-        var apiPort = FreePorts.Next();
-        await using var api = WorkerProcess.Start(database.ConnectionString, "Enate.Api", apiPort, new Dictionary<string, string>
-        {
-            ["Enate__Bootstrap__ApiKey"] = key,
-            ["Enate__RateLimits__PerWebhookPerSecond"] = "1000000",
-            ["Enate__RateLimits__PerKeyPerSecond"] = "1000000",
-            ["Logging__LogLevel__Default"] = "Warning",
-        });
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}") };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        await WaitHealthyAsync(client);
-        var (path, secret) = await WebhookRecipeAsync(client, "ingest", null);
-        var data = Path.Combine(Path.GetTempPath(), $"enate-ingest-{Guid.NewGuid():N}.tsv");
-        await File.WriteAllLinesAsync(data, Enumerable.Range(0, smoke ? 4_000 : 150_000).Select(i =>
-        {
-            var body = $"{{\"type\":\"employee.onboarded\",\"data\":{{\"id\":\"E{i}\",\"email\":\"e{i}@example.com\"}}}}";
-            var (id, ts, signature) = Sign(secret, body);
-            return $"{id}\t{ts}\t{signature}\t{body}";
-        }));
-        var script = Wrk.SignedWebhookScript();
-        async Task<LoadResult> Round(int roundSeconds)
-        {
-            await File.WriteAllLinesAsync(data, (await File.ReadAllLinesAsync(data)).Select(line => Resign(line, secret)));
-            return await Wrk.RunAsync($"http://127.0.0.1:{apiPort}{path}", script, roundSeconds, Connections, data, path, "2");
-        }
+        await using var target = await IngestTarget.StartAsync(database.ConnectionString, smoke);
+        var (api, client) = (target.Api, target.Client);
+        Task<LoadResult> Round(int roundSeconds) => target.RoundAsync(roundSeconds);
         await SettleAsync("ingest", () => Round(smoke ? 1 : 5), api.CpuTime, smoke);
         var full = await Round(smoke ? 1 : 5);
-        File.Delete(data);
         Console.WriteLine($"  PostgreSQL: {BenchServer.Describe()}; full rate {full.RequestsPerSecond:0} req/s");
         // The baseline endpoint, paced at the same rate just before each ingest phase: the two tails side by side, on
         // the same server a few seconds apart.
@@ -221,16 +160,7 @@ public static class IngestBenchmark
                 $"open loop, {b.Sent} requests over {seconds} s, {b.Failed} failed; worst 250 ms window p50 {b.WorstWindowP50Ms:0.0} ms; sender late p99 {b.SenderLateP99Ms:0.0} ms"));
             var checkpointsBefore = await CheckpointsAsync(database.ConnectionString);
             var walBefore = await WalBytesAsync(database.ConnectionString);
-            var paced = await Paced.RunAsync(client.BaseAddress!, i =>
-            {
-                var body = $"{{\"type\":\"employee.onboarded\",\"data\":{{\"id\":\"P{phase}-{i}\",\"email\":\"p{i}@example.com\"{padding}}}}}";
-                var (id, ts, signature) = Sign(secret, body);
-                var message = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-                message.Headers.Add("webhook-id", id);
-                message.Headers.Add("webhook-timestamp", ts);
-                message.Headers.Add("webhook-signature", signature);
-                return message;
-            }, full.RequestsPerSecond / 2, seconds);
+            var paced = await Paced.RunAsync(client.BaseAddress!, i => target.Webhook($"P{phase}-{i}", padding), full.RequestsPerSecond / 2, seconds);
             var wal = (await WalBytesAsync(database.ConnectionString) - walBefore) / Math.Max(1, paced.Sent + (int)(paced.OfferedPerSecond * 2));
             var checkpoints = await CheckpointsAsync(database.ConnectionString) - checkpointsBefore;
             Console.WriteLine($"  phase {phase}, ingest:   {paced.OfferedPerSecond:0} req/s, p50 {paced.P50Ms:0.0} ms, p99 {paced.P99Ms:0.0} ms, worst 250 ms window p50 {paced.WorstWindowP50Ms:0.0} ms, checkpoints {checkpoints}, WAL {wal:0} bytes per request, sender late p99 {paced.SenderLateP99Ms:0.0} ms");
@@ -246,6 +176,75 @@ public static class IngestBenchmark
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("select (pg_current_wal_lsn() - '0/0')::float8", connection);
         return (double)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// The API process under test with a webhook recipe on it, and the signed webhooks sent to it: wrk rounds from a
+    /// file of prepared deliveries (re-signed every round), the open-loop sender one fresh delivery at a time.
+    private sealed class IngestTarget : IAsyncDisposable
+    {
+        private string _data = "";
+        private string _secret = "";
+        private string _path = "";
+        private int _port;
+        public WorkerProcess Api { get; private set; } = null!;
+        public HttpClient Client { get; private set; } = null!;
+        public string Key { get; } = "bench-admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+        public Dictionary<string, string> Settings { get; private set; } = null!;
+
+        public static async Task<IngestTarget> StartAsync(string connectionString, bool smoke)
+        {
+            var target = new IngestTarget { _port = FreePorts.Next() };
+            target.Settings = new Dictionary<string, string>
+            {
+                ["Enate__Bootstrap__ApiKey"] = target.Key,
+                ["Enate__RateLimits__PerWebhookPerSecond"] = "1000000",
+                ["Enate__RateLimits__PerKeyPerSecond"] = "1000000",
+                ["Enate__Outbound__Allow__0"] = "127.0.0.0/8",
+                ["Logging__LogLevel__Default"] = "Warning",
+            };
+            target.Api = WorkerProcess.Start(connectionString, "Enate.Api", target._port, target.Settings);
+            target.Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{target._port}") };
+            target.Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", target.Key);
+            await WaitHealthyAsync(target.Client);
+            (target._path, target._secret) = await WebhookRecipeAsync(target.Client, "ingest", null);
+            target._data = Path.Combine(Path.GetTempPath(), $"enate-ingest-{Guid.NewGuid():N}.tsv");
+            await File.WriteAllLinesAsync(target._data, Enumerable.Range(0, smoke ? 4_000 : 150_000).Select(i =>
+            {
+                var body = Body($"E{i}", "");
+                var (id, ts, signature) = Sign(target._secret, body);
+                return $"{id}\t{ts}\t{signature}\t{body}";
+            }));
+            return target;
+        }
+
+        /// A wrk round; fresh webhook ids every round: a repeat would be absorbed as a duplicate, which is cheaper.
+        public async Task<LoadResult> RoundAsync(int seconds)
+        {
+            await File.WriteAllLinesAsync(_data, (await File.ReadAllLinesAsync(_data)).Select(line => Resign(line, _secret)));
+            return await Wrk.RunAsync($"http://127.0.0.1:{_port}{_path}", Wrk.SignedWebhookScript(), seconds, Connections, _data, _path, "2");
+        }
+
+        /// One fresh, signed delivery; `padding` is extra JSON members for a larger body.
+        public HttpRequestMessage Webhook(string id, string padding = "")
+        {
+            var body = Body(id, padding);
+            var (deliveryId, ts, signature) = Sign(_secret, body);
+            var message = new HttpRequestMessage(HttpMethod.Post, _path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            message.Headers.Add("webhook-id", deliveryId);
+            message.Headers.Add("webhook-timestamp", ts);
+            message.Headers.Add("webhook-signature", signature);
+            return message;
+        }
+
+        private static string Body(string id, string padding) =>
+            $"{{\"type\":\"employee.onboarded\",\"data\":{{\"id\":\"{id}\",\"email\":\"{id.ToLowerInvariant()}@example.com\"{padding}}}}}";
+
+        public async ValueTask DisposeAsync()
+        {
+            File.Delete(_data);
+            Client.Dispose();
+            await Api.DisposeAsync();
+        }
     }
 
     /// The machine's limit for "a durably recorded request": a minimal endpoint, one INSERT of the body, in a process of
