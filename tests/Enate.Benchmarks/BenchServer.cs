@@ -20,5 +20,34 @@ public static class BenchServer
         return settings;
     }
 
-    public static string Describe() => Settings().Count == 0 ? "stock settings" : string.Join(", ", Settings().Select(s => $"{s.Key}={s.Value}"));
+    /// Before measuring, the fresh server writes 128 WAL segments (16 MB each, BENCH_PREWARM_WAL=n for another number,
+    /// 0 for none; none in smoke mode) and checkpoints twice, so from then on it recycles old segments as a server in
+    /// steady state does, instead of creating and zero-filling a new 16 MB file each time one fills — which a freshly
+    /// initdb'd cluster does for its first gigabytes, stalling every commit behind it (docs/benchmarks.md).
+    public static async Task PrewarmAsync(string connectionString, bool smoke)
+    {
+        var segments = int.TryParse(Environment.GetEnvironmentVariable("BENCH_PREWARM_WAL"), out var given) ? given : smoke ? 0 : 128;
+        if (segments <= 0) return;
+        await using var connection = new Npgsql.NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        async Task Run(string sql)
+        {
+            await using var command = new Npgsql.NpgsqlCommand(sql, connection) { CommandTimeout = 600 };
+            await command.ExecuteNonQueryAsync();
+        }
+        await Run("create table if not exists bench_wal_fill (id bigserial primary key, at timestamptz default now())");
+        for (var i = 0; i < segments; i++) await Run("insert into bench_wal_fill default values; select pg_switch_wal()");
+        await Run("checkpoint");
+        await Run("insert into bench_wal_fill default values; select pg_switch_wal()");
+        await Run("checkpoint");
+        await Run("drop table bench_wal_fill");
+        Console.WriteLine($"  PostgreSQL: wrote {segments} WAL segments and checkpointed, so segments are recycled from now on");
+        _prewarmed = segments;
+    }
+
+    private static int _prewarmed;
+
+    public static string Describe() =>
+        (Settings().Count == 0 ? "stock settings" : string.Join(", ", Settings().Select(s => $"{s.Key}={s.Value}"))) +
+        (_prewarmed > 0 ? $", WAL segments recycled after {_prewarmed} written at start" : ", fresh WAL (no segments to recycle)");
 }

@@ -27,6 +27,7 @@ public static class IngestBenchmark
             return [new Result("ingest", "not measured", "-", 0, "wrk is not installed: apt-get install -y wrk")];
         var seconds = smoke ? 2 : 15;
         await using var database = await TestDatabase.StartAsync("ingest", durable: true, settings: BenchServer.Settings());
+        await BenchServer.PrewarmAsync(database.ConnectionString, smoke);
 
         var server = ServerCpu.For(database.ConnectionString);
         await using var baselineServer = await Baseline.StartAsync(database.ConnectionString);
@@ -134,6 +135,7 @@ public static class IngestBenchmark
             return [new Result("ingest latency", "not measured", "-", 0, "wrk is not installed: apt-get install -y wrk")];
         var seconds = smoke ? 2 : 15;
         await using var database = await TestDatabase.StartAsync("ingest", durable: true, settings: BenchServer.Settings());
+        await BenchServer.PrewarmAsync(database.ConnectionString, smoke);
         await using var target = await IngestTarget.StartAsync(database.ConnectionString, smoke);
         var (api, client) = (target.Api, target.Client);
         Task<LoadResult> Round(int roundSeconds) => target.RoundAsync(roundSeconds);
