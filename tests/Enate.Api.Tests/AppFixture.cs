@@ -147,7 +147,20 @@ public abstract class AppTest(AppFixture app) : IAsyncLifetime
         await connection.OpenAsync();
         await using (var hold = new Npgsql.NpgsqlCommand($"select pg_advisory_lock({Enate.Domain.Audit.AuditChain.LockKey})", connection))
             await hold.ExecuteNonQueryAsync();
-        await App.Store.Advanced.Clean.DeleteAllDocumentsAsync();
+        // The Workers may still be finishing the previous test's runs: clearing their tables can deadlock with them
+        // (PostgreSQL then aborts one side, seen once in CI). The clean-up is simply tried again.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await App.Store.Advanced.Clean.DeleteAllDocumentsAsync();
+                break;
+            }
+            catch (Npgsql.PostgresException e) when (e.SqlState == Npgsql.PostgresErrorCodes.DeadlockDetected && attempt < 5)
+            {
+                await Task.Delay(100 * attempt);
+            }
+        }
         await using (var clear = new Npgsql.NpgsqlCommand(
             $"do $$ begin if to_regclass('{Enate.Domain.Audit.AuditChain.Table}') is not null then truncate {Enate.Domain.Audit.AuditChain.Table}; end if; end $$; " +
             $"select pg_advisory_unlock({Enate.Domain.Audit.AuditChain.LockKey})", connection))
