@@ -11,7 +11,8 @@ public static class BenchServer
         var settings = new Dictionary<string, string>(Defaults);
         foreach (var pair in (Environment.GetEnvironmentVariable("BENCH_PG") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            var (name, value) = (pair.Split('=', 2)[0], pair.Split('=', 2).ElementAtOrDefault(1) ?? "");
+            var parts = pair.Split('=', 2);
+            var (name, value) = (parts[0], parts.ElementAtOrDefault(1) ?? "");
             // pg_ctl hands the server's options to a shell: a space or a `|` would end the setting, or start a pipe.
             if (!System.Text.RegularExpressions.Regex.IsMatch(name + value, "^[A-Za-z0-9_.%:+-]+$"))
                 throw new ArgumentException($"BENCH_PG: '{pair}' holds a character the server's command line cannot carry (use letters, digits and _ . % : + -).");
@@ -48,6 +49,6 @@ public static class BenchServer
     private static int _prewarmed;
 
     public static string Describe() =>
-        (Settings().Count == 0 ? "stock settings" : string.Join(", ", Settings().Select(s => $"{s.Key}={s.Value}"))) +
+        (Settings() is { Count: > 0 } settings ? string.Join(", ", settings.Select(s => $"{s.Key}={s.Value}")) : "stock settings") +
         (_prewarmed > 0 ? $", WAL segments recycled after {_prewarmed} written at start" : ", fresh WAL (no segments to recycle)");
 }

@@ -5,7 +5,7 @@ namespace Enate.Benchmarks;
 /// SenderLateP99Ms: how late the sender itself dispatched its requests (99th percentile). It is part of the
 /// latency, and says when a percentile measures the load generator's share of the machine rather than the server.
 /// WorstWindowP50Ms: the median latency of the requests scheduled in the worst quarter second — a stall shows there.
-public sealed record PacedResult(double OfferedPerSecond, double P50Ms, double P99Ms, int Sent, int Failed, double SenderLateP99Ms, double WorstWindowP50Ms = 0);
+public sealed record PacedResult(double OfferedPerSecond, double P50Ms, double P99Ms, int Sent, int Failed, double SenderLateP99Ms, double WorstWindowP50Ms);
 
 /// Open-loop load at a fixed rate: request i leaves at i / rate whatever happened to the ones before it, and its
 /// latency counts from that scheduled moment, so a stall shows up in the percentiles instead of slowing the sender
