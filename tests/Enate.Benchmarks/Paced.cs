@@ -38,8 +38,11 @@ public static class Paced
         await Task.WhenAll(sends);
         // BENCH_LATENCY_DUMP=folder: every request's scheduled moment and latency, for finding where a tail comes from.
         if (Environment.GetEnvironmentVariable("BENCH_LATENCY_DUMP") is { Length: > 0 } dump)
+        {
+            Directory.CreateDirectory(dump);
             await File.WriteAllLinesAsync(Path.Combine(dump, $"paced-{baseAddress.Port}-{rate:0}-{DateTime.UtcNow:HHmmss}.csv"),
                 latencies.Select((l, i) => $"{i / rate * 1000:0.0},{late[i]:0.00},{l:0.00}"));
+        }
         var sorted = latencies.Skip(skipped).Order().ToArray();
         var lateSorted = late.Skip(skipped).Order().ToArray();
         var perWindow = Math.Max(1, (int)(rate / 4));
