@@ -31,7 +31,9 @@ public static class PostgresModes
             "external" => string.IsNullOrWhiteSpace(external)
                 ? throw new DistributedApplicationException($"Postgres:Mode is 'external' but ConnectionStrings:{DatabaseName} is empty.")
                 : builder.AddConnectionString(DatabaseName),
-            "container" => builder.AddPostgres("postgres").WithDataVolume("enate-postgres-data").AddDatabase(DatabaseName),
+            "container" => builder.AddPostgres("postgres").WithDataVolume("enate-postgres-data")
+                .WithArgs(LocalPostgres.DurableSettings.SelectMany(s => new[] { "-c", $"{s.Key}={s.Value}" }).ToArray())
+                .AddDatabase(DatabaseName),
             "local" => builder.AddLocalPostgres(),
             _ => throw new DistributedApplicationException($"Postgres:Mode '{mode}' is not one of auto, container, local, external."),
         };

@@ -7,12 +7,13 @@ using Enate.Testing;
 
 namespace Enate.AppHost.Tests;
 
-/// Starts the real app host (PostgreSQL in local mode, API, Workers, simulators) as a developer would.
-public sealed class when_the_whole_platform_starts : IAsyncLifetime
+/// Starts the real app host (PostgreSQL in local mode, API, Workers, simulators) as a developer would; once for
+/// the class's tests.
+public sealed class WholePlatform : IAsyncLifetime
 {
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "enate-tests", $"apphost-{Guid.NewGuid():N}");
-    private DistributedApplication _app = null!;
-    private const string AdminKey = "apphost-test-admin-key-0001";
+    public DistributedApplication App { get; private set; } = null!;
+    public const string AdminKey = "apphost-test-admin-key-0001";
 
     public async Task InitializeAsync()
     {
@@ -27,17 +28,17 @@ public sealed class when_the_whole_platform_starts : IAsyncLifetime
         ];
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Enate_AppHost>(
             args, (options, _) => options.DisableDashboard = true);
-        _app = await builder.BuildAsync();
+        App = await builder.BuildAsync();
         using var startup = new CancellationTokenSource(TimeSpan.FromMinutes(4));
-        await _app.StartAsync(startup.Token);
-        await _app.ResourceNotifications.WaitForResourceHealthyAsync("api", startup.Token);
-        await _app.ResourceNotifications.WaitForResourceHealthyAsync("workers", startup.Token);
+        await App.StartAsync(startup.Token);
+        await App.ResourceNotifications.WaitForResourceHealthyAsync("api", startup.Token);
+        await App.ResourceNotifications.WaitForResourceHealthyAsync("workers", startup.Token);
     }
 
     public async Task DisposeAsync()
     {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        await App.StopAsync();
+        await App.DisposeAsync();
         try
         {
             Directory.Delete(_dataDirectory, recursive: true);
@@ -46,11 +47,16 @@ public sealed class when_the_whole_platform_starts : IAsyncLifetime
         {
         }
     }
+}
+
+public sealed class when_the_whole_platform_starts(WholePlatform platform) : IClassFixture<WholePlatform>
+{
+    private const string AdminKey = WholePlatform.AdminKey;
 
     [Fact]
     public async Task the_api_is_healthy_and_a_requested_run_is_executed_by_the_workers()
     {
-        using var api = _app.CreateHttpClient("api", "http");
+        using var api = platform.App.CreateHttpClient("api", "http");
         Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/health")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await api.GetAsync("/api/v1/runs")).StatusCode);
         api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminKey);
@@ -72,5 +78,17 @@ public sealed class when_the_whole_platform_starts : IAsyncLifetime
             r => r.GetProperty("status").GetString() == "succeeded",
             TimeSpan.FromSeconds(60));
         Assert.Equal("world", run.GetProperty("output").GetProperty("hello").GetString());
+    }
+
+    [Fact]
+    public async Task its_postgresql_spaces_checkpoints_for_an_event_store()
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(await platform.App.GetConnectionStringAsync("postgres"));
+        await connection.OpenAsync();
+        foreach (var (name, value) in new[] { ("max_wal_size", "4GB"), ("min_wal_size", "1GB"), ("checkpoint_timeout", "15min") })
+        {
+            await using var show = new Npgsql.NpgsqlCommand($"show {name}", connection);
+            Assert.Equal(value, await show.ExecuteScalarAsync());
+        }
     }
 }

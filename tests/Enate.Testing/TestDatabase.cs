@@ -17,6 +17,9 @@ public sealed class TestDatabase : IAsyncDisposable
 
     public string ConnectionString { get; }
 
+    /// The settings a durable server gets besides the ones given: the platform's own (LocalPostgres.DurableSettings).
+    public static IReadOnlyDictionary<string, string> DurableSettings => LocalPostgres.DurableSettings;
+
     /// A test server skips fsync (its data is thrown away); a benchmark asks for a durable one, because a
     /// "recorded" request means one that survives a power cut, and that is what its baseline must pay for too.
     /// `settings` are further server settings (ignored when ConnectionStrings__enate names a server).
