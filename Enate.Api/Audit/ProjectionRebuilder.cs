@@ -17,7 +17,9 @@ namespace Enate.Api.Audit;
 /// applies the events again over the existing documents (a re-run link appears twice). Instead the streams are read in
 /// batches and each document is projected from scratch and overwritten in place, with its stream version as revision;
 /// the streams appended to meanwhile are projected again afterwards, and documents no stream produces are deleted.
-/// One rebuild at a time across replicas (a PostgreSQL advisory lock); one whose process died reports "abandoned".
+/// A rebuild covers the tenant that asked for it: its streams, its documents; other tenants' read models are not
+/// touched. One rebuild at a time across replicas (a PostgreSQL advisory lock); one whose process died reports
+/// "abandoned".
 public sealed class ProjectionRebuilder
 {
     /// Saved at least this often while running; silence for <see cref="AbandonedAfter"/> means the process died.
@@ -70,7 +72,7 @@ public sealed class ProjectionRebuilder
                 }
             }
 
-            var (count, highest, now) = await StartingPointAsync(connection, ct);
+            var (count, highest, now) = await StartingPointAsync(connection, tenantId, ct);
             var rebuild = new ProjectionRebuild
             {
                 Id = Guid.CreateVersion7(), Projections = [.. ProjectionNames], Total = count, TenantId = tenantId,
@@ -104,20 +106,20 @@ public sealed class ProjectionRebuilder
             // Every later append then has a higher number, and the catch-up finds its stream.
             await WaitForWritersInFlightAsync(ct);
             var saved = _time.GetUtcNow();
-            (Guid Stream, string Tenant) after = (Guid.Empty, "");
+            var tenant = rebuild.TenantId;
+            var after = Guid.Empty;
             while (true)
             {
-                var batch = await StreamsAfterAsync(after, ct);
+                var batch = await StreamsAfterAsync(tenant, after, ct);
                 if (batch.Count == 0) break;
-                foreach (var tenant in batch.GroupBy(s => s.Tenant))
-                    rebuild.EventsProcessed += await ReprojectAsync(tenant.Key, tenant.Select(s => s.Stream).ToArray(), ct);
+                rebuild.EventsProcessed += await ReprojectAsync(tenant, batch.ToArray(), ct);
                 after = batch[^1];
                 if (_time.GetUtcNow() - saved < ProgressInterval) continue;
                 rebuild.UpdatedAt = saved = _time.GetUtcNow();
                 await SaveAsync(rebuild, ct);
             }
-            rebuild.StreamsCaughtUp = await CatchUpAsync(mark, ct);
-            rebuild.OrphansDeleted = await DeleteOrphansAsync(rebuild.StartedAt, ct);
+            rebuild.StreamsCaughtUp = await CatchUpAsync(tenant, mark, ct);
+            rebuild.OrphansDeleted = await DeleteOrphansAsync(tenant, rebuild.StartedAt, ct);
             rebuild.Status = RebuildStatus.Succeeded;
         }
         catch (Exception ex)
@@ -161,34 +163,34 @@ public sealed class ProjectionRebuilder
     /// stream appended to since the start is projected again. An append racing that (it read the document before it
     /// was replaced) moves the stream's version: once the writers open meanwhile have finished, such streams are
     /// projected again, until none moved.
-    private async Task<int> CatchUpAsync(long mark, CancellationToken ct)
+    private async Task<int> CatchUpAsync(string tenant, long mark, CancellationToken ct)
     {
-        var pending = await StreamsAppendedAfterAsync(mark, ct);
-        var done = new HashSet<(Guid Stream, string Tenant)>();
+        var pending = await StreamsAppendedAfterAsync(tenant, mark, ct);
+        var done = new HashSet<Guid>();
         var deadline = _time.GetUtcNow() + CatchUpLimit;
         while (pending.Count > 0)
         {
-            var versions = await VersionsAsync(pending, ct);
-            foreach (var tenant in pending.GroupBy(s => s.Tenant))
-            foreach (var chunk in tenant.Select(s => s.Stream).Chunk(StreamsPerBatch))
-                await ReprojectAsync(tenant.Key, chunk, ct);
+            var versions = await VersionsAsync(tenant, pending, ct);
+            foreach (var chunk in pending.Chunk(StreamsPerBatch)) await ReprojectAsync(tenant, chunk, ct);
             done.UnionWith(pending);
             await WaitForWritersInFlightAsync(ct);
-            pending = (await VersionsAsync(pending, ct)).Where(v => versions.GetValueOrDefault(v.Key) != v.Value).Select(v => v.Key).ToList();
+            pending = (await VersionsAsync(tenant, pending, ct)).Where(v => versions.GetValueOrDefault(v.Key) != v.Value).Select(v => v.Key).ToList();
             if (pending.Count > 0 && _time.GetUtcNow() > deadline)
                 throw new TimeoutException($"{pending.Count} streams were still being appended to {CatchUpLimit} after the rebuild; start it again.");
         }
         return done.Count;
     }
 
-    /// Documents nothing wrote since the rebuild began belong to no stream's events (written out of band): they go.
-    private async Task<long> DeleteOrphansAsync(DateTimeOffset startedAt, CancellationToken ct)
+    /// The tenant's documents nothing wrote since the rebuild began belong to no stream's events (written out of
+    /// band): they go.
+    private async Task<long> DeleteOrphansAsync(string tenant, DateTimeOffset startedAt, CancellationToken ct)
     {
         long deleted = 0;
         foreach (var model in _models)
         {
             var table = _store.Options.FindOrResolveDocumentType(model.Type).TableName.QualifiedName;
-            await using var command = _database.CreateCommand($"delete from {table} where mt_last_modified < @started");
+            await using var command = _database.CreateCommand($"delete from {table} where tenant_id = @tenant and mt_last_modified < @started");
+            command.Parameters.AddWithValue("tenant", tenant);
             command.Parameters.AddWithValue("started", startedAt);
             deleted += await command.ExecuteNonQueryAsync(ct);
         }
@@ -209,42 +211,39 @@ public sealed class ProjectionRebuilder
         while ((long)(await running.ExecuteScalarAsync(ct))! > 0 && _time.GetUtcNow() < deadline) await Task.Delay(20, ct);
     }
 
-    private async Task<List<(Guid Stream, string Tenant)>> StreamsAfterAsync((Guid Stream, string Tenant) after, CancellationToken ct)
+    private async Task<List<Guid>> StreamsAfterAsync(string tenant, Guid after, CancellationToken ct)
     {
         await using var command = _database.CreateCommand(
-            $"select id, tenant_id from {Streams} where (tenant_id, id) > (@tenant, @id) order by tenant_id, id limit {StreamsPerBatch}");
-        command.Parameters.AddWithValue("tenant", after.Tenant);
-        command.Parameters.AddWithValue("id", after.Stream);
+            $"select id from {Streams} where tenant_id = @tenant and id > @id order by id limit {StreamsPerBatch}");
+        command.Parameters.AddWithValue("tenant", tenant);
+        command.Parameters.AddWithValue("id", after);
         return await ReadStreamsAsync(command, ct);
     }
 
-    private async Task<List<(Guid Stream, string Tenant)>> StreamsAppendedAfterAsync(long mark, CancellationToken ct)
+    private async Task<List<Guid>> StreamsAppendedAfterAsync(string tenant, long mark, CancellationToken ct)
     {
-        await using var command = _database.CreateCommand($"select distinct stream_id, tenant_id from {Events} where seq_id > @mark");
+        await using var command = _database.CreateCommand($"select distinct stream_id from {Events} where seq_id > @mark and tenant_id = @tenant");
         command.Parameters.AddWithValue("mark", mark);
+        command.Parameters.AddWithValue("tenant", tenant);
         return await ReadStreamsAsync(command, ct);
     }
 
-    private static async Task<List<(Guid Stream, string Tenant)>> ReadStreamsAsync(NpgsqlCommand command, CancellationToken ct)
+    private static async Task<List<Guid>> ReadStreamsAsync(NpgsqlCommand command, CancellationToken ct)
     {
-        var streams = new List<(Guid, string)>();
+        var streams = new List<Guid>();
         await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) streams.Add((reader.GetGuid(0), reader.GetString(1)));
+        while (await reader.ReadAsync(ct)) streams.Add(reader.GetGuid(0));
         return streams;
     }
 
-    private async Task<Dictionary<(Guid Stream, string Tenant), long>> VersionsAsync(List<(Guid Stream, string Tenant)> streams, CancellationToken ct)
+    private async Task<Dictionary<Guid, long>> VersionsAsync(string tenant, List<Guid> streams, CancellationToken ct)
     {
-        await using var command = _database.CreateCommand($"select id, tenant_id, version from {Streams} where id = any(@ids)");
-        command.Parameters.AddWithValue("ids", streams.Select(s => s.Stream).Distinct().ToArray());
-        var wanted = streams.ToHashSet();
-        var versions = new Dictionary<(Guid, string), long>();
+        await using var command = _database.CreateCommand($"select id, version from {Streams} where tenant_id = @tenant and id = any(@ids)");
+        command.Parameters.AddWithValue("tenant", tenant);
+        command.Parameters.AddWithValue("ids", streams.ToArray());
+        var versions = new Dictionary<Guid, long>();
         await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            var key = (reader.GetGuid(0), reader.GetString(1));
-            if (wanted.Contains(key)) versions[key] = reader.GetInt64(2);
-        }
+        while (await reader.ReadAsync(ct)) versions[reader.GetGuid(0)] = reader.GetInt64(1);
         return versions;
     }
 
@@ -255,10 +254,14 @@ public sealed class ProjectionRebuilder
         await session.SaveChangesAsync(ct);
     }
 
-    /// How many events there are, the highest sequence, and the database's clock (the one documents are stamped by).
-    private static async Task<(long Count, long Highest, DateTimeOffset Now)> StartingPointAsync(NpgsqlConnection connection, CancellationToken ct)
+    /// How many events the tenant has, the highest sequence of all (appends after it are caught up), and the
+    /// database's clock (the one documents are stamped by).
+    private static async Task<(long Count, long Highest, DateTimeOffset Now)> StartingPointAsync(NpgsqlConnection connection, string tenant,
+        CancellationToken ct)
     {
-        await using var command = new NpgsqlCommand($"select count(*), coalesce(max(seq_id), 0), now() from {Events}", connection);
+        await using var command = new NpgsqlCommand(
+            $"select (select count(*) from {Events} where tenant_id = @tenant), (select coalesce(max(seq_id), 0) from {Events}), now()", connection);
+        command.Parameters.AddWithValue("tenant", tenant);
         await using var reader = await command.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         return (reader.GetInt64(0), reader.GetInt64(1), reader.GetFieldValue<DateTimeOffset>(2));

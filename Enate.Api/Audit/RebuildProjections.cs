@@ -15,8 +15,8 @@ public sealed record RebuildAccepted(Guid RebuildId);
 public static class RebuildProjectionsEndpoint
 {
     /// Rebuilds every read model (run summaries, inbound requests) from the event log in the background: 202 with
-    /// where to watch its progress; 409 while a rebuild is running. The event store is shared, so this re-projects
-    /// every tenant's read models. Reads and runs carry on meanwhile; each document is rewritten in place.
+    /// where to watch its progress; 409 while a rebuild is running. It re-projects the caller's tenant's read models
+    /// only. Reads and runs carry on meanwhile; each document is rewritten in place.
     [WolverinePost("/api/v1/admin/projections/rebuild", OperationId = "RebuildProjections")]
     [Authorize(Policy = Scopes.Admin)]
     [Tags("Admin")]
