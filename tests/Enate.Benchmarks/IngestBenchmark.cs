@@ -127,10 +127,10 @@ public static class IngestBenchmark
     }
 
     /// `--only latency`: the ingest latency phase alone, for working on the tail — warm-up until settled, one 5-s round
-    /// at full rate, then `phases` open-loop phases at half that rate, each with its checkpoints, WAL per request and
+    /// at full rate, then BENCH_PHASES open-loop phases at half that rate, each with its checkpoints, WAL per request and
     /// its worst quarter second, each after the baseline paced at the same rate. No end to end.
     /// BENCH_PHASES and BENCH_PHASE_SECONDS (3 and 15 by default): a few long phases measure the tail over a whole
-    /// checkpoint cycle (about 4 minutes at half the ingest's rate) instead of between checkpoints or across one.
+    /// checkpoint cycle (about 3.5 minutes at half the ingest's rate) instead of between checkpoints or across one.
     public static async Task<IEnumerable<Result>> LatencyAsync(bool smoke)
     {
         if (Wrk.Path is null)
@@ -169,7 +169,7 @@ public static class IngestBenchmark
             var paced = await Paced.RunAsync(client.BaseAddress!, i => target.Webhook($"P{phase}-{i}", padding), full.RequestsPerSecond / 2, seconds);
             if (lsnBefore is not null)
                 await WalBreakdown.WriteAsync(database.ConnectionString, lsnBefore, await WalBreakdown.CurrentLsnAsync(database.ConnectionString),
-                    paced.Sent, Path.Combine(Path.GetTempPath(), $"enate-wal-phase{phase}-{DateTime.Now:HHmmss}.md"));
+                    paced.Sent + (int)(paced.OfferedPerSecond * 2), Path.Combine(Path.GetTempPath(), $"enate-wal-phase{phase}-{DateTime.UtcNow:HHmmss}.md"));
             var wal = (await WalBytesAsync(database.ConnectionString) - walBefore) / Math.Max(1, paced.Sent + (int)(paced.OfferedPerSecond * 2));
             var checkpoints = await CheckpointsAsync(database.ConnectionString) - checkpointsBefore;
             Console.WriteLine($"  phase {phase}, ingest:   {paced.OfferedPerSecond:0} req/s, p50 {paced.P50Ms:0.0} ms, p99 {paced.P99Ms:0.0} ms, worst 250 ms window p50 {paced.WorstWindowP50Ms:0.0} ms, checkpoints {checkpoints}, WAL {wal:0} bytes per request, sender late p99 {paced.SenderLateP99Ms:0.0} ms");

@@ -19,7 +19,8 @@ public static partial class WalBreakdown
         return (string)(await command.ExecuteScalarAsync())!;
     }
 
-    /// The table of relations by WAL bytes for [from, to), `requests` to give bytes per request; written to `file`.
+    /// The table of relations by WAL bytes for [from, to), `requests` (every request sent in that range, the unmeasured
+    /// first seconds included) to give bytes per request; written to `file`.
     public static async Task WriteAsync(string connectionString, string from, string to, int requests, string file)
     {
         var (directory, names) = await ServerAsync(connectionString);
