@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using Enate.Domain;
 using Enate.Domain.Audit;
 using JasperFx.Events;
@@ -18,14 +20,16 @@ namespace Enate.Api.Audit;
 /// batches and each document is projected from scratch and overwritten in place, with its stream version as revision;
 /// the streams appended to meanwhile are projected again afterwards, and documents no stream produces are deleted.
 /// A rebuild covers the tenant that asked for it: its streams, its documents; other tenants' read models are not
-/// touched. One rebuild at a time across replicas (a PostgreSQL advisory lock); one whose process died reports
-/// "abandoned".
+/// touched. One rebuild per tenant at a time across replicas (a PostgreSQL advisory lock per tenant: different
+/// tenants' rebuilds touch disjoint rows and may run together); one whose process died reports "abandoned".
 public sealed class ProjectionRebuilder
 {
     /// Saved at least this often while running; silence for <see cref="AbandonedAfter"/> means the process died.
     public static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan AbandonedAfter = TimeSpan.FromMinutes(1);
-    public const long LockKey = 0x456e617465526562; // "EnateReb"
+    /// The advisory lock a tenant's rebuild holds while it runs.
+    public static long LockKeyFor(string tenantId) =>
+        BitConverter.ToInt64(SHA256.HashData(Encoding.UTF8.GetBytes($"EnateReb:{tenantId}")));
 
     private const int StreamsPerBatch = 500;
     private static readonly TimeSpan CatchUpLimit = TimeSpan.FromMinutes(2);
@@ -63,7 +67,7 @@ public sealed class ProjectionRebuilder
         var connection = await _database.OpenConnectionAsync(ct);
         try
         {
-            await using (var take = new NpgsqlCommand($"select pg_try_advisory_lock({LockKey})", connection))
+            await using (var take = new NpgsqlCommand($"select pg_try_advisory_lock({LockKeyFor(tenantId)})", connection))
             {
                 if (!(bool)(await take.ExecuteScalarAsync(ct))!)
                 {
@@ -84,7 +88,7 @@ public sealed class ProjectionRebuilder
         }
         catch
         {
-            await ReleaseAsync(connection);
+            await ReleaseAsync(connection, tenantId);
             throw;
         }
     }
@@ -139,7 +143,7 @@ public sealed class ProjectionRebuilder
             {
                 _logger.LogError(ex, "Could not save the end of rebuild {RebuildId}", rebuild.Id);
             }
-            await ReleaseAsync(held);
+            await ReleaseAsync(held, rebuild.TenantId);
         }
     }
 
@@ -267,11 +271,11 @@ public sealed class ProjectionRebuilder
         return (reader.GetInt64(0), reader.GetInt64(1), reader.GetFieldValue<DateTimeOffset>(2));
     }
 
-    private async Task ReleaseAsync(NpgsqlConnection connection)
+    private async Task ReleaseAsync(NpgsqlConnection connection, string tenantId)
     {
         try
         {
-            await using var release = new NpgsqlCommand($"select pg_advisory_unlock({LockKey})", connection);
+            await using var release = new NpgsqlCommand($"select pg_advisory_unlock({LockKeyFor(tenantId)})", connection);
             await release.ExecuteNonQueryAsync();
         }
         catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)

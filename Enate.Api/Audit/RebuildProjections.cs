@@ -15,7 +15,7 @@ public sealed record RebuildAccepted(Guid RebuildId);
 public static class RebuildProjectionsEndpoint
 {
     /// Rebuilds every read model (run summaries, inbound requests) from the event log in the background: 202 with
-    /// where to watch its progress; 409 while a rebuild is running. It re-projects the caller's tenant's read models
+    /// where to watch its progress; 409 while this tenant's rebuild is running. It re-projects the caller's tenant's read models
     /// only. Reads and runs carry on meanwhile; each document is rewritten in place.
     [WolverinePost("/api/v1/admin/projections/rebuild", OperationId = "RebuildProjections")]
     [Authorize(Policy = Scopes.Admin)]
@@ -24,7 +24,7 @@ public static class RebuildProjectionsEndpoint
     public static async Task<IResult> Post(ClaimsPrincipal user, ProjectionRebuilder rebuilder, CancellationToken ct)
     {
         var rebuild = await rebuilder.StartAsync(user.Tenant(), user.Who(), ct);
-        if (rebuild is null) return Problems.Conflict("rebuild-running", "A rebuild is running already; wait for it to end.");
+        if (rebuild is null) return Problems.Conflict("rebuild-running", "A rebuild of this tenant's read models is running already; wait for it to end.");
         return Results.Accepted($"/api/v1/admin/projections/rebuild/{rebuild.Id}", new RebuildAccepted(rebuild.Id));
     }
 
