@@ -14,9 +14,9 @@ public sealed record RebuildAccepted(Guid RebuildId);
 
 public static class RebuildProjectionsEndpoint
 {
-    /// Rebuilds every read model (run summaries, inbound requests) from the event log in the background: 202 with
-    /// where to watch its progress; 409 while this tenant's rebuild is running. It re-projects the caller's tenant's read models
-    /// only. Reads and runs carry on meanwhile; each document is rewritten in place.
+    /// Rebuilds the caller's tenant's read models (run summaries, inbound requests) from the event log in the
+    /// background: 202 with where to watch its progress; 409 while this tenant's rebuild is running. Reads and runs
+    /// carry on meanwhile; each document is rewritten in place.
     [WolverinePost("/api/v1/admin/projections/rebuild", OperationId = "RebuildProjections")]
     [Authorize(Policy = Scopes.Admin)]
     [Tags("Admin")]
