@@ -122,7 +122,11 @@ public sealed class GroupCommit : IAsyncDisposable
         await session.SaveChangesAsync();
     }
 
-    /// A message as Wolverine would put it into the Workers' queue table: routed, enveloped, serialized.
+    /// A message as Wolverine would put it into the Workers' queue table: routed, enveloped, serialized — with the
+    /// headers the Workers use only. The envelope is written twice per run (this queue, then the Workers' inbox), and
+    /// Wolverine's full header set was six times the message itself; what is left out here the receiver does not read
+    /// (the destination it sets from its own listener, the accepted content types are for replies, the source and
+    /// conversation name the sender) — docs/benchmarks.md, change 16.
     private IEnumerable<QueuedMessage> Envelopes(object message, string tenantId, Activity? trace)
     {
         foreach (var envelope in _runtime.RoutingFor(message.GetType()).RouteForPublish(message, new DeliveryOptions { TenantId = tenantId }))
@@ -130,11 +134,12 @@ public sealed class GroupCommit : IAsyncDisposable
             if (envelope.Destination != _runQueue)
                 throw new InvalidOperationException($"{message.GetType().Name} is routed to {envelope.Destination}, not to the Workers' queue {_runQueue}.");
             envelope.TenantId = tenantId;
-            envelope.Source = _runtime.Options.ServiceName;
             // Each message carries the trace of the request that asked for it, not the writer's.
             envelope.CorrelationId = trace?.RootId;
             envelope.ParentId = trace?.Id;
-            envelope.ConversationId = envelope.Id;
+            envelope.Destination = null;
+            envelope.AcceptedContentTypes = [];
+            envelope.Source = null;
             yield return new QueuedMessage(envelope.Id, EnvelopeSerializer.Serialize(envelope), envelope.MessageType!, envelope.DeliverBy);
         }
     }
