@@ -57,11 +57,13 @@ public sealed class when_a_run_is_traced(AppFixture app) : AppTest(app)
         var runId = result.ReadAsJson<System.Text.Json.JsonElement>().GetProperty("runId").GetGuid();
         await Api.WaitForRun(runId, RunStatus.Succeeded);
 
-        // The Workers' inbox keeps a handled message's envelope for a while, as the queue table handed it over.
+        // The Workers' inbox keeps a handled message's envelope for a while, as the queue table handed it over (their
+        // own later messages about the run come through other listeners).
         await using var connection = new NpgsqlConnection(App.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
-            $"select body from {EnateStore.WolverineSchema}.wolverine_incoming_envelopes where position(@run in body) > 0", connection);
+            $"select body from {EnateStore.WolverineSchema}.wolverine_incoming_envelopes " +
+            $"where received_at like 'postgresql://{EnateStore.RunQueue}%' and position(@run in body) > 0", connection);
         command.Parameters.AddWithValue("run", Encoding.UTF8.GetBytes(runId.ToString()));
         var body = Encoding.Latin1.GetString((byte[])(await command.ExecuteScalarAsync())!);
 
