@@ -53,7 +53,7 @@ public static class WhatIfEndpoint
         foreach (var summary in summaries)
         {
             var events = await session.Events.FetchStreamAsync(summary.Id, token: ct);
-            var input = events.Select(e => e.Data).OfType<RunRequested>().First().Input;
+            var input = await RunInputs.OfAsync(session, events.Select(e => e.Data).OfType<RunRequested>().First(), ct);
             var recorded = new RecordedRun(summary.Id, summary.RecipeVersion, summary.Status, input, summary.Output,
                 events.Select(e => e.Data).ToList());
             runs.Add(WhatIf.Compare(recorded, target, connections, session.TenantId, now));

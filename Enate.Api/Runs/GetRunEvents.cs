@@ -1,6 +1,7 @@
 using Enate.Domain.Security;
 using Microsoft.AspNetCore.Authorization;
 using Enate.Api.Platform;
+using Enate.Domain.Runs;
 using Marten;
 using Wolverine.Http;
 
@@ -18,9 +19,13 @@ public static class GetRunEventsEndpoint
     {
         var events = await session.Events.FetchStreamAsync(id, token: ct);
         if (events.Count == 0) return Problems.NotFound($"Run {id}");
-        return Results.Ok(new
+        var items = new List<RecordedEvent>(events.Count);
+        foreach (var e in events)
         {
-            items = events.Select(e => new RecordedEvent(e.Sequence, e.Version, e.EventType.Name, e.Timestamp, e.Data)),
-        });
+            // A run started by an inbound request shows the input read from that request's body.
+            var data = e.Data is RunRequested requested ? await RunInputs.WithInputAsync(session, requested, ct) : e.Data;
+            items.Add(new RecordedEvent(e.Sequence, e.Version, e.EventType.Name, e.Timestamp, data));
+        }
+        return Results.Ok(new { items });
     }
 }

@@ -19,7 +19,8 @@ public sealed record RunRequest(
     Guid? ReplayOf = null,
     int? Version = null,
     Guid? InboundId = null,
-    Func<Guid, object>? Inbound = null);
+    Func<Guid, object>? Inbound = null,
+    bool InputInInbound = false);
 
 public enum StartResult { Started, Duplicate, Conflict }
 
@@ -83,8 +84,8 @@ public sealed class RunStarter(IDocumentSession session, GroupCommit commits, Ti
         var definition = await RecipeVersions.DefinitionAsync(session, recipe, version, ct);
         var runId = Guid.CreateVersion7(now);
         var workItem = WorkItems.Extract(definition, request.Input);
-        var requested = new RunRequested(runId, recipe.Id, version, request.Trigger, request.Input,
-            request.IdempotencyKey, workItem, request.ReplayOf, request.RequestedBy, now, request.InboundId);
+        var requested = new RunRequested(runId, recipe.Id, version, request.Trigger, request.InputInInbound ? default : request.Input,
+            request.IdempotencyKey, workItem, request.ReplayOf, request.RequestedBy, now, request.InboundId, request.InputInInbound);
         return (new NewStream(typeof(Run), runId, [requested]), new ExecuteRun(runId, session.TenantId));
     }
 

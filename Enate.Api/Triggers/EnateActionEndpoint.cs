@@ -36,7 +36,7 @@ public static class EnateActionEndpoint
         }
 
         var deliveryKey = $"action:{recipeKey}:{RunStarter.Sha256(callbackUrl ?? input.GetRawText())}";
-        var result = await intake.AcceptAsync(tenant, arrival, deliveryKey, [recipe!], input, user.Who(), ct);
+        var result = await intake.AcceptAsync(tenant, arrival, deliveryKey, [recipe!], user.Who(), ct);
         var body = new RunAccepted(result.RunIds[0]);
         return result.Duplicate ? Results.Ok(body) : Results.Accepted($"/api/v1/runs/{body.RunId}", body);
     }

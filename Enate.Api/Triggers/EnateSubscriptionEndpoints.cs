@@ -133,7 +133,7 @@ public static class EnateSubscriptionEndpoints
         var webhook = input.TryGetProperty("Webhook", out var w) && w.ValueKind == JsonValueKind.String ? w.GetString()! : subscription.Webhook;
         var recipes = await MatchingRecipesAsync(store, subscription.TenantId, webhook, input, ct);
         var result = await intake.AcceptAsync(subscription.TenantId, arrival, DeliveryKey(subscription.Id, webhook, input),
-            recipes, input, $"enate subscription {subscription.Id}", ct);
+            recipes, $"enate subscription {subscription.Id}", ct);
         var answer = new { runIds = result.RunIds };
         return result.Duplicate || result.RunIds.Length == 0 ? Results.Ok(answer) : Results.Json(answer, statusCode: 202);
     }

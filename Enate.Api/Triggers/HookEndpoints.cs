@@ -80,7 +80,7 @@ public static class HookEndpoints
         }
 
         var result = await intake.AcceptAsync(hook.TenantId, arrival, $"hook:{hook.Id}:{request.Headers["webhook-id"]}",
-            [recipe], input, $"webhook {hook.Id}", ct);
+            [recipe], $"webhook {hook.Id}", ct);
         return result.Duplicate
             ? Results.Ok(new { runId = result.RunIds[0] })
             : Results.Accepted($"/api/v1/runs/{result.RunIds[0]}", new { runId = result.RunIds[0] });

@@ -24,20 +24,32 @@ public sealed record Arrival(string Channel, string Target, string Method, strin
             request.ContentType, at);
     }
 
-    public InboundRequestRecorded Record(Guid id, string verdict, int status, string? reason, Guid[] runIds, string? deliveryKey = null) =>
-        new(id, Channel, Target, Method, Path, Headers, Recording.Body(Body, ContentType), verdict, status, reason, runIds, At, deliveryKey);
+    public InboundRequestRecorded Record(Guid id, string verdict, int status, string? reason, Guid[] runIds, string? deliveryKey = null,
+        RecordedBody? body = null) =>
+        new(id, Channel, Target, Method, Path, Headers, body ?? Recording.Body(Body, ContentType), verdict, status, reason, runIds, At,
+            deliveryKey);
 
     /// The body as JSON, or null when it is not (the caller rejects it as 400).
-    public JsonElement? Json()
+    public JsonElement? Json() => Parsed.Json;
+
+    /// Whether Json() read the body without duplicate keys, so that a run may read its input from the recorded body.
+    public bool JsonIsExact => Parsed.Exact;
+
+    private (JsonElement? Json, bool Exact) Parsed => _parsed ??= Parse(Body);
+    private (JsonElement?, bool)? _parsed;
+
+    private static (JsonElement?, bool) Parse(byte[] body)
     {
+        if (RunInputs.ParseExact(body) is { } exact) return (exact, true);
+        // Valid JSON with a duplicated key is still accepted, as before; only its run keeps the input of its own.
         try
         {
-            using var document = JsonDocument.Parse(Body);
-            return document.RootElement.Clone();
+            using var document = JsonDocument.Parse(body);
+            return (document.RootElement.Clone(), false);
         }
         catch (JsonException)
         {
-            return null;
+            return (null, false);
         }
     }
 }
@@ -62,14 +74,18 @@ public sealed class TriggerIntake(IDocumentStore store, GroupCommit commits, Tim
         await session.SaveChangesAsync(ct);
     }
 
-    /// Starts one run per recipe with the same input, unless the delivery key was seen before: then nothing
-    /// starts and the original runs are returned.
+    /// Starts one run per recipe with the body as input (`arrival.Json()`), unless the delivery key was seen before:
+    /// then nothing starts and the original runs are returned.
     public async Task<IntakeResult> AcceptAsync(string tenant, Arrival arrival, string? deliveryKey,
-        IReadOnlyList<Recipe> recipes, JsonElement input, string requestedBy, CancellationToken ct)
+        IReadOnlyList<Recipe> recipes, string requestedBy, CancellationToken ct)
     {
+        var input = arrival.Json() ?? throw new ArgumentException("Only a JSON body is accepted as a run's input.", nameof(arrival));
         // No look-up first: the accepted record carries the delivery key, unique per tenant, so a repeat fails to
         // commit (below). Repeats are rare; a round trip on every delivery is not.
         var inboundId = Guid.CreateVersion7(arrival.At);
+        var body = Recording.Body(arrival.Body, arrival.ContentType);
+        // The body is stored once, in the inbound record, when that record keeps it whole: the runs read it from there.
+        var inputInInbound = body.Text is not null && arrival.JsonIsExact;
         var streams = new List<NewStream>();
         var messages = new List<object>();
         await using (var query = store.QuerySession(tenant))
@@ -77,7 +93,8 @@ public sealed class TriggerIntake(IDocumentStore store, GroupCommit commits, Tim
             foreach (var recipe in recipes)
             {
                 var (run, message) = await RunStarter.PrepareAsync(query,
-                    new RunRequest(recipe, input, arrival.Channel, null, requestedBy, InboundId: inboundId), arrival.At, ct);
+                    new RunRequest(recipe, input, arrival.Channel, null, requestedBy, InboundId: inboundId, InputInInbound: inputInInbound),
+                    arrival.At, ct);
                 streams.Add(run);
                 messages.Add(message);
             }
@@ -86,7 +103,7 @@ public sealed class TriggerIntake(IDocumentStore store, GroupCommit commits, Tim
         var status = runIds.Length > 0 ? StatusCodes.Status202Accepted : StatusCodes.Status200OK;
         var reason = runIds.Length > 0 ? null : "No active recipe matches.";
         streams.Add(new NewStream(typeof(InboundRequest), inboundId,
-            [arrival.Record(inboundId, Verdicts.Accepted, status, reason, runIds, deliveryKey)]));
+            [arrival.Record(inboundId, Verdicts.Accepted, status, reason, runIds, deliveryKey, body)]));
         try
         {
             // Shares a transaction with concurrent requests (group commit); returns once it is committed.

@@ -16,8 +16,10 @@ public static class Replaying
         string reason, string requestedBy, DateTimeOffset now, Guid? bulkReplayId = null)
     {
         var newRunId = Guid.CreateVersion7(now);
-        // The recorded input is in the old run's first event (the summary keeps no copy).
-        var input = (await session.Events.FetchStreamAsync(old.Id, 1)).Select(e => e.Data).OfType<RunRequested>().Single().Input;
+        // The recorded input is in the old run's first event or its inbound record (the summary keeps no copy); the
+        // re-run keeps its own copy, since no inbound request of its own holds it.
+        var requested = (await session.Events.FetchStreamAsync(old.Id, 1)).Select(e => e.Data).OfType<RunRequested>().Single();
+        var input = await RunInputs.OfAsync(session, requested, CancellationToken.None);
         var workItem = WorkItems.Extract(target.Definition, input) ?? old.WorkItem;
         session.Events.StartStream<Run>(newRunId, new RunRequested(newRunId, old.RecipeKey, target.Version, Trigger, input,
             null, workItem, old.Id, requestedBy, now));

@@ -9,7 +9,10 @@ public sealed class Run
     public string RecipeKey { get; private set; } = "";
     public int RecipeVersion { get; private set; }
     public string Trigger { get; private set; } = "";
+    /// The input as its RunRequested holds it: read it through RunInputs, which knows when it is in the inbound record.
     public JsonElement Input { get; private set; }
+    public Guid? InboundId { get; private set; }
+    public bool InputInInbound { get; private set; }
     public string Status { get; private set; } = RunStatus.Requested;
     public bool Started { get; private set; }
     public int Attempts { get; private set; }
@@ -31,6 +34,8 @@ public sealed class Run
         RecipeVersion = e.RecipeVersion,
         Trigger = e.Trigger,
         Input = e.Input,
+        InboundId = e.InboundId,
+        InputInInbound = e.InputInInbound,
     };
 
     public void Apply(RunStarted e)

@@ -1,22 +1,27 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Enate.Domain.Runs;
 
 // The facts of one run. The stream id comes first; every event says who or what caused it and when.
 
-/// A trigger asked for a run of one recipe version with this input.
+/// A trigger asked for a run of one recipe version with this input. A run whose input is the body of the inbound
+/// request that started it (a partner webhook, an Enate webhook or action) does not store the body a second time:
+/// `InputInInbound` is set, `Input` is left out, and the input is inbound request `InboundId`'s recorded body, parsed
+/// (RunInputs). Its readers ask RunInputs, never `Input` directly.
 public sealed record RunRequested(
     Guid RunId,
     string RecipeKey,
     int RecipeVersion,
     string Trigger,
-    JsonElement Input,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] JsonElement Input,
     string? IdempotencyKey,
     string? WorkItem,
     Guid? ReplayOf,
     string RequestedBy,
     DateTimeOffset RequestedAt,
-    Guid? InboundId = null);
+    Guid? InboundId = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool InputInInbound = false);
 
 /// A worker began (or resumed) the run.
 public sealed record RunStarted(Guid RunId, int Attempt, string Worker, DateTimeOffset StartedAt);

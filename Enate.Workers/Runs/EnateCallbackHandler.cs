@@ -29,7 +29,8 @@ public static class EnateCallbackHandler
         var outcome = command.Success ? "success" : "failure";
         var now = clock.GetUtcNow();
 
-        var url = run.Input.ValueKind == JsonValueKind.Object && run.Input.TryGetProperty("CallBackURL", out var u) ? u.GetString() : null;
+        var input = await RunInputs.OfAsync(session, run, ct);
+        var url = input.ValueKind == JsonValueKind.Object && input.TryGetProperty("CallBackURL", out var u) ? u.GetString() : null;
         var connection = await session.LoadAsync<Connection>(callback.Connection ?? "", ct);
         if (string.IsNullOrWhiteSpace(url) || connection is null)
         {
@@ -41,7 +42,7 @@ public static class EnateCallbackHandler
         JsonObject body;
         try
         {
-            body = Body(command, callback, run);
+            body = Body(command, callback, run, input);
         }
         catch (TransformException ex)
         {
@@ -74,7 +75,7 @@ public static class EnateCallbackHandler
         stream.AppendMany(events);
     }
 
-    private static JsonObject Body(SendEnateCallback command, CallbackDefinition callback, Run run)
+    private static JsonObject Body(SendEnateCallback command, CallbackDefinition callback, Run run, JsonElement input)
     {
         if (!command.Success)
             return new JsonObject { ["outcome"] = "failure", ["rejectedReason"] = command.Reason ?? "The integration failed." };
@@ -82,7 +83,7 @@ public static class EnateCallbackHandler
         var body = new JsonObject { ["outcome"] = "success" };
         if (callback.CustomData is { } template)
         {
-            var context = RunContext.Build(run.Id, "", run.RecipeKey, run.RecipeVersion, run.Input, run.CompletedSteps);
+            var context = RunContext.Build(run.Id, "", run.RecipeKey, run.RecipeVersion, input, run.CompletedSteps);
             context["output"] = run.LastOutput is { } output ? JsonNode.Parse(output.GetRawText()) : null;
             body["customData"] = Templates.RenderJson(template, context);
         }

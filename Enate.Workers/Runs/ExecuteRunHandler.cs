@@ -58,7 +58,8 @@ public static class ExecuteRunHandler
         var attempt = run.AttemptsOf(step.Id) + 1;
         stream.AppendOne(new StepStarted(run.Id, step.Id, step.Type, attempt, now));
 
-        var context = RunContext.Build(run.Id, session.TenantId, run.RecipeKey, run.RecipeVersion, run.Input, run.CompletedSteps);
+        var input = await RunInputs.OfAsync(session, run, ct);
+        var context = RunContext.Build(run.Id, session.TenantId, run.RecipeKey, run.RecipeVersion, input, run.CompletedSteps);
         StepPlan plan;
         try
         {

@@ -60,6 +60,68 @@ public sealed class when_a_partner_webhook_arrives(AppFixture app) : AppTest(app
         Assert.True(row.IsDBNull(1));
     }
 
+    /// The body is the run's input: it is stored once, in the inbound record, and the run reads it from there.
+    [Fact]
+    public async Task the_body_is_stored_once_and_the_run_its_detail_its_events_and_a_re_run_read_it_from_the_record()
+    {
+        var body = """{"type":"employee.onboarded","data":{"name":"Grace","email":"grace@example.com"}}""";
+        var runId = await Send(body, "msg_once", Now(), _secret, HttpStatusCode.Accepted);
+        var run = await Api.WaitForRun(runId, RunStatus.Succeeded);
+        Assert.Equal("grace@example.com", run.Output!.Value.GetProperty("email").GetString());
+
+        var (stored, ownInput) = await RequestedAsync(runId);
+        Assert.Null(ownInput);
+        Assert.True(stored.GetProperty("inputInInbound").GetBoolean());
+        Assert.Equal(run.InboundId, stored.GetProperty("inboundId").GetGuid());
+
+        var detail = await Api.GetAsJson<JsonElement>($"/api/v1/runs/{runId}");
+        Assert.Equal("Grace", detail.GetProperty("input").GetProperty("data").GetProperty("name").GetString());
+        var events = await Api.GetAsJson<JsonElement>($"/api/v1/runs/{runId}/events");
+        Assert.Equal("grace@example.com",
+            events.GetProperty("items")[0].GetProperty("data").GetProperty("input").GetProperty("data").GetProperty("email").GetString());
+
+        // What-if re-executes the recipe over the recorded input: the same output, nothing changed.
+        var (status, whatIf, _) = await Enate.Api.Tests.Replay.ReplayCalls.Post(Api, "/api/v1/recipes/employee-onboarded/versions/1/what-if", new { filter = new { } });
+        Assert.Equal(200, status);
+        var tried = whatIf.GetProperty("runs").EnumerateArray().Single(r => r.GetProperty("runId").GetGuid() == runId);
+        Assert.Equal("succeeded", tried.GetProperty("outcome").GetString());
+        Assert.False(tried.GetProperty("changed").GetBoolean());
+
+        // A re-run has no inbound request of its own: it keeps the input in its own first event.
+        var rerunId = await Enate.Api.Tests.Replay.ReplayCalls.ReplayRun(Api, runId, 1);
+        var rerun = await Api.WaitForRun(rerunId, RunStatus.Succeeded);
+        Assert.Equal("grace@example.com", rerun.Output!.Value.GetProperty("email").GetString());
+        var (_, rerunInput) = await RequestedAsync(rerunId);
+        Assert.Equal("Grace", rerunInput!.Value.GetProperty("data").GetProperty("name").GetString());
+    }
+
+    /// jsonb keeps the last of a repeated key; read from the text, the body could mean something else. Such a body is
+    /// still accepted, and its run keeps the input (as jsonb stored it) in its own first event.
+    [Fact]
+    public async Task a_body_with_a_repeated_key_is_accepted_and_its_run_keeps_its_own_input()
+    {
+        var body = """{"type":"employee.onboarded","data":{"email":"first@example.com"},"data":{"email":"last@example.com"}}""";
+        var runId = await Send(body, "msg_repeated_key", Now(), _secret, HttpStatusCode.Accepted);
+        var run = await Api.WaitForRun(runId, RunStatus.Succeeded);
+
+        Assert.Equal("last@example.com", run.Output!.Value.GetProperty("email").GetString());
+        var (stored, ownInput) = await RequestedAsync(runId);
+        Assert.False(stored.TryGetProperty("inputInInbound", out _));
+        Assert.Equal("last@example.com", ownInput!.Value.GetProperty("data").GetProperty("email").GetString());
+    }
+
+    /// A run's RunRequested as stored, and the input it holds itself (null when it holds none).
+    private async Task<(JsonElement Data, JsonElement? Input)> RequestedAsync(Guid runId)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(App.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(
+            $"select data::text from {Enate.Domain.EnateStore.Schema}.mt_events where stream_id = @id and version = 1", connection);
+        command.Parameters.AddWithValue("id", runId);
+        var data = JsonDocument.Parse((string)(await command.ExecuteScalarAsync())!).RootElement.Clone();
+        return (data, data.TryGetProperty("input", out var input) ? input : null);
+    }
+
     [Fact]
     public async Task the_same_delivery_arriving_eight_times_at_once_starts_one_run()
     {

@@ -1,0 +1,74 @@
+using System.Text;
+using System.Text.Json;
+using Enate.Domain.Inbound;
+using Marten;
+
+namespace Enate.Domain.Runs;
+
+/// Where a run's input is: in its RunRequested, or — for a run started by an inbound request whose body is its
+/// input — in that request's recorded body, which is then stored once instead of twice (docs/decisions.md).
+public static class RunInputs
+{
+    /// How a trigger's JSON body is read. Duplicate keys are refused here, so a body taken as a run's input means the
+    /// same read from its text as it meant when jsonb stored it (jsonb keeps the last of duplicated keys); a body with
+    /// them is still accepted, and its run keeps the input in its own event (Arrival.Json).
+    public static readonly JsonDocumentOptions Exact = new() { AllowDuplicateProperties = false };
+
+    /// The body as JSON, or null when it is not JSON without duplicate keys.
+    public static JsonElement? ParseExact(ReadOnlyMemory<byte> body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body, Exact);
+            return document.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// The input a run reads from its inbound request's recorded body.
+    public static JsonElement FromBody(RecordedBody body, Guid inboundId) =>
+        body.Text is { } text && ParseExact(Encoding.UTF8.GetBytes(text)) is { } input
+            ? input
+            : throw new InvalidOperationException($"Inbound request {inboundId} holds no JSON body to be a run's input.");
+
+    /// The input of each of these runs, by run id: one query for the inbound records of those that keep none of their own.
+    public static async Task<IReadOnlyDictionary<Guid, JsonElement>> OfAsync(IQuerySession session, IReadOnlyCollection<RunRequested> runs,
+        CancellationToken ct)
+    {
+        var inbound = runs.Where(r => r.InputInInbound).Select(r => InboundOf(r.RunId, r.InboundId)).Distinct().ToArray();
+        var bodies = new Dictionary<Guid, RecordedBody>();
+        if (inbound.Length > 0)
+        {
+            var events = await session.Events.QueryAllRawEvents().Where(e => inbound.Contains(e.StreamId) && e.Version == 1).ToListAsync(ct);
+            foreach (var recorded in events.Select(e => e.Data).OfType<InboundRequestRecorded>()) bodies[recorded.Id] = recorded.Body;
+        }
+        return runs.ToDictionary(r => r.RunId, r => r.InputInInbound
+            ? FromBody(bodies.GetValueOrDefault(InboundOf(r.RunId, r.InboundId))
+                ?? throw new InvalidOperationException($"Run {r.RunId}'s inbound request {r.InboundId} is not recorded."), InboundOf(r.RunId, r.InboundId))
+            : r.Input);
+    }
+
+    /// The input of a run as the engine rebuilt it from its stream.
+    public static async Task<JsonElement> OfAsync(IQuerySession session, Run run, CancellationToken ct)
+    {
+        if (!run.InputInInbound) return run.Input;
+        var inboundId = InboundOf(run.Id, run.InboundId);
+        var events = await session.Events.FetchStreamAsync(inboundId, 1, token: ct);
+        return events.Select(e => e.Data).OfType<InboundRequestRecorded>().FirstOrDefault() is { } recorded
+            ? FromBody(recorded.Body, inboundId)
+            : throw new InvalidOperationException($"Run {run.Id}'s inbound request {inboundId} is not recorded.");
+    }
+
+    public static async Task<JsonElement> OfAsync(IQuerySession session, RunRequested run, CancellationToken ct) =>
+        (await OfAsync(session, [run], ct))[run.RunId];
+
+    /// A RunRequested with its input filled in, as the API shows it.
+    public static async Task<RunRequested> WithInputAsync(IQuerySession session, RunRequested run, CancellationToken ct) =>
+        run.InputInInbound ? run with { Input = await OfAsync(session, run, ct) } : run;
+
+    private static Guid InboundOf(Guid runId, Guid? inboundId) =>
+        inboundId ?? throw new InvalidOperationException($"Run {runId} takes its input from an inbound request but names none.");
+}
