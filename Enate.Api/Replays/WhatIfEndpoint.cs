@@ -49,15 +49,14 @@ public static class WhatIfEndpoint
 
         var connections = (await session.Query<Connection>().ToListAsync(ct)).ToDictionary(c => c.Id);
         var now = clock.GetUtcNow();
-        var runs = new List<WhatIfRun>();
+        var recordedEvents = new List<List<object>>();
         foreach (var summary in summaries)
-        {
-            var events = await session.Events.FetchStreamAsync(summary.Id, token: ct);
-            var input = await RunInputs.OfAsync(session, events.Select(e => e.Data).OfType<RunRequested>().First(), ct);
-            var recorded = new RecordedRun(summary.Id, summary.RecipeVersion, summary.Status, input, summary.Output,
-                events.Select(e => e.Data).ToList());
-            runs.Add(WhatIf.Compare(recorded, target, connections, session.TenantId, now));
-        }
+            recordedEvents.Add((await session.Events.FetchStreamAsync(summary.Id, token: ct)).Select(e => e.Data).ToList());
+        // The inputs of all the runs at once (those kept in their inbound records in one query).
+        var inputs = await RunInputs.OfAsync(session, recordedEvents.Select(events => events.OfType<RunRequested>().First()).ToList(), ct);
+        var runs = summaries.Zip(recordedEvents, (summary, events) => WhatIf.Compare(
+            new RecordedRun(summary.Id, summary.RecipeVersion, summary.Status, inputs[summary.Id], summary.Output, events),
+            target, connections, session.TenantId, now)).ToList();
         return Results.Ok(new WhatIfResult(key, version, Summarize(runs), runs));
     }
 

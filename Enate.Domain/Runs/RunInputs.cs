@@ -38,36 +38,36 @@ public static class RunInputs
     public static async Task<IReadOnlyDictionary<Guid, JsonElement>> OfAsync(IQuerySession session, IReadOnlyCollection<RunRequested> runs,
         CancellationToken ct)
     {
-        var inbound = runs.Where(r => r.InputInInbound).Select(r => InboundOf(r.RunId, r.InboundId)).Distinct().ToArray();
-        var bodies = new Dictionary<Guid, RecordedBody>();
-        if (inbound.Length > 0)
-        {
-            var events = await session.Events.QueryAllRawEvents().Where(e => inbound.Contains(e.StreamId) && e.Version == 1).ToListAsync(ct);
-            foreach (var recorded in events.Select(e => e.Data).OfType<InboundRequestRecorded>()) bodies[recorded.Id] = recorded.Body;
-        }
-        return runs.ToDictionary(r => r.RunId, r => r.InputInInbound
-            ? FromBody(bodies.GetValueOrDefault(InboundOf(r.RunId, r.InboundId))
-                ?? throw new InvalidOperationException($"Run {r.RunId}'s inbound request {r.InboundId} is not recorded."), InboundOf(r.RunId, r.InboundId))
-            : r.Input);
-    }
-
-    /// The input of a run as the engine rebuilt it from its stream.
-    public static async Task<JsonElement> OfAsync(IQuerySession session, Run run, CancellationToken ct)
-    {
-        if (!run.InputInInbound) return run.Input;
-        var inboundId = InboundOf(run.Id, run.InboundId);
-        var events = await session.Events.FetchStreamAsync(inboundId, 1, token: ct);
-        return events.Select(e => e.Data).OfType<InboundRequestRecorded>().FirstOrDefault() is { } recorded
-            ? FromBody(recorded.Body, inboundId)
-            : throw new InvalidOperationException($"Run {run.Id}'s inbound request {inboundId} is not recorded.");
+        var bodies = await BodiesAsync(session, runs.Where(r => r.InputInInbound).Select(r => InboundOf(r.RunId, r.InboundId)), ct);
+        return runs.ToDictionary(r => r.RunId, r => r.InputInInbound ? FromInbound(bodies, r.RunId, r.InboundId) : r.Input);
     }
 
     public static async Task<JsonElement> OfAsync(IQuerySession session, RunRequested run, CancellationToken ct) =>
         (await OfAsync(session, [run], ct))[run.RunId];
 
+    /// The input of a run as the engine rebuilt it from its stream.
+    public static async Task<JsonElement> OfAsync(IQuerySession session, Run run, CancellationToken ct) =>
+        run.InputInInbound
+            ? FromInbound(await BodiesAsync(session, [InboundOf(run.Id, run.InboundId)], ct), run.Id, run.InboundId)
+            : run.Input;
+
     /// A RunRequested with its input filled in, as the API shows it.
     public static async Task<RunRequested> WithInputAsync(IQuerySession session, RunRequested run, CancellationToken ct) =>
         run.InputInInbound ? run with { Input = await OfAsync(session, run, ct) } : run;
+
+    /// The recorded bodies of these inbound requests, by request id (each request's stream has one event).
+    private static async Task<Dictionary<Guid, RecordedBody>> BodiesAsync(IQuerySession session, IEnumerable<Guid> inboundIds, CancellationToken ct)
+    {
+        var ids = inboundIds.Distinct().ToArray();
+        if (ids.Length == 0) return [];
+        var events = await session.Events.QueryAllRawEvents().Where(e => ids.Contains(e.StreamId) && e.Version == 1).ToListAsync(ct);
+        return events.Select(e => e.Data).OfType<InboundRequestRecorded>().ToDictionary(e => e.Id, e => e.Body);
+    }
+
+    private static JsonElement FromInbound(Dictionary<Guid, RecordedBody> bodies, Guid runId, Guid? inboundId) =>
+        bodies.TryGetValue(InboundOf(runId, inboundId), out var body)
+            ? FromBody(body, inboundId!.Value)
+            : throw new InvalidOperationException($"Run {runId}'s inbound request {inboundId} is not recorded.");
 
     private static Guid InboundOf(Guid runId, Guid? inboundId) =>
         inboundId ?? throw new InvalidOperationException($"Run {runId} takes its input from an inbound request but names none.");
