@@ -22,17 +22,8 @@ public sealed class when_a_run_is_traced(AppFixture app) : AppTest(app)
         };
         ActivitySource.AddActivityListener(listener);
 
-        await Api.PutEchoRecipe("traced");
-        // The caller's own trace (W3C traceparent), as a client with tracing of its own would send it.
         var trace = ActivityTraceId.CreateRandom();
-        var result = await Api.Scenario(s =>
-        {
-            s.Post.Json(new { x = 1 }).ToUrl("/api/v1/recipes/traced/runs");
-            s.WithRequestHeader("traceparent", $"00-{trace}-{ActivitySpanId.CreateRandom()}-01");
-            s.StatusCodeShouldBe(202);
-        });
-        var runId = result.ReadAsJson<System.Text.Json.JsonElement>().GetProperty("runId").GetGuid();
-        await Api.WaitForRun(runId, RunStatus.Succeeded);
+        await RunTracedAsync("traced", trace);
         await Task.Delay(200);
 
         // The API request and the handler that ran the step in the Workers both belong to the caller's trace.
@@ -46,16 +37,8 @@ public sealed class when_a_run_is_traced(AppFixture app) : AppTest(app)
     [Fact]
     public async Task the_message_to_the_workers_carries_its_trace_and_tenant_and_nothing_they_do_not_read()
     {
-        await Api.PutEchoRecipe("slim");
         var trace = ActivityTraceId.CreateRandom();
-        var result = await Api.Scenario(s =>
-        {
-            s.Post.Json(new { x = 1 }).ToUrl("/api/v1/recipes/slim/runs");
-            s.WithRequestHeader("traceparent", $"00-{trace}-{ActivitySpanId.CreateRandom()}-01");
-            s.StatusCodeShouldBe(202);
-        });
-        var runId = result.ReadAsJson<System.Text.Json.JsonElement>().GetProperty("runId").GetGuid();
-        await Api.WaitForRun(runId, RunStatus.Succeeded);
+        var runId = await RunTracedAsync("slim", trace);
 
         // The Workers' inbox keeps a handled message's envelope for a while, as the queue table handed it over (their
         // own later messages about the run come through other listeners).
@@ -76,5 +59,21 @@ public sealed class when_a_run_is_traced(AppFixture app) : AppTest(app)
         Assert.DoesNotContain("source", body);
         // Wolverine's full header set made it ~460 bytes for this message.
         Assert.True(body.Length < 400, $"The envelope is {body.Length} bytes: {new string(body.Select(c => c is >= (char)32 and < (char)127 ? c : (char)46).ToArray())}");
+    }
+
+    /// Requests a run of an echo recipe within the caller's own trace (W3C traceparent), as a client with tracing of
+    /// its own would, and waits for it to succeed.
+    private async Task<Guid> RunTracedAsync(string recipe, ActivityTraceId trace)
+    {
+        await Api.PutEchoRecipe(recipe);
+        var result = await Api.Scenario(s =>
+        {
+            s.Post.Json(new { x = 1 }).ToUrl($"/api/v1/recipes/{recipe}/runs");
+            s.WithRequestHeader("traceparent", $"00-{trace}-{ActivitySpanId.CreateRandom()}-01");
+            s.StatusCodeShouldBe(202);
+        });
+        var runId = result.ReadAsJson<System.Text.Json.JsonElement>().GetProperty("runId").GetGuid();
+        await Api.WaitForRun(runId, RunStatus.Succeeded);
+        return runId;
     }
 }
