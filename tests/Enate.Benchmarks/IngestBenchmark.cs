@@ -137,9 +137,15 @@ public static class IngestBenchmark
             return [new Result("ingest latency", "not measured", "-", 0, "wrk is not installed: apt-get install -y wrk")];
         var seconds = smoke ? 2 : int.TryParse(Environment.GetEnvironmentVariable("BENCH_PHASE_SECONDS"), out var s) && s > 0 ? s : 15;
         var phases = int.TryParse(Environment.GetEnvironmentVariable("BENCH_PHASES"), out var p) && p > 0 ? p : 3;
+        // BENCH_BODY_BYTES=n: every webhook, and the baseline's every body, carries a note of n random characters, for a
+        // payload nearer a real one's size (random, because PostgreSQL compresses a large repetitive value to almost
+        // nothing). The full-rate rounds carry it too, so "half the rate" is half the rate at that body size.
+        var padding = int.TryParse(Environment.GetEnvironmentVariable("BENCH_BODY_BYTES"), out var extra) && extra > 0
+            ? $",\"note\":\"{Convert.ToHexString(RandomNumberGenerator.GetBytes((extra + 1) / 2))[..extra]}\""
+            : "";
         await using var database = await TestDatabase.StartAsync("ingest", durable: true, settings: BenchServer.Settings());
         await BenchServer.PrewarmAsync(database.ConnectionString, smoke);
-        await using var target = await IngestTarget.StartAsync(database.ConnectionString, smoke);
+        await using var target = await IngestTarget.StartAsync(database.ConnectionString, smoke, padding);
         var (api, client) = (target.Api, target.Client);
         Task<LoadResult> Round(int roundSeconds) => target.RoundAsync(roundSeconds);
         await SettleAsync("ingest", () => Round(smoke ? 1 : 5), api.CpuTime, smoke);
@@ -147,22 +153,17 @@ public static class IngestBenchmark
         Console.WriteLine($"  PostgreSQL: {BenchServer.Describe()}; full rate {full.RequestsPerSecond:0} req/s");
         // The baseline endpoint, paced at the same rate just before each ingest phase: the two tails side by side, on
         // the same server a few seconds apart.
-        await using var baselineServer = await Baseline.StartAsync(database.ConnectionString);
+        await using var baselineServer = await Baseline.StartAsync(database.ConnectionString, padding);
         await SettleAsync("baseline", () => baselineServer.RoundAsync(smoke ? 1 : 5), baselineServer.CpuTime, smoke);
         // The runner's own open-loop path warms up first (its first paced phase dispatched late by up to 100 ms at p99).
         await baselineServer.PacedAsync(full.RequestsPerSecond / 2, smoke ? 1 : 3);
-        // BENCH_BODY_BYTES=n: the paced webhooks carry a note of n random characters, for a payload nearer a real one's
-        // size (random, because PostgreSQL compresses a large repetitive value to almost nothing).
-        var padding = int.TryParse(Environment.GetEnvironmentVariable("BENCH_BODY_BYTES"), out var extra) && extra > 0
-            ? $",\"note\":\"{Convert.ToHexString(RandomNumberGenerator.GetBytes((extra + 1) / 2))[..extra]}\""
-            : "";
         var results = new List<Result>();
         for (var phase = 1; phase <= phases; phase++)
         {
             var b = await baselineServer.PacedAsync(full.RequestsPerSecond / 2, seconds);
             Console.WriteLine($"  phase {phase}, baseline: {b.OfferedPerSecond:0} req/s, p50 {b.P50Ms:0.0} ms, p99 {b.P99Ms:0.0} ms, worst 250 ms window p50 {b.WorstWindowP50Ms:0.0} ms, sender late p99 {b.SenderLateP99Ms:0.0} ms");
             results.Add(new Result($"baseline: latency at {b.OfferedPerSecond:0} req/s (the ingest's pace), phase {phase}", $"p50 {b.P50Ms:0.0} ms, p99 {b.P99Ms:0.0} ms", "-", 0,
-                $"open loop, {b.Sent} requests over {seconds} s, {b.Failed} failed; worst 250 ms window p50 {b.WorstWindowP50Ms:0.0} ms; sender late p99 {b.SenderLateP99Ms:0.0} ms"));
+                $"open loop, {b.Sent} requests over {seconds} s, {b.Failed} failed; worst 250 ms window p50 {b.WorstWindowP50Ms:0.0} ms; sender late p99 {b.SenderLateP99Ms:0.0} ms{(padding.Length > 0 ? $"; bodies padded by {extra} characters" : "")}"));
             var checkpointsBefore = await CheckpointsAsync(database.ConnectionString);
             var walBefore = await WalBytesAsync(database.ConnectionString);
             var lsnBefore = WalBreakdown.Enabled ? await WalBreakdown.CurrentLsnAsync(database.ConnectionString) : null;
@@ -200,7 +201,7 @@ public static class IngestBenchmark
         public string Key { get; } = "bench-admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
         public Dictionary<string, string> Settings { get; private set; } = null!;
 
-        public static async Task<IngestTarget> StartAsync(string connectionString, bool smoke)
+        public static async Task<IngestTarget> StartAsync(string connectionString, bool smoke, string padding = "")
         {
             var target = new IngestTarget { _port = FreePorts.Next() };
             target.Settings = new Dictionary<string, string>
@@ -217,9 +218,11 @@ public static class IngestBenchmark
             await WaitHealthyAsync(target.Client);
             (target._path, target._secret) = await WebhookRecipeAsync(target.Client, "ingest", null);
             target._data = Path.Combine(Path.GetTempPath(), $"enate-ingest-{Guid.NewGuid():N}.tsv");
-            await File.WriteAllLinesAsync(target._data, Enumerable.Range(0, smoke ? 4_000 : 150_000).Select(i =>
+            // Enough fresh deliveries for a 5-s round at the fastest rate seen here; fewer of a padded size (2 KB each).
+            var count = smoke ? 4_000 : padding.Length > 0 ? 50_000 : 150_000;
+            await File.WriteAllLinesAsync(target._data, Enumerable.Range(0, count).Select(i =>
             {
-                var body = Body($"E{i}", "");
+                var body = Body($"E{i}", padding);
                 var (id, ts, signature) = Sign(target._secret, body);
                 return $"{id}\t{ts}\t{signature}\t{body}";
             }));
@@ -261,16 +264,22 @@ public static class IngestBenchmark
     /// no longer share a process, so its latency row measures the endpoint, and its CPU is its own.
     private sealed class Baseline : IAsyncDisposable
     {
-        private const string Body = "{\"type\":\"employee.onboarded\",\"data\":{\"id\":\"E1\",\"email\":\"e1@example.com\"}}";
-        private readonly string _script = Wrk.PostScript(Body);
+        private const string Small = "{\"type\":\"employee.onboarded\",\"data\":{\"id\":\"E1\",\"email\":\"e1@example.com\"}}";
+        private string _body = Small;
+        private string _script = "";
         private WorkerProcess _process = null!;
         public Uri Url { get; private init; } = null!;
 
-        public static async Task<Baseline> StartAsync(string connectionString)
+        /// `padding`: the same extra members as the webhooks' (`BENCH_BODY_BYTES`), so a padded run compares the two
+        /// at one body size.
+        public static async Task<Baseline> StartAsync(string connectionString, string padding = "")
         {
             var port = FreePorts.Next();
+            var body = padding.Length == 0 ? Small : Small[..^2] + padding + "}}";
             var baseline = new Baseline
             {
+                _body = body,
+                _script = Wrk.PostScript(body),
                 _process = WorkerProcess.StartDll(typeof(IngestBenchmark).Assembly.Location, connectionString, port, null, BaselineEndpoint.Argument),
                 Url = new Uri($"http://127.0.0.1:{port}/"),
             };
@@ -282,7 +291,7 @@ public static class IngestBenchmark
         public Task<LoadResult> RoundAsync(int seconds) => Wrk.RunAsync(Url + "ingest", _script, seconds, Connections);
 
         public Task<PacedResult> PacedAsync(double rate, int seconds) => Paced.RunAsync(Url, _ =>
-            new HttpRequestMessage(HttpMethod.Post, "/ingest") { Content = new StringContent(Body, Encoding.UTF8, "application/json") }, rate, seconds);
+            new HttpRequestMessage(HttpMethod.Post, "/ingest") { Content = new StringContent(_body, Encoding.UTF8, "application/json") }, rate, seconds);
 
         public TimeSpan CpuTime() => _process.CpuTime();
 
