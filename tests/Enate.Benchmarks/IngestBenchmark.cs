@@ -73,38 +73,8 @@ public static class IngestBenchmark
         // End to end runs on a database of its own: the ingest rounds left a backlog of hundreds of thousands of
         // accepted runs, which would keep the Workers busy for hours. The Workers never run during ingest (on 2 cores
         // they would take CPU from the API, and the ingest figure would say as much about the engine).
-        var e2eDatabase = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Database = "e2e" }.ConnectionString;
-        await using (var admin = new NpgsqlConnection(database.ConnectionString))
-        {
-            await admin.OpenAsync();
-            await using var create = new NpgsqlCommand("create database e2e", admin);
-            await create.ExecuteNonQueryAsync();
-        }
-        var e2ePort = FreePorts.Next();
-        await using var e2eApi = WorkerProcess.Start(e2eDatabase, "Enate.Api", e2ePort, settings);
-        using var e2eClient = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{e2ePort}") };
-        e2eClient.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        await WaitHealthyAsync(e2eClient);
-        await using var workers = WorkerProcess.Start(e2eDatabase, "Enate.Workers", FreePorts.Next(), settings);
-
-        // End to end: webhook → transform → call to a partner.
-        await using var partner = await Sink.StartAsync();
-        (await e2eClient.PutAsJsonAsync("/api/v1/connections/sink", new { kind = "http", baseUrl = partner.Url, auth = new { type = "none" }, timeoutSeconds = 10 }))
-            .EnsureSuccessStatusCode();
-        var (e2ePath, e2eSecret) = await WebhookRecipeAsync(e2eClient, "e2e", new object[]
-        {
-            new { id = "shape", type = "transform", template = "{\"id\": \"{{ input.id }}\", \"amount\": {{ input.amount }}, \"currency\": \"GBP\"}" },
-            new { id = "deliver", type = "http", connection = "sink", method = "POST", path = "/received", body = "{{ steps.shape | json }}" },
-        });
-        var burst = smoke ? 40 : 1_000;
-        await CapacityAsync(e2eClient, e2ePath, e2eSecret, partner, 20, "warm");
-        var capacity = await CapacityAsync(e2eClient, e2ePath, e2eSecret, partner, burst, "cap");
-        // The burst leaves work behind after its last call reached the partner (read models, the audit chain, the
-        // queue's clean-up): the paced phase measures a platform at rest, not one still digesting the burst.
-        var quiet = await WaitQuietAsync(smoke ? 5 : 120, workers, e2eApi);
-        var rate = Math.Max(1, capacity / 2);
-        var latency = await PacedAsync(e2eClient, e2ePath, e2eSecret, partner, rate, seconds);
-        var workersPeak = workers.PeakMemoryMiB();
+        var e2e = await EndToEndAsync(database.ConnectionString, settings, key, smoke, seconds);
+        var (capacity, burst, rate, quiet, latency, workersPeak) = (e2e.Capacity, e2e.Burst, e2e.Rate, e2e.Quiet, e2e.Latency, e2e.WorkersPeakMiB);
 
         return
         [
@@ -120,7 +90,7 @@ public static class IngestBenchmark
                 $"open loop, {ingestPaced.Sent} signed webhooks over {seconds} s, {ingestPaced.Failed} failed; latency from each request's scheduled send time to the 202 (the sender itself dispatched late by up to {ingestPaced.SenderLateP99Ms:0.0} ms at p99); PostgreSQL checkpoints meanwhile: {checkpoints}; worst 250 ms window p50 {ingestPaced.WorstWindowP50Ms:0.0} ms"),
             new Result("memory under ingest (peak RSS)", $"API {apiPeak:0} MiB, Workers {workersPeak:0} MiB", "-", 0, "VmHWM: the API after the ingest rounds, the Workers after the end-to-end phases"),
             new Result("end to end: sustained rate", $"{capacity:0} runs/s", $"{baseline.RequestsPerSecond:0} req/s", capacity / baseline.RequestsPerSecond,
-                $"{burst} webhooks sent at once with 16 senders, time until the partner received the last transformed call"),
+                $"{burst} webhooks sent at once with 16 senders, time until the partner received the last transformed call; CPU per run meanwhile: Workers {e2e.WorkersCpuMsPerRun:0.00} ms, API {e2e.ApiCpuMsPerRun:0.00} ms, PostgreSQL {e2e.DatabaseCpuMsPerRun:0.00} ms"),
             new Result($"end to end: latency at {rate:0}/s (half the sustained rate)", $"p50 {latency.P50:0.0} ms, p99 {latency.P99:0.0} ms", "-", 0,
                 $"webhook sent → partner received, {latency.Count} webhooks over {seconds} s, started {quiet.TotalSeconds:0} s after the burst once the processes were idle; lag first/last tenth {latency.EarlyMs:0.0}/{latency.LateMs:0.0} ms (growth = backlog)"),
         ];
@@ -180,6 +150,77 @@ public static class IngestBenchmark
         return results;
     }
 
+    /// What end to end measured: the sustained rate of a burst, the latency paced at half that rate, and what a run
+    /// cost the Workers and PostgreSQL in CPU during the burst.
+    private sealed record EndToEnd(double Capacity, int Burst, double Rate, TimeSpan Quiet, Latency Latency, double WorkersPeakMiB,
+        double WorkersCpuMsPerRun, double ApiCpuMsPerRun, double DatabaseCpuMsPerRun);
+
+    /// Webhook → run (transform + HTTP step) → loopback partner, on a database of its own beside `serverConnection`'s:
+    /// a burst for the sustained rate, then paced at half that rate once the processes are idle.
+    private static async Task<EndToEnd> EndToEndAsync(string serverConnection, IDictionary<string, string> settings, string key,
+        bool smoke, int seconds)
+    {
+        var e2eDatabase = new NpgsqlConnectionStringBuilder(serverConnection) { Database = "e2e" }.ConnectionString;
+        await using (var admin = new NpgsqlConnection(serverConnection))
+        {
+            await admin.OpenAsync();
+            await using var create = new NpgsqlCommand("create database e2e", admin);
+            await create.ExecuteNonQueryAsync();
+        }
+        var e2ePort = FreePorts.Next();
+        await using var e2eApi = WorkerProcess.Start(e2eDatabase, "Enate.Api", e2ePort, settings);
+        using var e2eClient = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{e2ePort}") };
+        e2eClient.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        await WaitHealthyAsync(e2eClient);
+        await using var workers = WorkerProcess.Start(e2eDatabase, "Enate.Workers", FreePorts.Next(), settings);
+
+        // End to end: webhook → transform → call to a partner.
+        await using var partner = await Sink.StartAsync();
+        (await e2eClient.PutAsJsonAsync("/api/v1/connections/sink", new { kind = "http", baseUrl = partner.Url, auth = new { type = "none" }, timeoutSeconds = 10 }))
+            .EnsureSuccessStatusCode();
+        var (e2ePath, e2eSecret) = await WebhookRecipeAsync(e2eClient, "e2e", new object[]
+        {
+            new { id = "shape", type = "transform", template = "{\"id\": \"{{ input.id }}\", \"amount\": {{ input.amount }}, \"currency\": \"GBP\"}" },
+            new { id = "deliver", type = "http", connection = "sink", method = "POST", path = "/received", body = "{{ steps.shape | json }}" },
+        });
+        var burst = smoke ? 40 : 1_000;
+        await CapacityAsync(e2eClient, e2ePath, e2eSecret, partner, 20, "warm");
+        var server = ServerCpu.For(serverConnection);
+        var (workersBefore, apiBefore, databaseBefore) = (workers.CpuTime(), e2eApi.CpuTime(), server?.CpuTime());
+        var capacity = await CapacityAsync(e2eClient, e2ePath, e2eSecret, partner, burst, "cap");
+        double PerRun(TimeSpan used) => used.TotalMilliseconds / burst;
+        var (workersCpu, apiCpu) = (PerRun(workers.CpuTime() - workersBefore), PerRun(e2eApi.CpuTime() - apiBefore));
+        var databaseCpu = server is null || databaseBefore is null ? double.NaN : PerRun(server.CpuTime() - databaseBefore.Value);
+        // The burst leaves work behind after its last call reached the partner (read models, the audit chain, the
+        // queue's clean-up): the paced phase measures a platform at rest, not one still digesting the burst.
+        var quiet = await WaitQuietAsync(smoke ? 5 : 120, workers, e2eApi);
+        var rate = Math.Max(1, capacity / 2);
+        var latency = await PacedAsync(e2eClient, e2ePath, e2eSecret, partner, rate, seconds);
+        return new EndToEnd(capacity, burst, rate, quiet, latency, workers.PeakMemoryMiB(), workersCpu, apiCpu, databaseCpu);
+    }
+
+    /// `--only e2e`: end to end alone, for working on the engine — no ingest rounds, three bursts and their paced
+    /// phases, each on a fresh database, with the CPU a run cost each process during its burst.
+    public static async Task<IEnumerable<Result>> EndToEndOnlyAsync(bool smoke)
+    {
+        var seconds = smoke ? 2 : 15;
+        var results = new List<Result>();
+        for (var round = 1; round <= (smoke ? 1 : 3); round++)
+        {
+            await using var database = await TestDatabase.StartAsync("e2eonly", durable: true, settings: BenchServer.Settings());
+            await BenchServer.PrewarmAsync(database.ConnectionString, smoke);
+            var key = "bench-admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+            var e2e = await EndToEndAsync(database.ConnectionString, IngestTarget.ApiSettings(key), key, smoke, seconds);
+            Console.WriteLine($"  round {round}: {e2e.Capacity:0} runs/s; CPU ms per run: Workers {e2e.WorkersCpuMsPerRun:0.00}, API {e2e.ApiCpuMsPerRun:0.00}, PostgreSQL {e2e.DatabaseCpuMsPerRun:0.00}; " +
+                              $"at {e2e.Rate:0}/s p50 {e2e.Latency.P50:0.0} ms, p99 {e2e.Latency.P99:0.0} ms");
+            results.Add(new Result($"end to end: sustained rate, round {round}", $"{e2e.Capacity:0} runs/s", "-", 0,
+                $"{e2e.Burst} webhooks at once; CPU per run during the burst: Workers {e2e.WorkersCpuMsPerRun:0.00} ms, API {e2e.ApiCpuMsPerRun:0.00} ms, PostgreSQL {e2e.DatabaseCpuMsPerRun:0.00} ms"));
+            results.Add(new Result($"end to end: latency at {e2e.Rate:0}/s, round {round}", $"p50 {e2e.Latency.P50:0.0} ms, p99 {e2e.Latency.P99:0.0} ms", "-", 0,
+                $"{e2e.Latency.Count} webhooks over {seconds} s; lag first/last tenth {e2e.Latency.EarlyMs:0.0}/{e2e.Latency.LateMs:0.0} ms; peak RSS Workers {e2e.WorkersPeakMiB:0} MiB"));
+        }
+        return results;
+    }
+
     private static async Task<double> WalBytesAsync(string connectionString)
     {
         await using var connection = new NpgsqlConnection(connectionString);
@@ -204,14 +245,7 @@ public static class IngestBenchmark
         public static async Task<IngestTarget> StartAsync(string connectionString, bool smoke, string padding = "")
         {
             var target = new IngestTarget { _port = FreePorts.Next() };
-            target.Settings = new Dictionary<string, string>
-            {
-                ["Enate__Bootstrap__ApiKey"] = target.Key,
-                ["Enate__RateLimits__PerWebhookPerSecond"] = "1000000",
-                ["Enate__RateLimits__PerKeyPerSecond"] = "1000000",
-                ["Enate__Outbound__Allow__0"] = "127.0.0.0/8",
-                ["Logging__LogLevel__Default"] = "Warning",
-            };
+            target.Settings = ApiSettings(target.Key);
             target.Api = WorkerProcess.Start(connectionString, "Enate.Api", target._port, target.Settings);
             target.Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{target._port}") };
             target.Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", target.Key);
@@ -228,6 +262,16 @@ public static class IngestBenchmark
             }));
             return target;
         }
+
+        /// The platform's processes as the benchmark runs them: its admin key, no rate limits, the loopback partner allowed.
+        public static Dictionary<string, string> ApiSettings(string key) => new()
+        {
+            ["Enate__Bootstrap__ApiKey"] = key,
+            ["Enate__RateLimits__PerWebhookPerSecond"] = "1000000",
+            ["Enate__RateLimits__PerKeyPerSecond"] = "1000000",
+            ["Enate__Outbound__Allow__0"] = "127.0.0.0/8",
+            ["Logging__LogLevel__Default"] = "Warning",
+        };
 
         /// A wrk round; fresh webhook ids every round: a repeat would be absorbed as a duplicate, which is cheaper.
         public async Task<LoadResult> RoundAsync(int seconds)
