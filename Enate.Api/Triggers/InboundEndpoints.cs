@@ -1,5 +1,6 @@
 using Enate.Api.Platform;
 using Enate.Api.Runs;
+using Enate.Domain;
 using Enate.Domain.Inbound;
 using Enate.Domain.Platform;
 using Enate.Domain.Security;
@@ -46,8 +47,7 @@ public static class InboundEndpoints
     private static async Task<List<InboundRequest>> WithContentAsync(IQuerySession session, List<InboundRequest> page, CancellationToken ct)
     {
         if (page.Count == 0) return page;
-        var ids = page.Select(r => r.Id).ToArray();
-        var events = await session.Events.QueryAllRawEvents().Where(e => ids.Contains(e.StreamId)).ToListAsync(ct);
+        var events = await StreamReads.FirstEventsAsync(session, page.Select(r => r.Id), ct);
         var recorded = events.Select(e => e.Data).OfType<InboundRequestRecorded>().ToDictionary(e => e.Id);
         return page.Select(r => recorded.TryGetValue(r.Id, out var e) ? InboundRequestProjection.WithContent(r, e) : r).ToList();
     }

@@ -55,19 +55,10 @@ public static class RunInputs
     public static async Task<RunRequested> WithInputAsync(IQuerySession session, RunRequested run, CancellationToken ct) =>
         run.InputInInbound ? run with { Input = await OfAsync(session, run, ct) } : run;
 
-    /// The recorded bodies of these inbound requests, by request id (each request's stream has one event): one round
-    /// trip, one indexed read per stream. Not "stream id in this list": the connections auto-prepare statements, and
-    /// PostgreSQL's generic plan for that read the index by tenant and version only, every first event of the tenant.
-    private static async Task<Dictionary<Guid, RecordedBody>> BodiesAsync(IQuerySession session, IEnumerable<Guid> inboundIds, CancellationToken ct)
-    {
-        var ids = inboundIds.Distinct().ToArray();
-        if (ids.Length == 0) return [];
-        var batch = session.CreateBatchQuery();
-        var streams = ids.Select(id => batch.Events.FetchStream(id, version: 1)).ToList();
-        await batch.Execute(ct);
-        var events = (await Task.WhenAll(streams)).SelectMany(stream => stream);
-        return events.Select(e => e.Data).OfType<InboundRequestRecorded>().ToDictionary(e => e.Id, e => e.Body);
-    }
+    /// The recorded bodies of these inbound requests, by request id (each request's stream has one event).
+    private static async Task<Dictionary<Guid, RecordedBody>> BodiesAsync(IQuerySession session, IEnumerable<Guid> inboundIds, CancellationToken ct) =>
+        (await StreamReads.FirstEventsAsync(session, inboundIds, ct))
+            .Select(e => e.Data).OfType<InboundRequestRecorded>().ToDictionary(e => e.Id, e => e.Body);
 
     private static JsonElement FromInbound(Dictionary<Guid, RecordedBody> bodies, Guid runId, Guid? inboundId) =>
         bodies.TryGetValue(InboundOf(runId, inboundId), out var body)

@@ -55,8 +55,7 @@ public sealed class RunSummaryProjection : SingleStreamProjection<RunSummary, Gu
     public static async Task<IReadOnlyList<RunSummary>> WithInputsAsync(IQuerySession session, IReadOnlyList<RunSummary> runs, CancellationToken ct)
     {
         if (runs.Count == 0) return runs;
-        var ids = runs.Select(r => r.Id).ToArray();
-        var first = await session.Events.QueryAllRawEvents().Where(e => ids.Contains(e.StreamId) && e.Version == 1).ToListAsync(ct);
+        var first = await StreamReads.FirstEventsAsync(session, runs.Select(r => r.Id), ct);
         var inputs = await RunInputs.OfAsync(session, first.Select(e => e.Data).OfType<RunRequested>().ToList(), ct);
         foreach (var run in runs)
             if (inputs.TryGetValue(run.Id, out var input)) run.Input = input;
