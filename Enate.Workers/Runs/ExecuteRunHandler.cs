@@ -10,22 +10,25 @@ using Wolverine;
 
 namespace Enate.Workers.Runs;
 
-/// Executes one step of a run per message, records what happened, and sends itself the next step.
-/// A step that completed is never executed again: the aggregate knows which steps are done.
+/// Executes a run's steps, as many as one message safely can: every step up to and including its next call to
+/// another system, and the steps after that call up to the one after it — pure steps (transforms, filters) need no
+/// commit of their own. Each call's outcome is committed before the next call is made, so a worker that dies
+/// mid-call redoes only what was not committed: the pure steps before it (deterministic) and the call itself, under
+/// the same Idempotency-Key. A step that completed is never executed again: the aggregate knows which steps are done.
 public static class ExecuteRunHandler
 {
     public static Task Handle(ExecuteRun command, IDocumentSession session, IMessageContext bus,
         OutboundCaller caller, TimeProvider clock, CancellationToken ct) =>
-        NextStepAsync(new ContinueRun(command.RunId, command.TenantId), session, bus, caller, clock, ct);
+        NextStepsAsync(new ContinueRun(command.RunId, command.TenantId), session, bus, caller, clock, ct);
 
     public static Task Handle(ContinueRun command, IDocumentSession session, IMessageContext bus,
         OutboundCaller caller, TimeProvider clock, CancellationToken ct) =>
-        NextStepAsync(command, session, bus, caller, clock, ct);
+        NextStepsAsync(command, session, bus, caller, clock, ct);
 
-    private static async Task NextStepAsync(ContinueRun command, IDocumentSession session, IMessageContext bus,
+    private static async Task NextStepsAsync(ContinueRun command, IDocumentSession session, IMessageContext bus,
         OutboundCaller caller, TimeProvider clock, CancellationToken ct)
     {
-        var (runId, ending, recipe) = await StepAsync(command, session, bus, caller, clock, ct);
+        var (runId, ending, recipe) = await StepsAsync(command, session, bus, caller, clock, ct);
         // An Enate action waiting for its callback hears the outcome, whatever it is, in the same transaction.
         if (ending is not null && recipe?.Callback?.Mode == "callEnate")
         {
@@ -36,7 +39,7 @@ public static class ExecuteRunHandler
         }
     }
 
-    private static async Task<(Guid RunId, object? Ending, RecipeDefinition? Recipe)> StepAsync(ContinueRun command,
+    private static async Task<(Guid RunId, object? Ending, RecipeDefinition? Recipe)> StepsAsync(ContinueRun command,
         IDocumentSession session, IMessageContext bus, OutboundCaller caller, TimeProvider clock, CancellationToken ct)
     {
         var stream = await session.Events.FetchForWriting<Run>(command.RunId, ct);
@@ -46,49 +49,78 @@ public static class ExecuteRunHandler
         if (run.PendingAttempt is { } pending && command.Attempt != pending) return (command.RunId, null, null);
 
         var recipe = (await session.LoadAsync<RecipeVersion>(RecipeVersion.IdFor(run.RecipeKey, run.RecipeVersion), ct))!.Definition;
-        var now = clock.GetUtcNow();
-        if (!run.Started) stream.AppendOne(new RunStarted(run.Id, 1, Environment.MachineName, now));
-
-        var step = recipe.Steps.FirstOrDefault(s => !run.CompletedSteps.ContainsKey(s.Id));
-        if (step is null)
+        if (!run.Started)
         {
-            return End(new RunSucceeded(run.Id, run.LastOutput ?? RunContext.ToElement(null), now));
+            var started = new RunStarted(run.Id, 1, Environment.MachineName, clock.GetUtcNow());
+            stream.AppendOne(started);
+            run.Apply(started);
         }
-
-        var attempt = run.AttemptsOf(step.Id) + 1;
-        stream.AppendOne(new StepStarted(run.Id, step.Id, step.Type, attempt, now));
 
         var input = await RunInputs.OfAsync(session, run, ct);
-        var context = RunContext.Build(run.Id, session.TenantId, run.RecipeKey, run.RecipeVersion, input, run.CompletedSteps);
-        StepPlan plan;
-        try
+        var called = false;
+        while (true)
         {
-            plan = StepInterpreter.Plan(step, context);
-        }
-        catch (TransformException ex)
-        {
-            return End(new RunFailed(run.Id, step.Id, $"Step '{step.Id}': {ex.Message}", now));
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException or System.Text.Json.JsonException)
-        {
-            // A defect in interpreting this step: retrying cannot help, and the run must not hang.
-            return End(new RunFailed(run.Id, step.Id, $"Step '{step.Id}' could not be interpreted: {ex.Message}", now));
-        }
+            var now = clock.GetUtcNow();
+            var step = recipe.Steps.FirstOrDefault(s => !run.CompletedSteps.ContainsKey(s.Id));
+            if (step is null)
+            {
+                return End(new RunSucceeded(run.Id, run.LastOutput ?? RunContext.ToElement(null), now));
+            }
 
-        switch (plan)
-        {
-            case SkipPlan skip:
-                return End(new RunSkipped(run.Id, step.Id, skip.Reason, now));
-            case OutputPlan output:
-                var element = RunContext.ToElement(output.Output);
-                if (output.IsTransform) stream.AppendOne(new TransformApplied(run.Id, step.Id, element, now));
-                stream.AppendOne(new StepCompleted(run.Id, step.Id, element, now));
+            var context = RunContext.Build(run.Id, session.TenantId, run.RecipeKey, run.RecipeVersion, input, run.CompletedSteps);
+            StepPlan? plan = null;
+            string? defect = null;
+            try
+            {
+                plan = StepInterpreter.Plan(step, context);
+            }
+            catch (TransformException ex)
+            {
+                defect = $"Step '{step.Id}': {ex.Message}";
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException or System.Text.Json.JsonException)
+            {
+                // A defect in interpreting this step: retrying cannot help, and the run must not hang.
+                defect = $"Step '{step.Id}' could not be interpreted: {ex.Message}";
+            }
+
+            // A second call waits for the first one's outcome to be committed: the next message makes it.
+            if (called && plan is CallPlan)
+            {
                 await ContinueAsync(bus, run.Id, session.TenantId);
                 return (run.Id, null, recipe);
-            case CallPlan call:
-                return (run.Id, await CallAsync(run, step, attempt, call, recipe, stream, session, bus, caller, clock, ct), recipe);
-            default:
-                return (run.Id, null, recipe);
+            }
+
+            var attempt = run.AttemptsOf(step.Id) + 1;
+            var stepStarted = new StepStarted(run.Id, step.Id, step.Type, attempt, now);
+            stream.AppendOne(stepStarted);
+            run.Apply(stepStarted);
+            if (defect is not null) return End(new RunFailed(run.Id, step.Id, defect, now));
+
+            switch (plan)
+            {
+                case SkipPlan skip:
+                    return End(new RunSkipped(run.Id, step.Id, skip.Reason, now));
+                case OutputPlan output:
+                    var element = RunContext.ToElement(output.Output);
+                    if (output.IsTransform) stream.AppendOne(new TransformApplied(run.Id, step.Id, element, now));
+                    Complete(new StepCompleted(run.Id, step.Id, element, now));
+                    continue;
+                case CallPlan call:
+                    var (completed, ending) = await CallAsync(run, step, attempt, call, recipe, stream, session, bus, caller, clock, ct);
+                    if (completed is null) return (run.Id, ending, recipe);
+                    run.Apply(completed);
+                    called = true;
+                    continue;
+                default:
+                    return (run.Id, null, recipe);
+            }
+        }
+
+        void Complete(StepCompleted completed)
+        {
+            stream.AppendOne(completed);
+            run.Apply(completed);
         }
 
         (Guid, object?, RecipeDefinition?) End(object ending)
@@ -98,16 +130,18 @@ public static class ExecuteRunHandler
         }
     }
 
-    private static async Task<object?> CallAsync(Run run, StepDefinition step, int attempt, CallPlan call, RecipeDefinition recipe,
-        JasperFx.Events.IEventStream<Run> stream, IDocumentSession session, IMessageContext bus, OutboundCaller caller,
-        TimeProvider clock, CancellationToken ct)
+    /// Makes the call and records its outcome: the step completed (appended, for the caller to go on from), or the
+    /// run's ending, or neither when a retry is scheduled.
+    private static async Task<(StepCompleted? Completed, object? Ending)> CallAsync(Run run, StepDefinition step, int attempt,
+        CallPlan call, RecipeDefinition recipe, JasperFx.Events.IEventStream<Run> stream, IDocumentSession session, IMessageContext bus,
+        OutboundCaller caller, TimeProvider clock, CancellationToken ct)
     {
         var connection = await session.LoadAsync<Connection>(call.Connection, ct);
         if (connection is null)
         {
             var missing = new RunFailed(run.Id, step.Id, $"Step '{step.Id}': connection '{call.Connection}' does not exist.", clock.GetUtcNow());
             stream.AppendOne(missing);
-            return missing;
+            return (null, missing);
         }
 
         // The same key on every attempt, so a partner that honours it never doubles the effect.
@@ -119,10 +153,11 @@ public static class ExecuteRunHandler
         var now = clock.GetUtcNow();
         var events = new List<object> { sent, result.Recorded };
         var outcome = result.Outcome;
+        StepCompleted? completed = null;
         if (outcome.Succeeded)
         {
-            events.Add(new StepCompleted(run.Id, step.Id, result.Output, now));
-            await ContinueAsync(bus, run.Id, session.TenantId);
+            completed = new StepCompleted(run.Id, step.Id, result.Output, now);
+            events.Add(completed);
         }
         else if (!outcome.Transient)
         {
@@ -146,7 +181,7 @@ public static class ExecuteRunHandler
             }
         }
         stream.AppendMany(events);
-        return events.FirstOrDefault(e => e is RunFailed or RunDeadLettered);
+        return (completed, events.FirstOrDefault(e => e is RunFailed or RunDeadLettered));
     }
 
     private static ValueTask ContinueAsync(IMessageContext bus, Guid runId, string tenantId) =>

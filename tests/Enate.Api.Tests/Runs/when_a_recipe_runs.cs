@@ -58,6 +58,65 @@ public sealed class when_a_recipe_runs(AppFixture app) : AppTest(app)
         Assert.DoesNotContain("tok_SECRET_777", JsonSerializer.Serialize(events));
     }
 
+    /// Pure steps need no commit of their own: a run's filter, transform and call are one transaction (the call's
+    /// outcome with them). A second call waits until the first one's outcome is committed: a worker that dies during
+    /// it must not make the first call again.
+    [Fact]
+    public async Task its_pure_steps_share_a_commit_with_a_call_and_each_calls_outcome_is_committed_before_the_next_call()
+    {
+        await PutPipeline("pipeline");
+        var single = await Api.RequestRun("pipeline", new { id = 11, name = "One", amount = 500 });
+        await Api.WaitForRun(single, RunStatus.Succeeded);
+        Assert.Equal(
+        [
+            ["run_requested"],
+            ["run_started", "step_started", "step_completed", "step_started", "transform_applied", "step_completed",
+             "step_started", "outbound_request_sent", "outbound_response_received", "step_completed", "run_succeeded"],
+        ], await CommitsAsync(single));
+
+        await Api.PutRecipe("two-calls", new
+        {
+            name = "Two calls",
+            trigger = new { type = "api" },
+            steps = new object[]
+            {
+                new { id = "first", type = "http", connection = "crm", method = "POST", path = "/first", body = "{}" },
+                new { id = "shape", type = "transform", template = "{\"n\": {{ input.n }}}" },
+                new { id = "second", type = "http", connection = "crm", method = "POST", path = "/second", body = "{{ steps.shape | json }}" },
+            },
+        });
+        var two = await Api.RequestRun("two-calls", new { n = 2 });
+        await Api.WaitForRun(two, RunStatus.Succeeded);
+        Assert.Equal(
+        [
+            ["run_requested"],
+            ["run_started", "step_started", "outbound_request_sent", "outbound_response_received", "step_completed",
+             "step_started", "transform_applied", "step_completed"],
+            ["step_started", "outbound_request_sent", "outbound_response_received", "step_completed", "run_succeeded"],
+        ], await CommitsAsync(two));
+        Assert.Equal(["/first", "/second"], _partner.Requests.Select(r => r.Path).Where(p => p is "/first" or "/second"));
+    }
+
+    /// The run's events in order, grouped by the transaction that appended them (PostgreSQL's xmin of each row).
+    private async Task<List<List<string>>> CommitsAsync(Guid runId)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(App.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(
+            $"select xmin::text, type from {Enate.Domain.EnateStore.Schema}.mt_events where stream_id = @id order by version", connection);
+        command.Parameters.AddWithValue("id", runId);
+        var commits = new List<List<string>>();
+        string? last = null;
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            if (reader.GetString(0) != last) commits.Add([]);
+            last = reader.GetString(0);
+            commits[^1].Add(reader.GetString(1));
+        }
+        return commits;
+    }
+
     [Fact]
     public async Task a_false_filter_skips_the_run_without_calling_anyone()
     {
