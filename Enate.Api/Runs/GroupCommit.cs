@@ -109,16 +109,21 @@ public sealed class GroupCommit : IAsyncDisposable
         }
 
         await using var session = _store.LightweightSession();
+        var queued = false;
         foreach (var (start, trace) in batch.Select(p => (p.Start, p.Trace)))
         {
             var tenant = session.ForTenant(start.TenantId);
             foreach (var stream in start.Streams) tenant.Events.StartStream(stream.Aggregate, stream.Id, stream.Events);
             if (start.Documents.Count > 0) tenant.InsertObjects(start.Documents);
             foreach (var message in start.Messages.SelectMany(m => Envelopes(m, start.TenantId, trace)))
+            {
                 session.QueueSqlCommand(
                     $"insert into {EnateStore.RunQueueTable} (id, body, message_type, keep_until) values (?, ?, ?, ?)",
                     message.Id, message.Body, message.MessageType, (object?)message.KeepUntil ?? DBNull.Value);
+                queued = true;
+            }
         }
+        if (queued) session.QueueSqlCommand(EnateStore.WakeRunQueue);
         await session.SaveChangesAsync();
     }
 

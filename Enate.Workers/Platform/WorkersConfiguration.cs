@@ -10,6 +10,7 @@ using Wolverine;
 using Wolverine.ErrorHandling;
 using Wolverine.Marten;
 using Wolverine.Postgresql;
+using Wolverine.Postgresql.Transport;
 
 namespace Enate.Workers.Platform;
 
@@ -40,8 +41,10 @@ public static class WorkersConfiguration
             // A fresh database just works: Wolverine's tables are created on start.
             options.AutoBuildMessageStorageOnStartup = JasperFx.AutoCreate.CreateOrUpdate;
             options.Policies.UseDurableInboxOnAllListeners();
-            // Every replica competes for the runs the API hands over.
+            // Every replica competes for the runs the API hands over. The API's commit wakes the listeners
+            // (EnateStore.WakeRunQueue), so a run starts at once; the poll every 100 ms stays as the fallback.
             options.ListenToPostgresqlQueue(EnateStore.RunQueue).PollingInterval(100.Milliseconds());
+            options.Transports.GetOrCreate<PostgresqlTransport>().EnableQueueNotifications = true;
             // A run's later steps and retries stay on the replica that started it, in a durable queue:
             // no polling between steps, and a replica that dies leaves its messages to the others.
             options.PublishMessage<ContinueRun>().ToLocalQueue("steps").UseDurableInbox();

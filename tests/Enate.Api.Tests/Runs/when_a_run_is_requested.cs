@@ -9,6 +9,39 @@ namespace Enate.Api.Tests.Runs;
 
 public sealed class when_a_run_is_requested(AppFixture app) : AppTest(app)
 {
+    /// A run starts when the commit that queues it lands, not at the Workers' next poll: the commit notifies their
+    /// listeners on the channel, and with the payload, that Wolverine's own senders use — a bulk re-run's message goes
+    /// through Wolverine, so its notification is the reference.
+    [Fact]
+    public async Task the_commit_that_queues_it_wakes_the_workers_as_wolverine_itself_would()
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(App.ConnectionString);
+        await connection.OpenAsync();
+        var heard = System.Threading.Channels.Channel.CreateUnbounded<string>();
+        connection.Notification += (_, e) => heard.Writer.TryWrite(e.Payload);
+        await using (var listen = new Npgsql.NpgsqlCommand("listen wolverine_queue_wakeup", connection))
+            await listen.ExecuteNonQueryAsync();
+
+        await Api.PutEchoRecipe("echo");
+        var runId = await Api.RequestRun("echo", new { n = 1 });
+        var fromGroupCommit = await NextAsync();
+        await Api.WaitForRun(runId, RunStatus.Succeeded);
+        await Enate.Api.Tests.Replay.ReplayCalls.StartBulkReplay(Api,
+            new { filter = new { recipe = "echo" }, recipeVersion = "latest", reason = "the wake-up's reference", concurrency = 1 });
+        var fromWolverine = await NextAsync();
+
+        Assert.Equal(Enate.Domain.EnateStore.RunQueueTable, fromGroupCommit);
+        Assert.Equal(fromWolverine, fromGroupCommit);
+
+        async Task<string> NextAsync()
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            string? payload;
+            while (!heard.Reader.TryRead(out payload)) await connection.WaitAsync(timeout.Token);
+            return payload;
+        }
+    }
+
     [Fact]
     public async Task the_api_accepts_it_and_a_worker_records_the_outcome()
     {
