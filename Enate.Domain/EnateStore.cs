@@ -29,8 +29,8 @@ public static class EnateStore
     public const string RunQueueTable = $"{QueueSchema}.wolverine_queue_{RunQueue}";
     /// Wakes the Workers' listener on the run queue at once instead of at its next poll (up to 100 ms later): the
     /// notification Wolverine's own senders publish when queue notifications are on (channel and payload as Wolverine
-    /// 6.62 names them). PostgreSQL delivers it only when the transaction that wrote the messages commits. Were a
-    /// Wolverine upgrade to rename them, only the wakeup would be lost: the listener still polls.
+    /// 6.62 names them), sent by the API after a commit that queued runs (WorkersWakeup). Were a Wolverine upgrade to
+    /// rename them, only the wakeup would be lost: the listener still polls.
     public const string WakeRunQueue = $"select pg_notify('wolverine_queue_wakeup', '{RunQueueTable}')";
 
     /// The pooled connections every process shares. Statements used more than twice are prepared on the server

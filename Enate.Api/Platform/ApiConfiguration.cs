@@ -63,6 +63,7 @@ public static class ApiConfiguration
         builder.Services.AddScoped<RunStarter>();
         builder.Services.AddSingleton<BulkWriter>();
         builder.Services.AddSingleton<GroupCommit>();
+        builder.Services.AddSingleton<WorkersWakeup>();
         builder.Services.AddSingleton<TriggerIntake>();
         builder.Services.AddSingleton<HookSecrets>();
         builder.Services.AddSingleton<Enate.Api.Recipes.RecipeCache>();

@@ -114,7 +114,6 @@ public sealed class BulkWriter
         queue.Insert(batch,
             $"insert into {EnateStore.RunQueueTable} (id, body, message_type, keep_until) select * from unnest($1, $2, $3, $4)",
             NpgsqlDbType.Uuid, NpgsqlDbType.Bytea, NpgsqlDbType.Varchar, NpgsqlDbType.TimestampTz);
-        if (queue.Count > 0) batch.BatchCommands.Add(new NpgsqlBatchCommand(EnateStore.WakeRunQueue));
 
         try
         {
@@ -151,8 +150,6 @@ public sealed class BulkWriter
     {
         private readonly List<object?>[] _columns = Enumerable.Range(0, columns).Select(_ => new List<object?>()).ToArray();
 
-        public int Count => _columns[0].Count;
-
         public void Add(params object?[] values)
         {
             for (var i = 0; i < values.Length; i++) _columns[i].Add(values[i]);
@@ -160,7 +157,7 @@ public sealed class BulkWriter
 
         public void Insert(NpgsqlBatch batch, string sql, params NpgsqlDbType[] types)
         {
-            if (Count == 0) return;
+            if (_columns[0].Count == 0) return;
             var command = new NpgsqlBatchCommand(sql);
             for (var i = 0; i < types.Length; i++)
                 command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | types[i], Value = ToArray(_columns[i], types[i]) });

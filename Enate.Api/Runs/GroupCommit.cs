@@ -26,15 +26,17 @@ public sealed class GroupCommit : IAsyncDisposable
     private readonly IWolverineRuntime _runtime;
     private readonly IDocumentStore _store;
     private readonly BulkWriter? _bulk;
+    private readonly WorkersWakeup _wakeup;
     private readonly Uri _runQueue = new($"postgresql://{EnateStore.RunQueue}");
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleWriter = false });
     private readonly Task[] _writers;
     private readonly int _maxBatch;
 
-    public GroupCommit(IWolverineRuntime runtime, IDocumentStore store, BulkWriter bulk, IConfiguration configuration)
+    public GroupCommit(IWolverineRuntime runtime, IDocumentStore store, BulkWriter bulk, WorkersWakeup wakeup, IConfiguration configuration)
     {
         _runtime = runtime;
         _store = store;
+        _wakeup = wakeup;
         // Off: the same rows through Marten's unit of work, one statement per row (kept for comparison).
         _bulk = configuration.GetValue("Runs:BulkWrite", true) ? bulk : null;
         _maxBatch = configuration.GetValue("Runs:GroupCommitMaxBatch", 200);
@@ -101,6 +103,12 @@ public sealed class GroupCommit : IAsyncDisposable
     /// queue), which cost the API and PostgreSQL as much as recording the run itself.
     private async Task CommitAsync(IReadOnlyList<Pending> batch)
     {
+        await WriteAsync(batch);
+        if (batch.Any(p => p.Start.Messages.Count > 0)) _wakeup.Wake();
+    }
+
+    private async Task WriteAsync(IReadOnlyList<Pending> batch)
+    {
         if (_bulk is not null)
         {
             await _bulk.WriteAsync(batch.Select(p => new BulkWriter.Item(p.Start.TenantId, p.Start.Streams, p.Start.Documents,
@@ -109,21 +117,16 @@ public sealed class GroupCommit : IAsyncDisposable
         }
 
         await using var session = _store.LightweightSession();
-        var queued = false;
         foreach (var (start, trace) in batch.Select(p => (p.Start, p.Trace)))
         {
             var tenant = session.ForTenant(start.TenantId);
             foreach (var stream in start.Streams) tenant.Events.StartStream(stream.Aggregate, stream.Id, stream.Events);
             if (start.Documents.Count > 0) tenant.InsertObjects(start.Documents);
             foreach (var message in start.Messages.SelectMany(m => Envelopes(m, start.TenantId, trace)))
-            {
                 session.QueueSqlCommand(
                     $"insert into {EnateStore.RunQueueTable} (id, body, message_type, keep_until) values (?, ?, ?, ?)",
                     message.Id, message.Body, message.MessageType, (object?)message.KeepUntil ?? DBNull.Value);
-                queued = true;
-            }
         }
-        if (queued) session.QueueSqlCommand(EnateStore.WakeRunQueue);
         await session.SaveChangesAsync();
     }
 
