@@ -104,7 +104,9 @@ public static class ExecuteRunHandler
                 case OutputPlan output:
                     var element = RunContext.ToElement(output.Output);
                     if (output.IsTransform) stream.AppendOne(new TransformApplied(run.Id, step.Id, element, now));
-                    Complete(new StepCompleted(run.Id, step.Id, element, now));
+                    var done = new StepCompleted(run.Id, step.Id, element, now);
+                    stream.AppendOne(done);
+                    run.Apply(done);
                     continue;
                 case CallPlan call:
                     var (completed, ending) = await CallAsync(run, step, attempt, call, recipe, stream, session, bus, caller, clock, ct);
@@ -115,12 +117,6 @@ public static class ExecuteRunHandler
                 default:
                     return (run.Id, null, recipe);
             }
-        }
-
-        void Complete(StepCompleted completed)
-        {
-            stream.AppendOne(completed);
-            run.Apply(completed);
         }
 
         (Guid, object?, RecipeDefinition?) End(object ending)
