@@ -96,17 +96,18 @@ public sealed class GroupCommit : IAsyncDisposable
         }
     }
 
-    /// The whole batch in one transaction: its streams, its documents, and its messages to the Workers, written
-    /// straight into the Workers' queue table. The queue lives in the same database, so the message commits or
-    /// vanishes with its run, exactly as through Wolverine's outbox — without the outbox's second step (an outgoing
-    /// row per message, then after the commit one more connection and statement per message to move it into the
-    /// queue), which cost the API and PostgreSQL as much as recording the run itself.
+    /// Commits the batch, then wakes the Workers if it handed them runs.
     private async Task CommitAsync(IReadOnlyList<Pending> batch)
     {
         await WriteAsync(batch);
         if (batch.Any(p => p.Start.Messages.Count > 0)) _wakeup.Wake();
     }
 
+    /// The whole batch in one transaction: its streams, its documents, and its messages to the Workers, written
+    /// straight into the Workers' queue table. The queue lives in the same database, so the message commits or
+    /// vanishes with its run, exactly as through Wolverine's outbox — without the outbox's second step (an outgoing
+    /// row per message, then after the commit one more connection and statement per message to move it into the
+    /// queue), which cost the API and PostgreSQL as much as recording the run itself.
     private async Task WriteAsync(IReadOnlyList<Pending> batch)
     {
         if (_bulk is not null)

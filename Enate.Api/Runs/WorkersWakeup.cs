@@ -30,8 +30,9 @@ public sealed class WorkersWakeup(NpgsqlDataSource dataSource, ILogger<WorkersWa
                     await using var notify = dataSource.CreateCommand(EnateStore.WakeRunQueue);
                     await notify.ExecuteNonQueryAsync();
                 }
-                catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+                catch (Exception ex)
                 {
+                    // Best effort, whatever went wrong: the runs are committed either way.
                     logger.LogDebug(ex, "Could not wake the Workers; they will find the runs at their next poll");
                 }
             }
