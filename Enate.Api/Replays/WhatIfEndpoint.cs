@@ -1,6 +1,7 @@
 using Enate.Domain.Security;
 using Microsoft.AspNetCore.Authorization;
 using Enate.Api.Platform;
+using Enate.Domain;
 using Enate.Domain.Connections;
 using Enate.Domain.Recipes;
 using Enate.Domain.Replays;
@@ -49,10 +50,9 @@ public static class WhatIfEndpoint
 
         var connections = (await session.Query<Connection>().ToListAsync(ct)).ToDictionary(c => c.Id);
         var now = clock.GetUtcNow();
-        var recordedEvents = new List<List<object>>();
-        foreach (var summary in summaries)
-            recordedEvents.Add((await session.Events.FetchStreamAsync(summary.Id, token: ct)).Select(e => e.Data).ToList());
-        // The inputs of all the runs at once (those kept in their inbound records in one query).
+        // Every compared run's events in one round trip (up to 200 reads one by one before), then all their inputs.
+        var streams = await StreamReads.StreamsAsync(session, summaries.Select(s => s.Id), ct);
+        var recordedEvents = summaries.Select(s => streams[s.Id].Select(e => e.Data).ToList()).ToList();
         var inputs = await RunInputs.OfAsync(session, recordedEvents.Select(events => events.OfType<RunRequested>().First()).ToList(), ct);
         var runs = summaries.Zip(recordedEvents, (summary, events) => WhatIf.Compare(
             new RecordedRun(summary.Id, summary.RecipeVersion, summary.Status, inputs[summary.Id], summary.Output, events),
