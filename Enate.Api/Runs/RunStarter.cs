@@ -85,7 +85,8 @@ public sealed class RunStarter(IDocumentSession session, GroupCommit commits, Ti
         var runId = Guid.CreateVersion7(now);
         var workItem = WorkItems.Extract(definition, request.Input);
         var requested = new RunRequested(runId, recipe.Id, version, request.Trigger, request.InputInInbound ? default : request.Input,
-            request.IdempotencyKey, workItem, request.ReplayOf, request.RequestedBy, now, request.InboundId, request.InputInInbound);
+            request.IdempotencyKey, workItem, request.ReplayOf, request.RequestedBy, now, request.InboundId, request.InputInInbound,
+            RecipeVersions.ShaOf(recipe, version));
         return (new NewStream(typeof(Run), runId, [requested]), new ExecuteRun(runId, session.TenantId));
     }
 

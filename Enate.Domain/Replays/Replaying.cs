@@ -22,7 +22,7 @@ public static class Replaying
         var input = await RunInputs.OfAsync(session, requested, CancellationToken.None);
         var workItem = WorkItems.Extract(target.Definition, input) ?? old.WorkItem;
         session.Events.StartStream<Run>(newRunId, new RunRequested(newRunId, old.RecipeKey, target.Version, Trigger, input,
-            null, workItem, old.Id, requestedBy, now));
+            null, workItem, old.Id, requestedBy, now, RecipeSha256: target.Sha256));
         session.Events.Append(old.Id, new RunReplayed(old.Id, newRunId, target.Version, reason, requestedBy, now, bulkReplayId));
         await bus.PublishAsync(new ExecuteRun(newRunId, session.TenantId), new DeliveryOptions { TenantId = session.TenantId });
         return newRunId;

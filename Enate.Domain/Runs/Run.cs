@@ -8,6 +8,7 @@ public sealed class Run
     public Guid Id { get; private set; }
     public string RecipeKey { get; private set; } = "";
     public int RecipeVersion { get; private set; }
+    public string? RecipeSha256 { get; private set; }
     public string Trigger { get; private set; } = "";
     /// The input as its RunRequested holds it: read it through RunInputs, which knows when it is in the inbound record.
     public JsonElement Input { get; private set; }
@@ -32,6 +33,7 @@ public sealed class Run
         Id = e.RunId,
         RecipeKey = e.RecipeKey,
         RecipeVersion = e.RecipeVersion,
+        RecipeSha256 = e.RecipeSha256,
         Trigger = e.Trigger,
         Input = e.Input,
         InboundId = e.InboundId,

@@ -8,7 +8,9 @@ namespace Enate.Domain.Runs;
 /// A trigger asked for a run of one recipe version with this input. A run whose input is the body of the inbound
 /// request that started it (a partner webhook, an Enate webhook or action) does not store the body a second time:
 /// `InputInInbound` is set, `Input` is left out, and the input is inbound request `InboundId`'s recorded body, parsed
-/// (RunInputs). Its readers ask RunInputs, never `Input` directly.
+/// (RunInputs). Its readers ask RunInputs, never `Input` directly. `RecipeSha256` is the SHA-256 of the recipe
+/// version's definition, so that the Workers can serve the version from memory without serving a stale one (absent
+/// from runs requested before it was recorded: theirs is read from the database).
 public sealed record RunRequested(
     Guid RunId,
     string RecipeKey,
@@ -21,7 +23,8 @@ public sealed record RunRequested(
     string RequestedBy,
     DateTimeOffset RequestedAt,
     Guid? InboundId = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool InputInInbound = false);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool InputInInbound = false,
+    string? RecipeSha256 = null);
 
 /// A worker began (or resumed) the run.
 public sealed record RunStarted(Guid RunId, int Attempt, string Worker, DateTimeOffset StartedAt);

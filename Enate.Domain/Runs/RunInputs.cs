@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Enate.Domain.Inbound;
+using JasperFx.Events;
 using Marten;
 
 namespace Enate.Domain.Runs;
@@ -47,9 +48,15 @@ public static class RunInputs
 
     /// The input of a run as the engine rebuilt it from its stream.
     public static async Task<JsonElement> OfAsync(IQuerySession session, Run run, CancellationToken ct) =>
-        run.InputInInbound
-            ? FromInbound(await BodiesAsync(session, [InboundOf(run.Id, run.InboundId)], ct), run.Id, run.InboundId)
-            : run.Input;
+        run.InputInInbound ? Of(run, await StreamReads.FirstEventsAsync(session, [InboundOf(run)], ct)) : run.Input;
+
+    /// The input of a run as the engine rebuilt it, given the first event of its inbound request (InboundOf), which the
+    /// caller read together with other things; ignored when the run keeps its input itself.
+    public static JsonElement Of(Run run, IEnumerable<IEvent> inbound) =>
+        run.InputInInbound ? FromInbound(Bodies(inbound), run.Id, run.InboundId) : run.Input;
+
+    /// The inbound request whose recorded body is this run's input (only for a run with InputInInbound).
+    public static Guid InboundOf(Run run) => InboundOf(run.Id, run.InboundId);
 
     /// A RunRequested with its input filled in, as the API shows it.
     public static async Task<RunRequested> WithInputAsync(IQuerySession session, RunRequested run, CancellationToken ct) =>
@@ -57,8 +64,10 @@ public static class RunInputs
 
     /// The recorded bodies of these inbound requests, by request id (each request's stream has one event).
     private static async Task<Dictionary<Guid, RecordedBody>> BodiesAsync(IQuerySession session, IEnumerable<Guid> inboundIds, CancellationToken ct) =>
-        (await StreamReads.FirstEventsAsync(session, inboundIds, ct))
-            .Select(e => e.Data).OfType<InboundRequestRecorded>().ToDictionary(e => e.Id, e => e.Body);
+        Bodies(await StreamReads.FirstEventsAsync(session, inboundIds, ct));
+
+    private static Dictionary<Guid, RecordedBody> Bodies(IEnumerable<IEvent> first) =>
+        first.Select(e => e.Data).OfType<InboundRequestRecorded>().ToDictionary(e => e.Id, e => e.Body);
 
     private static JsonElement FromInbound(Dictionary<Guid, RecordedBody> bodies, Guid runId, Guid? inboundId) =>
         bodies.TryGetValue(InboundOf(runId, inboundId), out var body)

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Enate.Domain.Connections;
 using Enate.Domain.Outbound;
 using Enate.Domain.Recipes;
 using Enate.Domain.Runs;
@@ -24,14 +23,14 @@ public static class EnateCallbackHandler
         var stream = await session.Events.FetchForWriting<Run>(command.RunId, ct);
         var run = stream.Aggregate;
         if (run is null || run.CallbackDone) return;
-        var recipe = (await session.LoadAsync<RecipeVersion>(RecipeVersion.IdFor(run.RecipeKey, run.RecipeVersion), ct))!.Definition;
-        var callback = recipe.Callback!;
+        var reads = await RunReads.LoadAsync(session, run, ct);
+        var callback = reads.Recipe.Callback!;
         var outcome = command.Success ? "success" : "failure";
         var now = clock.GetUtcNow();
 
-        var input = await RunInputs.OfAsync(session, run, ct);
+        var input = reads.Input;
         var url = input.ValueKind == JsonValueKind.Object && input.TryGetProperty("CallBackURL", out var u) ? u.GetString() : null;
-        var connection = await session.LoadAsync<Connection>(callback.Connection ?? "", ct);
+        var connection = await reads.ConnectionAsync(session, callback.Connection ?? "", ct);
         if (string.IsNullOrWhiteSpace(url) || connection is null)
         {
             stream.AppendOne(new EnateCallbackFailed(run.Id, outcome,
@@ -61,7 +60,7 @@ public static class EnateCallbackHandler
             events.Add(new EnateCallbackSent(run.Id, outcome, result.Outcome.Status!.Value, now));
         }
         else if (result.Outcome.Transient &&
-                 RetrySchedule.For(recipe.Retry).DelayBefore(command.Attempt + 1, result.Outcome.RetryAfter, Random.Shared.NextDouble()) is { } wait)
+                 RetrySchedule.For(reads.Recipe.Retry).DelayBefore(command.Attempt + 1, result.Outcome.RetryAfter, Random.Shared.NextDouble()) is { } wait)
         {
             events.Add(new RetryScheduled(run.Id, StepId, command.Attempt + 1, now + wait, result.Outcome.Error ?? $"answered {result.Outcome.Status}", now));
             await bus.PublishAsync(command with { Attempt = command.Attempt + 1 },

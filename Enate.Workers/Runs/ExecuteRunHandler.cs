@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Enate.Domain.Connections;
 using Enate.Domain.Recipes;
 using Enate.Domain.Runs;
 using Enate.Domain.Steps;
@@ -48,7 +47,8 @@ public static class ExecuteRunHandler
         // A stale delivery: a retry is scheduled for another attempt.
         if (run.PendingAttempt is { } pending && command.Attempt != pending) return (command.RunId, null, null);
 
-        var recipe = (await session.LoadAsync<RecipeVersion>(RecipeVersion.IdFor(run.RecipeKey, run.RecipeVersion), ct))!.Definition;
+        var reads = await RunReads.LoadAsync(session, run, ct);
+        var recipe = reads.Recipe;
         if (!run.Started)
         {
             var started = new RunStarted(run.Id, 1, Environment.MachineName, clock.GetUtcNow());
@@ -56,7 +56,7 @@ public static class ExecuteRunHandler
             run.Apply(started);
         }
 
-        var input = await RunInputs.OfAsync(session, run, ct);
+        var input = reads.Input;
         var called = false;
         while (true)
         {
@@ -109,7 +109,7 @@ public static class ExecuteRunHandler
                     run.Apply(done);
                     continue;
                 case CallPlan call:
-                    var (completed, ending) = await CallAsync(run, step, attempt, call, recipe, stream, session, bus, caller, clock, ct);
+                    var (completed, ending) = await CallAsync(run, step, attempt, call, reads, stream, session, bus, caller, clock, ct);
                     if (completed is null) return (run.Id, ending, recipe);
                     run.Apply(completed);
                     called = true;
@@ -129,10 +129,10 @@ public static class ExecuteRunHandler
     /// Makes the call and records its outcome: the step completed (appended, for the caller to go on from), or the
     /// run's ending, or neither when a retry is scheduled.
     private static async Task<(StepCompleted? Completed, object? Ending)> CallAsync(Run run, StepDefinition step, int attempt,
-        CallPlan call, RecipeDefinition recipe, JasperFx.Events.IEventStream<Run> stream, IDocumentSession session, IMessageContext bus,
+        CallPlan call, RunReads reads, JasperFx.Events.IEventStream<Run> stream, IDocumentSession session, IMessageContext bus,
         OutboundCaller caller, TimeProvider clock, CancellationToken ct)
     {
-        var connection = await session.LoadAsync<Connection>(call.Connection, ct);
+        var connection = await reads.ConnectionAsync(session, call.Connection, ct);
         if (connection is null)
         {
             var missing = new RunFailed(run.Id, step.Id, $"Step '{step.Id}': connection '{call.Connection}' does not exist.", clock.GetUtcNow());
@@ -164,7 +164,7 @@ public static class ExecuteRunHandler
         else
         {
             var reason = outcome.Error ?? $"{call.Method} {sent.Url} answered {outcome.Status}.";
-            var delay = RetrySchedule.For(recipe.Retry).DelayBefore(attempt + 1, outcome.RetryAfter, Random.Shared.NextDouble());
+            var delay = RetrySchedule.For(reads.Recipe.Retry).DelayBefore(attempt + 1, outcome.RetryAfter, Random.Shared.NextDouble());
             if (delay is { } wait)
             {
                 events.Add(new RetryScheduled(run.Id, step.Id, attempt + 1, now + wait, reason, now));

@@ -1,3 +1,4 @@
+extern alias workers;
 using System.Net;
 using System.Text.Json;
 using Alba;
@@ -166,6 +167,62 @@ public sealed class when_a_partner_webhook_arrives(AppFixture app) : AppTest(app
                 connection, transaction);
             return (long)(await command.ExecuteScalarAsync())!;
         }
+    }
+
+    /// A message reads, besides its run's stream, the recipe version, the input in the inbound record and the
+    /// connections of the calls to come: one round trip for all three once the process has read that version. The run
+    /// names its version's SHA-256, so a version saved again under the same key (after a wipe) is never served from memory.
+    [Fact]
+    public async Task a_runs_recipe_input_and_connections_are_read_in_one_round_trip()
+    {
+        await Api.PutConnection("crm", "http://127.0.0.1:9");
+        await Api.PutRecipe("employee-onboarded", new
+        {
+            name = "Employee onboarded, big ones to the CRM",
+            trigger = new { type = "webhook" },
+            steps = new object[]
+            {
+                new { id = "big", type = "filter", condition = "input.data.n > `100`" },
+                new { id = "post", type = "http", connection = "crm", method = "POST", path = "/employees", body = "{{ input.data | json }}" },
+            },
+        });
+        var runId = await Send("{\"type\":\"employee.onboarded\",\"data\":{\"n\":7}}", "msg_reads", Now(), _secret, HttpStatusCode.Accepted);
+        await Api.WaitForRun(runId, RunStatus.Skipped);
+
+        await using var session = App.Store.QuerySession("demo");
+        var requested = (RunRequested)(await session.Events.FetchStreamAsync(runId, 1))[0].Data;
+        Assert.True(requested.InputInInbound);
+        Assert.NotNull(requested.RecipeSha256);
+        var trips = new RoundTrips();
+        session.Logger = trips;
+
+        var reads = await workers::Enate.Workers.Runs.RunReads.LoadAsync(session, Run.Create(requested), CancellationToken.None);
+        var crm = await reads.ConnectionAsync(session, "crm", CancellationToken.None);
+        Assert.Equal(1, trips.Count);
+        Assert.Equal(["big", "post"], reads.Recipe.Steps.Select(s => s.Id));
+        Assert.Equal(7, reads.Input.GetProperty("data").GetProperty("n").GetInt32());
+        Assert.Equal("http://127.0.0.1:9", crm!.BaseUrl);
+
+        // A run recorded before runs named the SHA-256: its version is read with its input, its connection at its call.
+        trips.Count = 0;
+        var old = await workers::Enate.Workers.Runs.RunReads.LoadAsync(session, Run.Create(requested with { RecipeSha256 = null }), CancellationToken.None);
+        Assert.NotNull(await old.ConnectionAsync(session, "crm", CancellationToken.None));
+        Assert.Equal(2, trips.Count);
+        Assert.Equal(["big", "post"], old.Recipe.Steps.Select(s => s.Id));
+    }
+
+    /// Counts the statements (or batches of statements) a session sends: its round trips to PostgreSQL.
+    private sealed class RoundTrips : Marten.IMartenSessionLogger
+    {
+        public int Count { get; set; }
+        public void OnBeforeExecute(Npgsql.NpgsqlCommand command) => Count++;
+        public void OnBeforeExecute(Npgsql.NpgsqlBatch batch) => Count++;
+        public void LogSuccess(Npgsql.NpgsqlCommand command) { }
+        public void LogFailure(Npgsql.NpgsqlCommand command, Exception ex) { }
+        public void LogSuccess(Npgsql.NpgsqlBatch batch) { }
+        public void LogFailure(Npgsql.NpgsqlBatch batch, Exception ex) { }
+        public void LogFailure(Exception ex, string message) { }
+        public void RecordSavedChanges(Marten.IDocumentSession session, Marten.Services.IChangeSet commit) { }
     }
 
     [Fact]
