@@ -30,12 +30,17 @@ public static class Extensions
         return builder;
     }
 
+    /// Whether telemetry leaves the process: only when a collector is configured (Aspire sets the endpoint). Without
+    /// one (tests, benchmarks, a deployment with no collector) nothing would be exported, so nothing is collected
+    /// either: an activity for every request and every SQL command costs the API about a tenth of its CPU under load
+    /// (docs/benchmarks.md) and would serve no one. Components that collect on their own (Aspire's Npgsql data
+    /// source) are told the same.
+    public static bool ExportsTelemetry(this IHostApplicationBuilder builder) =>
+        !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+
     public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
-        // Aspire sets the endpoint. Without one (tests, benchmarks, a deployment with no collector) nothing would
-        // be exported, so nothing is collected either: an activity for every request and every SQL command costs
-        // the API about a tenth of its CPU under load (docs/benchmarks.md) and would serve no one.
-        if (string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])) return builder;
+        if (!builder.ExportsTelemetry()) return builder;
 
         builder.Logging.AddOpenTelemetry(logging =>
         {

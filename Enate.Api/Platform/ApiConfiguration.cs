@@ -22,8 +22,10 @@ public static class ApiConfiguration
 {
     public static WebApplicationBuilder AddApi(this WebApplicationBuilder builder)
     {
-        // One pooled data source (with its health check and telemetry) serves Marten and Wolverine.
-        builder.AddNpgsqlDataSource(EnateStore.DatabaseName, configureDataSourceBuilder: EnateStore.ConfigureConnections);
+        // One pooled data source (with its health check, and its telemetry when it is exported) serves Marten and Wolverine.
+        builder.AddNpgsqlDataSource(EnateStore.DatabaseName,
+            settings => settings.DisableTracing = settings.DisableMetrics = !builder.ExportsTelemetry(),
+            EnateStore.ConfigureConnections);
         // The same store options as the Workers, append mode included: each process rewrites the event store's
         // append function for its mode at start, and the API in rich mode left the Workers' quick appends failing.
         builder.Services.AddMarten(EnateStore.Configure)

@@ -18,7 +18,9 @@ public static class WorkersConfiguration
 {
     public static IHostApplicationBuilder AddWorkers(this IHostApplicationBuilder builder)
     {
-        builder.AddNpgsqlDataSource(EnateStore.DatabaseName, configureDataSourceBuilder: EnateStore.ConfigureConnections);
+        builder.AddNpgsqlDataSource(EnateStore.DatabaseName,
+            settings => settings.DisableTracing = settings.DisableMetrics = !builder.ExportsTelemetry(),
+            EnateStore.ConfigureConnections);
         builder.Services.AddMarten(EnateStore.Configure)
             .UseNpgsqlDataSource()
             .UseLightweightSessions()
