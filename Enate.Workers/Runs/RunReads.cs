@@ -10,8 +10,10 @@ namespace Enate.Workers.Runs;
 /// What a message reads besides its run's stream, in one round trip: the recipe version (from memory when the run
 /// names its SHA-256 and this process has read it before), the run's input when its inbound record holds it, and the
 /// connections of the calls still to make (when the recipe came from memory; otherwise each is read when its call is
-/// made, as before). Read one after another they were up to three round trips per message, each paid by the Workers
-/// and PostgreSQL in CPU and by the run in latency (docs/benchmarks.md, change 22).
+/// made, as before). Read one after another they were up to three round trips per message: a PostgreSQL on another
+/// host charges each in the step's latency. On one machine's loopback the difference did not show through the noise
+/// (docs/benchmarks.md, change 22). The connections of every call still to come are read, not only the next one's
+/// (which is known only once the steps before it have run): a few more rows in the same round trip.
 public sealed class RunReads
 {
     private readonly Dictionary<string, Connection?> _connections;
