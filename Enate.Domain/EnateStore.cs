@@ -49,8 +49,12 @@ public static class EnateStore
         // Stored JSON leaves out null fields (docs/decisions.md): a run's read model is mostly nulls when it is requested
         // (output, reason, the times still to come), and every named null costs its key in each row and in the WAL.
         // A reader sees a missing field as null; the API's own JSON, written by ASP.NET Core, still shows every field.
-        options.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase,
-            json => json.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull);
+        options.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase, json =>
+        {
+            json.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
+            // Values jsonb cannot hold as they are (U+0000) are kept all the same.
+            StoredJson.AddConverters(json);
+        });
         options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
 
         // Every document and event belongs to one tenant (an Enate client).

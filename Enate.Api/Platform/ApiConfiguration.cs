@@ -73,6 +73,9 @@ public static class ApiConfiguration
         builder.AddProjectionRebuilds();
         // The API calls out only to register subscriptions with Enate, through the same guarded client.
         builder.Services.AddOutboundCalls(builder.Configuration);
+        // Dry runs and what-ifs run recipes through the engine the Workers use, with the same limits.
+        builder.Services.AddSingleton(services => new Enate.Domain.Engine.RunEngine(services.GetRequiredService<Enate.Domain.Engine.Limits>(),
+            services.GetRequiredService<TimeProvider>(), "api"));
         builder.Services.AddWolverineHttp();
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();

@@ -1,14 +1,13 @@
-using Enate.Domain.Security;
-using Microsoft.AspNetCore.Authorization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Enate.Api.Platform;
 using Enate.Domain.Connections;
+using Enate.Domain.Engine;
 using Enate.Domain.Recipes;
 using Enate.Domain.Runs;
-using Enate.Domain.Steps;
-using Enate.Domain.Transforms;
+using Enate.Domain.Security;
 using Marten;
+using Microsoft.AspNetCore.Authorization;
 using Wolverine.Http;
 
 namespace Enate.Api.Recipes;
@@ -21,12 +20,16 @@ public sealed record DryRunResult(string Key, int Version, string Outcome, IRead
 
 public static class DryRunEndpoint
 {
-    /// Runs the recipe's templates over an input and shows each step's output and the requests it would send.
-    /// No outbound call is made and no run is recorded; a call step's output is empty in a dry run.
+    public const string Trigger = "dry-run";
+
+    /// Runs the recipe over an input through the engine the Workers use, with the same limits, and shows each step's
+    /// output and the requests it would send. No outbound call is made and no run is recorded; a call step's output is
+    /// empty in a dry run, and a retry is never needed.
     [WolverinePost("/api/v1/recipes/{key}/dry-run", OperationId = "DryRunRecipe")]
     [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Recipes")]
-    public static async Task<IResult> Post(string key, DryRunRequest request, IQuerySession session, TimeProvider clock, CancellationToken ct)
+    public static async Task<IResult> Post(string key, DryRunRequest request, IQuerySession session, RunEngine engine, TimeProvider clock,
+        CancellationToken ct)
     {
         if (request.Input.ValueKind == JsonValueKind.Undefined)
             return Problems.Validation([new("$.input", "is required: the trigger input to run the recipe over.")]);
@@ -36,51 +39,39 @@ public static class DryRunEndpoint
         var saved = await session.LoadAsync<RecipeVersion>(RecipeVersion.IdFor(key, version), ct);
         if (saved is null) return Problems.NotFound($"Version {version} of recipe '{key}'");
 
-        var connections = (await session.Query<Connection>().ToListAsync(ct)).ToDictionary(c => c.Id);
-        var runId = Guid.Empty;
-        var completed = new Dictionary<string, JsonElement>();
-        var results = new List<DryRunStep>();
-        var outcome = RunStatus.Succeeded;
-        foreach (var step in saved.Definition.Steps)
-        {
-            var context = RunContext.Build(runId, session.TenantId, key, version, request.Input, completed);
-            StepPlan plan;
-            try
-            {
-                plan = StepInterpreter.Plan(step, context);
-            }
-            catch (TransformException ex)
-            {
-                results.Add(new DryRunStep(step.Id, step.Type, RunStatus.Failed, null, null, ex.Message));
-                outcome = RunStatus.Failed;
-                break;
-            }
-
-            if (plan is SkipPlan skip)
-            {
-                results.Add(new DryRunStep(step.Id, step.Type, RunStatus.Skipped, null, null, skip.Reason));
-                outcome = RunStatus.Skipped;
-                break;
-            }
-            if (plan is OutputPlan output)
-            {
-                completed[step.Id] = RunContext.ToElement(output.Output);
-                results.Add(new DryRunStep(step.Id, step.Type, RunStatus.Succeeded, output.Output, null, null));
-                continue;
-            }
-
-            var call = (CallPlan)plan;
-            if (!connections.TryGetValue(call.Connection, out var connection))
-            {
-                results.Add(new DryRunStep(step.Id, step.Type, RunStatus.Failed, null, null, $"Connection '{call.Connection}' does not exist."));
-                outcome = RunStatus.Failed;
-                break;
-            }
-            var empty = new JsonObject { ["status"] = null, ["headers"] = new JsonObject(), ["body"] = null, ["dryRun"] = true };
-            completed[step.Id] = RunContext.ToElement(empty);
-            results.Add(new DryRunStep(step.Id, step.Type, "wouldSend", empty,
-                OutboundRequests.Describe(runId, step.Id, 1, call, connection, clock.GetUtcNow()), null));
-        }
-        return Results.Ok(new DryRunResult(key, version, outcome, results));
+        var run = Run.Create(new RunRequested(Guid.Empty, key, version, Trigger, request.Input, null, null, null, Trigger, clock.GetUtcNow()));
+        var scope = new RunScope(session.TenantId, saved.Definition, request.Input,
+            async (name, token) => await session.LoadAsync<Connection>(name, token));
+        var pass = await engine.SimulateAsync(run, scope, WouldSend.Instance, ct);
+        return Results.Ok(new DryRunResult(key, version, run.Status, Steps(pass.Events)));
     }
+
+    /// Each step the run reached, with what became of it.
+    private static List<DryRunStep> Steps(IReadOnlyList<object> events)
+    {
+        var steps = new List<DryRunStep>();
+        OutboundRequestSent? request = null;
+        foreach (var e in events)
+        {
+            switch (e)
+            {
+                case OutboundRequestSent sent: request = sent; break;
+                case StepCompleted done:
+                    steps.Add(new DryRunStep(done.StepId, TypeOf(events, done.StepId), request is null ? RunStatus.Succeeded : "wouldSend",
+                        JsonNode.Parse(done.Output.GetRawText()), request, null));
+                    request = null;
+                    break;
+                case RunSkipped skipped:
+                    steps.Add(new DryRunStep(skipped.StepId, TypeOf(events, skipped.StepId), RunStatus.Skipped, null, null, skipped.Reason));
+                    break;
+                case RunFailed failed when failed.StepId is { } id:
+                    steps.Add(new DryRunStep(id, TypeOf(events, id), RunStatus.Failed, null, request, failed.Reason));
+                    break;
+            }
+        }
+        return steps;
+    }
+
+    private static string TypeOf(IReadOnlyList<object> events, string stepId) =>
+        events.OfType<StepStarted>().LastOrDefault(s => s.StepId == stepId)?.StepType ?? "";
 }

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authorization;
 using Enate.Api.Platform;
 using Enate.Domain;
 using Enate.Domain.Connections;
+using Enate.Domain.Engine;
 using Enate.Domain.Recipes;
 using Enate.Domain.Replays;
 using Enate.Domain.Runs;
@@ -31,8 +32,8 @@ public static class WhatIfEndpoint
     [WolverinePost("/api/v1/recipes/{key}/versions/{version}/what-if", OperationId = "WhatIfRecipeVersion")]
     [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Replay")]
-    public static async Task<IResult> Post(string key, int version, WhatIfBody? body, IQuerySession session, TimeProvider clock,
-        CancellationToken ct)
+    public static async Task<IResult> Post(string key, int version, WhatIfBody? body, IQuerySession session, RunEngine engine,
+        TimeProvider clock, CancellationToken ct)
     {
         var filter = body?.Filter ?? new WhatIfFilter(null, null, null);
         var problems = new List<FieldProblem>();
@@ -54,9 +55,11 @@ public static class WhatIfEndpoint
         var streams = await StreamReads.StreamsAsync(session, summaries.Select(s => s.Id), ct);
         var recordedEvents = summaries.Select(s => streams[s.Id].Select(e => e.Data).ToList()).ToList();
         var inputs = await RunInputs.OfAsync(session, recordedEvents.Select(events => events.OfType<RunRequested>().First()).ToList(), ct);
-        var runs = summaries.Zip(recordedEvents, (summary, events) => WhatIf.Compare(
-            new RecordedRun(summary.Id, summary.RecipeVersion, summary.Status, inputs[summary.Id], summary.Output, events),
-            target, connections, session.TenantId, now)).ToList();
+        var runs = new List<WhatIfRun>();
+        foreach (var (summary, events) in summaries.Zip(recordedEvents))
+            runs.Add(await WhatIf.CompareAsync(engine,
+                new RecordedRun(summary.Id, summary.RecipeVersion, summary.Status, inputs[summary.Id], summary.Output, events),
+                target, connections, session.TenantId, now, ct));
         return Results.Ok(new WhatIfResult(key, version, Summarize(runs), runs));
     }
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Enate.Domain.Engine;
 using Enate.Domain.Recipes;
 using Enate.Domain.Runs;
 using Marten;
@@ -64,17 +65,6 @@ public sealed class RunStarter(IDocumentSession session, GroupCommit commits, Ti
         return new StartOutcome(StartResult.Started, run.Id);
     }
 
-    /// Adds a run to the session's unit of work: its first event, and the message that hands it to the
-    /// Workers (in the same transaction, through the outbox). Nothing is written until the session is saved.
-    public static async Task<Guid> StageAsync(IDocumentSession session, IMessageBus bus, RunRequest request, DateTimeOffset now,
-        CancellationToken ct)
-    {
-        var (run, message) = await PrepareAsync(session, request, now, ct);
-        session.Events.StartStream<Run>(run.Id, run.Events);
-        await bus.PublishAsync(message, new DeliveryOptions { TenantId = session.TenantId });
-        return run.Id;
-    }
-
     /// A new run's stream and the message that hands it to the Workers, for the session's tenant.
     public static async Task<(NewStream Run, ExecuteRun Message)> PrepareAsync(IQuerySession session, RunRequest request,
         DateTimeOffset now, CancellationToken ct)
@@ -83,10 +73,8 @@ public sealed class RunStarter(IDocumentSession session, GroupCommit commits, Ti
         var version = request.Version ?? recipe.LatestVersion;
         var definition = await RecipeVersions.DefinitionAsync(session, recipe, version, ct);
         var runId = Guid.CreateVersion7(now);
-        var workItem = WorkItems.Extract(definition, request.Input);
-        var requested = new RunRequested(runId, recipe.Id, version, request.Trigger, request.InputInInbound ? default : request.Input,
-            request.IdempotencyKey, workItem, request.ReplayOf, request.RequestedBy, now, request.InboundId, request.InputInInbound,
-            RecipeVersions.ShaOf(recipe, version));
+        var requested = NewRuns.Requested(runId, recipe.Id, version, definition, RecipeVersions.ShaOf(recipe, version), request.Trigger,
+            request.Input, request.RequestedBy, now, request.IdempotencyKey, request.ReplayOf, request.InboundId, request.InputInInbound);
         return (new NewStream(typeof(Run), runId, [requested]), new ExecuteRun(runId, session.TenantId));
     }
 

@@ -12,7 +12,7 @@ using Enate.Domain.Outbound;
 using Enate.Domain.Recipes;
 using Enate.Domain.Runs;
 using Enate.Domain.Security;
-using Enate.Domain.Steps;
+using Enate.Domain.Engine;
 using Enate.Domain.Transforms;
 using Marten;
 using Microsoft.AspNetCore.Authorization;
@@ -66,8 +66,8 @@ public static class EnateSubscriptionEndpoints
         };
         var plan = new CallPlan(connection!.Id, "POST", "/api/v1/WebHookSubscription", new Dictionary<string, string>(),
             body.ToJsonString(), "application/json");
-        var sent = OutboundRequests.Describe(id, "subscribe", 1, plan, connection, now);
-        var result = await caller.SendAsync(sent, plan, connection, ct);
+        var sent = OutboundRequests.Describe(id, "subscribe", 1, plan, connection, OutboundRequests.ResolveUrl(connection, plan.Path)!, now);
+        var result = (await caller.AnswerAsync(new CallRequest(sent, plan, connection), ct))!;
         if (!result.Outcome.Succeeded)
         {
             return Problems.Problem(StatusCodes.Status502BadGateway, "enate-unavailable", "Enate did not accept the subscription.",

@@ -53,5 +53,8 @@ public sealed class Connection
     public string BaseUrl { get; set; } = "";
     public ConnectionAuth Auth { get; set; } = new();
     public int TimeoutSeconds { get; set; } = 30;
+    /// Origins besides the base URL's that an Enate action's CallBackURL may point at (the callback carries this
+    /// connection's credentials). Empty: callbacks go to the base URL's origin only.
+    public List<string> CallbackOrigins { get; set; } = [];
     public DateTimeOffset UpdatedAt { get; set; }
 }

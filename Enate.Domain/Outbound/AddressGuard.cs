@@ -21,6 +21,10 @@ public sealed class AddressGuard(IReadOnlyList<IPNetwork> allowed)
         IPNetwork.Parse("224.0.0.0/4"), IPNetwork.Parse("240.0.0.0/4"),
         IPNetwork.Parse("::/128"), IPNetwork.Parse("::1/128"), IPNetwork.Parse("fc00::/7"), IPNetwork.Parse("fe80::/10"),
         IPNetwork.Parse("ff00::/8"), IPNetwork.Parse("fd00:ec2::254/128"),
+        // Ranges that wrap an IPv4 address, which may be a private one: IPv4-compatible, NAT64 (well-known and local use),
+        // 6to4 and Teredo. A partner is reached at its own address, not through these.
+        IPNetwork.Parse("::/96"), IPNetwork.Parse("64:ff9b::/96"), IPNetwork.Parse("64:ff9b:1::/48"), IPNetwork.Parse("2002::/16"),
+        IPNetwork.Parse("2001::/32"),
     ];
 
     public static AddressGuard From(IConfiguration configuration) =>
@@ -59,17 +63,20 @@ public sealed class AddressGuard(IReadOnlyList<IPNetwork> allowed)
 public static class OutboundConfiguration
 {
     /// The one HTTP client that reaches partners: no redirects, no automatic retries (a retry is a recorded,
-    /// durable, scheduled message), every connection through the address guard.
+    /// durable, scheduled message), no proxy from the environment (the guard checks the address really connected to),
+    /// every connection through the address guard.
     public static IServiceCollection AddOutboundCalls(this IServiceCollection services, IConfiguration configuration)
     {
         var guard = AddressGuard.From(configuration);
         services.AddSingleton(guard);
+        services.AddSingleton(Engine.Limits.From(configuration));
         services.AddSingleton<AccessTokens>();
         services.AddSingleton<OutboundCaller>();
         services.AddHttpClient(OutboundCaller.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
             {
                 AllowAutoRedirect = false,
+                UseProxy = false,
                 ConnectCallback = guard.ConnectAsync,
                 PooledConnectionLifetime = TimeSpan.FromMinutes(2),
             });

@@ -5,22 +5,23 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Enate.Domain.Connections;
+using Enate.Domain.Engine;
 using Enate.Domain.Runs;
-using Enate.Domain.Steps;
 
 namespace Enate.Domain.Outbound;
 
-/// The result of one outbound call: the events that record it, the engine's view, and the step's output.
-public sealed record CallResult(object Recorded, CallOutcome Outcome, JsonElement Output);
+/// A response or token answer over its limit: the call fails for good, since the same request gets the same answer.
+public sealed class ResponseTooLargeException(string message) : Exception(message);
 
-/// The only place that calls a partner. Everything it learns is returned to become events.
-public sealed class OutboundCaller(IHttpClientFactory clients, ConnectionSecrets secrets, AccessTokens tokens, TimeProvider clock)
+/// The only place that calls a partner: the engine's live answerer. Everything it learns is returned to become events.
+public sealed class OutboundCaller(IHttpClientFactory clients, ConnectionSecrets secrets, AccessTokens tokens, TimeProvider clock, Limits limits)
+    : IAnswerer
 {
     public const string ClientName = "outbound";
-    private const int MaxResponseBytes = 10 * 1024 * 1024;
 
-    public async Task<CallResult> SendAsync(OutboundRequestSent sent, CallPlan plan, Connection connection, CancellationToken ct)
+    public async Task<Answer?> AnswerAsync(CallRequest call, CancellationToken ct)
     {
+        var (sent, plan, connection) = call;
         var auth = secrets.Unprotect(connection.Auth);
         var started = Stopwatch.GetTimestamp();
         try
@@ -28,17 +29,17 @@ public sealed class OutboundCaller(IHttpClientFactory clients, ConnectionSecrets
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(TimeSpan.FromSeconds(connection.TimeoutSeconds));
 
-            var response = await SendOnceAsync(sent, plan, connection, auth, refreshToken: false, timeout.Token);
+            var response = await SendOnceAsync(sent, plan, auth, refreshToken: false, timeout.Token);
             if (response.StatusCode == HttpStatusCode.Unauthorized && auth.Type == AuthTypes.OAuth2ClientCredentials)
             {
                 // The cached token may have been revoked: fetch a fresh one and try once more.
                 response.Dispose();
-                response = await SendOnceAsync(sent, plan, connection, auth, refreshToken: true, timeout.Token);
+                response = await SendOnceAsync(sent, plan, auth, refreshToken: true, timeout.Token);
             }
 
             using (response)
             {
-                var bytes = await ReadLimitedAsync(response.Content, timeout.Token);
+                var bytes = await ReadLimitedAsync(response.Content, limits.MaxResponseBytes, "response", timeout.Token);
                 var contentType = response.Content.Headers.ContentType?.ToString();
                 var headers = response.Headers.Concat(response.Content.Headers)
                     .Select(h => KeyValuePair.Create(h.Key, string.Join(", ", h.Value)));
@@ -46,22 +47,27 @@ public sealed class OutboundCaller(IHttpClientFactory clients, ConnectionSecrets
                 var status = (int)response.StatusCode;
                 var received = new OutboundResponseReceived(sent.RunId, sent.StepId, sent.Attempt, status, recordedHeaders,
                     Recording.Body(bytes, contentType), Stopwatch.GetElapsedTime(started).TotalMilliseconds, clock.GetUtcNow());
-                var outcome = new CallOutcome(status, RetryAfter(response), null);
-                return new CallResult(received, outcome, Output(status, recordedHeaders, bytes, contentType));
+                return new Answer(received, new CallOutcome(status, RetryAfter(response), null), Output(status, recordedHeaders, bytes, contentType));
             }
         }
-        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or TokenRequestException && !ct.IsCancellationRequested)
+        catch (Exception ex) when (!ct.IsCancellationRequested &&
+                                   ex is HttpRequestException or OperationCanceledException or TokenRequestException or ResponseTooLargeException)
         {
-            var refused = ex.InnerException is AddressRefusedException;
-            var reason = ex is OperationCanceledException ? $"No answer within {connection.TimeoutSeconds} s."
-                : refused ? ex.InnerException!.Message : ex.Message;
-            var failed = new OutboundCallFailed(sent.RunId, sent.StepId, sent.Attempt, !refused, null, reason, null, clock.GetUtcNow());
-            return new CallResult(failed, new CallOutcome(null, null, reason, refused), default);
+            var (reason, permanent) = ex switch
+            {
+                OperationCanceledException => ($"No answer within {connection.TimeoutSeconds} s.", false),
+                TokenRequestException token => (token.Message, !token.Transient),
+                ResponseTooLargeException => (ex.Message, true),
+                { InnerException: AddressRefusedException refused } => (refused.Message, true),
+                _ => (ex.Message, false),
+            };
+            var failed = new OutboundCallFailed(sent.RunId, sent.StepId, sent.Attempt, !permanent, null, reason, null, clock.GetUtcNow());
+            return new Answer(failed, new CallOutcome(null, null, reason, permanent), default);
         }
     }
 
-    private async Task<HttpResponseMessage> SendOnceAsync(OutboundRequestSent sent, CallPlan plan, Connection connection,
-        ConnectionAuth auth, bool refreshToken, CancellationToken ct)
+    private async Task<HttpResponseMessage> SendOnceAsync(OutboundRequestSent sent, CallPlan plan, ConnectionAuth auth, bool refreshToken,
+        CancellationToken ct)
     {
         using var request = new HttpRequestMessage(new HttpMethod(plan.Method), sent.Url);
         foreach (var (name, value) in plan.Headers) request.Headers.TryAddWithoutValidation(name, value);
@@ -81,7 +87,7 @@ public sealed class OutboundCaller(IHttpClientFactory clients, ConnectionSecrets
                     Convert.ToBase64String(Encoding.UTF8.GetBytes($"{auth.Username}:{auth.Password}")));
                 break;
             case AuthTypes.OAuth2ClientCredentials:
-                var token = await tokens.GetAsync(connection, auth, refreshToken, ct);
+                var token = await tokens.GetAsync(auth, refreshToken, ct);
                 request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
                 break;
         }
@@ -96,15 +102,16 @@ public sealed class OutboundCaller(IHttpClientFactory clients, ConnectionSecrets
         _ => null,
     };
 
-    private static async Task<byte[]> ReadLimitedAsync(HttpContent content, CancellationToken ct)
+    public static async Task<byte[]> ReadLimitedAsync(HttpContent content, int maxBytes, string what, CancellationToken ct)
     {
+        if (content.Headers.ContentLength > maxBytes) throw new ResponseTooLargeException($"The {what} is larger than {maxBytes:N0} bytes.");
         await using var stream = await content.ReadAsStreamAsync(ct);
         using var buffer = new MemoryStream();
         var chunk = new byte[81920];
         int read;
         while ((read = await stream.ReadAsync(chunk, ct)) > 0)
         {
-            if (buffer.Length + read > MaxResponseBytes) throw new HttpRequestException($"The response is larger than {MaxResponseBytes} bytes.");
+            if (buffer.Length + read > maxBytes) throw new ResponseTooLargeException($"The {what} is larger than {maxBytes:N0} bytes.");
             buffer.Write(chunk, 0, read);
         }
         return buffer.ToArray();

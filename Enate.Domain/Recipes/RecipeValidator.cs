@@ -1,4 +1,4 @@
-using Enate.Domain.Steps;
+using Enate.Domain.Engine;
 using Enate.Domain.Transforms;
 
 namespace Enate.Domain.Recipes;

@@ -1,3 +1,4 @@
+using Enate.Domain.Engine;
 using Enate.Domain.Recipes;
 using Enate.Domain.Runs;
 using Marten;
@@ -20,9 +21,8 @@ public static class Replaying
         // re-run keeps its own copy, since no inbound request of its own holds it.
         var requested = (await session.Events.FetchStreamAsync(old.Id, 1)).Select(e => e.Data).OfType<RunRequested>().Single();
         var input = await RunInputs.OfAsync(session, requested, CancellationToken.None);
-        var workItem = WorkItems.Extract(target.Definition, input) ?? old.WorkItem;
-        session.Events.StartStream<Run>(newRunId, new RunRequested(newRunId, old.RecipeKey, target.Version, Trigger, input,
-            null, workItem, old.Id, requestedBy, now, RecipeSha256: target.Sha256));
+        session.Events.StartStream<Run>(newRunId, NewRuns.Requested(newRunId, old.RecipeKey, target.Version, target.Definition, target.Sha256,
+            Trigger, input, requestedBy, now, replayOf: old.Id, workItem: old.WorkItem));
         session.Events.Append(old.Id, new RunReplayed(old.Id, newRunId, target.Version, reason, requestedBy, now, bulkReplayId));
         await bus.PublishAsync(new ExecuteRun(newRunId, session.TenantId), new DeliveryOptions { TenantId = session.TenantId });
         return newRunId;

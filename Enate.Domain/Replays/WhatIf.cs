@@ -1,10 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Enate.Domain.Connections;
+using Enate.Domain.Engine;
 using Enate.Domain.Recipes;
 using Enate.Domain.Runs;
-using Enate.Domain.Steps;
-using Enate.Domain.Transforms;
 
 namespace Enate.Domain.Replays;
 
@@ -19,111 +18,59 @@ public sealed record WhatIfRequest(string Method, string Url, JsonNode? Body);
 public sealed record WhatIfCall(string StepId, string Status, WhatIfRequest? Recorded, WhatIfRequest? WouldSend,
     IReadOnlyList<string> Changed, IReadOnlyList<JsonChange> Diff, string? Note);
 
-/// What a version would have done with a recorded run. Outcome: succeeded, skipped, failed, or unrecorded
-/// when the version calls a step whose answer was never recorded, so nothing after it can be known.
+/// What a version would have done with a recorded run. Outcome: succeeded, skipped, failed, deadLettered, or
+/// unrecorded when the version makes a call whose answer was never recorded, so nothing after it can be known.
 public sealed record WhatIfRun(Guid RunId, int RecordedVersion, string RecordedOutcome, string Outcome, string? Error, bool Changed,
     IReadOnlyList<WhatIfCall> Outbound, IReadOnlyList<JsonChange> OutputDiff);
 
-/// Re-executes a recipe version over a recorded run: the recorded input, and for each call the partner's
-/// recorded answer to that step instead of a real call. Pure: no call is made and nothing is recorded.
+/// Runs a recipe version over a recorded run through the engine: the recorded input, and for each call the partner's
+/// recorded answer to the same step and attempt instead of a real call (RecordedAnswers). No call is made and nothing
+/// is recorded; the outcome is what the Workers would decide.
 public static class WhatIf
 {
+    public const string Trigger = "what-if";
     public const string Unrecorded = "unrecorded";
     public const string Same = "same";
     public const string ChangedCall = "changed";
     public const string New = "new";
     public const string NotSent = "notSent";
 
-    public static WhatIfRun Compare(RecordedRun run, RecipeVersion target, IReadOnlyDictionary<string, Connection> connections,
-        string tenantId, DateTimeOffset now)
+    public static async Task<WhatIfRun> CompareAsync(RunEngine engine, RecordedRun recorded, RecipeVersion target,
+        IReadOnlyDictionary<string, Connection> connections, string tenantId, DateTimeOffset now, CancellationToken ct)
     {
+        var run = Run.Create(new RunRequested(recorded.RunId, target.Key, target.Version, Trigger, recorded.Input, null, null, null, Trigger, now));
+        var scope = new RunScope(tenantId, target.Definition, recorded.Input,
+            (name, _) => ValueTask.FromResult(connections.GetValueOrDefault(name)));
+        var pass = await engine.SimulateAsync(run, scope, new RecordedAnswers(recorded.Events), ct);
+
+        var (outcome, error) = pass.Next is Next.Halted halted
+            ? (Unrecorded, halted.Reason)
+            : (run.Status, pass.Ending is RunSkipped skipped ? skipped.Reason : run.Reason);
+
         // The last attempt of each step is the one whose answer the run went on with.
-        var requests = new Dictionary<string, OutboundRequestSent>();
-        var answers = new Dictionary<string, object>();
-        var outputs = new Dictionary<string, JsonElement>();
-        foreach (var e in run.Events)
-        {
-            switch (e)
-            {
-                case OutboundRequestSent sent: requests[sent.StepId] = sent; break;
-                case OutboundResponseReceived received: answers[received.StepId] = received; break;
-                case OutboundCallFailed failed: answers[failed.StepId] = failed; break;
-                case StepCompleted completed: outputs[completed.StepId] = completed.Output; break;
-            }
-        }
+        var before = LastRequests(recorded.Events);
+        var after = LastRequests(pass.Events);
+        var calls = after.Select(would => CompareCall(would.Key, before.GetValueOrDefault(would.Key), would.Value)).ToList();
+        calls.AddRange(before.Where(sent => !after.ContainsKey(sent.Key)).Select(sent =>
+            new WhatIfCall(sent.Key, NotSent, View(sent.Value), null, [], [], "The recorded run made this call; this version would not.")));
 
-        var completedSteps = new Dictionary<string, JsonElement>();
-        var calls = new List<WhatIfCall>();
-        var outcome = RunStatus.Succeeded;
-        string? error = null;
-        JsonElement? last = null;
-        foreach (var step in target.Definition.Steps)
-        {
-            var context = RunContext.Build(run.RunId, tenantId, target.Key, target.Version, run.Input, completedSteps);
-            StepPlan plan;
-            try
-            {
-                plan = StepInterpreter.Plan(step, context);
-            }
-            catch (Exception ex) when (ex is TransformException or InvalidOperationException or FormatException or ArgumentException or JsonException)
-            {
-                (outcome, error) = (RunStatus.Failed, $"Step '{step.Id}': {ex.Message}");
-                break;
-            }
-
-            if (plan is SkipPlan skip)
-            {
-                (outcome, error) = (RunStatus.Skipped, skip.Reason);
-                break;
-            }
-            if (plan is OutputPlan output)
-            {
-                last = completedSteps[step.Id] = RunContext.ToElement(output.Output);
-                continue;
-            }
-
-            var call = (CallPlan)plan;
-            if (!connections.TryGetValue(call.Connection, out var connection))
-            {
-                (outcome, error) = (RunStatus.Failed, $"Step '{step.Id}': connection '{call.Connection}' does not exist.");
-                break;
-            }
-            var url = OutboundRequests.ResolveUrl(connection, call.Path).ToString();
-            calls.Add(CompareCall(step.Id, requests.GetValueOrDefault(step.Id), new WouldSend(call.Method, url, call.Body)));
-
-            // The partner's answer as it was recorded, in place of a call.
-            if (outputs.TryGetValue(step.Id, out var answered))
-            {
-                last = completedSteps[step.Id] = answered;
-                continue;
-            }
-            (outcome, error) = answers.GetValueOrDefault(step.Id) switch
-            {
-                OutboundResponseReceived r => (RunStatus.Failed, $"Step '{step.Id}': the partner's recorded answer was {r.Status}."),
-                OutboundCallFailed f => (RunStatus.Failed, $"Step '{step.Id}': the recorded call failed: {f.Reason}"),
-                _ => (Unrecorded, $"Step '{step.Id}': no answer to this call was recorded, so what follows cannot be known."),
-            };
-            break;
-        }
-
-        foreach (var (stepId, sent) in requests)
-        {
-            if (calls.Any(c => c.StepId == stepId)) continue;
-            calls.Add(new WhatIfCall(stepId, NotSent, View(sent), null, [], [], "The recorded run made this call; this version would not."));
-        }
-
-        var outputDiff = outcome == RunStatus.Succeeded && run.RecordedOutcome == RunStatus.Succeeded && run.Output is { } recordedOutput
-            ? JsonDiff.Compare(Node(recordedOutput), last is { } l ? Node(l) : null)
+        var outputDiff = outcome == RunStatus.Succeeded && recorded.RecordedOutcome == RunStatus.Succeeded && recorded.Output is { } recordedOutput
+            ? JsonDiff.Compare(Node(recordedOutput), run.LastOutput is { } last ? Node(last) : null)
             : [];
-        var changed = outcome != run.RecordedOutcome || outputDiff.Count > 0 || calls.Any(c => c.Status != Same);
-        return new WhatIfRun(run.RunId, run.RecordedVersion, run.RecordedOutcome, outcome, error, changed, calls, outputDiff);
+        var changed = outcome != recorded.RecordedOutcome || outputDiff.Count > 0 || calls.Any(c => c.Status != Same);
+        return new WhatIfRun(recorded.RunId, recorded.RecordedVersion, recorded.RecordedOutcome, outcome, error, changed, calls, outputDiff);
     }
 
-    private sealed record WouldSend(string Method, string Url, string? Body);
-
-    private static WhatIfCall CompareCall(string stepId, OutboundRequestSent? recorded, WouldSend would)
+    private static Dictionary<string, OutboundRequestSent> LastRequests(IEnumerable<object> events)
     {
-        var wouldView = new WhatIfRequest(would.Method, would.Url, Body(would.Body));
+        var requests = new Dictionary<string, OutboundRequestSent>();
+        foreach (var sent in events.OfType<OutboundRequestSent>().Where(s => s.StepId != Run.CallbackStep)) requests[sent.StepId] = sent;
+        return requests;
+    }
+
+    private static WhatIfCall CompareCall(string stepId, OutboundRequestSent? recorded, OutboundRequestSent would)
+    {
+        var wouldView = View(would);
         if (recorded is null) return new WhatIfCall(stepId, New, null, wouldView, ["method", "url", "body"], [], "The recorded run did not make this call.");
 
         var changed = new List<string>();
@@ -131,24 +78,24 @@ public static class WhatIf
         if (recorded.Url != would.Url) changed.Add("url");
         List<JsonChange> diff;
         string? note = null;
-        if (recorded.Body.Truncated)
+        if (recorded.Body.Truncated || would.Body.Truncated)
         {
             // Only the size and hash of a large body were kept: say whether it is the same, not how it differs.
-            var same = recorded.Body.Sha256 == Recording.Body(would.Body, null).Sha256;
-            diff = same ? [] : [new JsonChange("", JsonDiff.Changed, null, null)];
+            diff = recorded.Body.Sha256 == would.Body.Sha256 ? [] : [new JsonChange("", JsonDiff.Changed, null, null)];
             note = $"The recorded body ({recorded.Body.Size} bytes) was kept as its SHA-256 only; compared by hash.";
         }
         else
         {
-            var recordedText = recorded.Body.Size == 0 && recorded.Body.Text is "" ? null : recorded.Body.Text;
-            diff = JsonDiff.CompareBodies(recordedText, would.Body);
+            diff = JsonDiff.CompareBodies(Text(recorded.Body), Text(would.Body));
         }
         if (diff.Count > 0) changed.Add("body");
         return new WhatIfCall(stepId, changed.Count == 0 ? Same : ChangedCall, View(recorded), wouldView, changed, diff, note);
     }
 
+    private static string? Text(RecordedBody body) => body.Size == 0 && body.Text is "" or null ? null : body.Text;
+
     private static WhatIfRequest View(OutboundRequestSent sent) =>
-        new(sent.Method, sent.Url, sent.Body.Truncated ? null : Body(sent.Body.Size == 0 ? null : sent.Body.Text));
+        new(sent.Method, sent.Url, sent.Body.Truncated ? null : Body(Text(sent.Body)));
 
     private static JsonNode? Body(string? text) =>
         text is null ? null : JsonDiff.TryParse(text, out var node) ? node : JsonValue.Create(text);

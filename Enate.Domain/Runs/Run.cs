@@ -5,6 +5,9 @@ namespace Enate.Domain.Runs;
 /// The write model of a run: what the engine needs to decide the next step, rebuilt from the stream.
 public sealed class Run
 {
+    /// The step id under which the Enate action callback's attempts are recorded.
+    public const string CallbackStep = "enate-callback";
+
     public Guid Id { get; private set; }
     public string RecipeKey { get; private set; } = "";
     public int RecipeVersion { get; private set; }
@@ -15,13 +18,18 @@ public sealed class Run
     public Guid? InboundId { get; private set; }
     public bool InputInInbound { get; private set; }
     public string Status { get; private set; } = RunStatus.Requested;
+    /// Why the run ended, when it did not succeed.
+    public string? Reason { get; private set; }
     public bool Started { get; private set; }
     public int Attempts { get; private set; }
     public Dictionary<string, JsonElement> CompletedSteps { get; private set; } = [];
     public Dictionary<string, int> StepAttempts { get; private set; } = [];
-    /// The attempt a scheduled retry will run; other deliveries of ExecuteRun are stale.
+    /// The attempt a scheduled retry will run; other deliveries of ContinueRun are stale.
     public int? PendingAttempt { get; private set; }
     public JsonElement? LastOutput { get; private set; }
+    public bool CallbackDone { get; private set; }
+    /// The attempt of the Enate callback a scheduled retry will make; other deliveries are stale.
+    public int? PendingCallbackAttempt { get; private set; }
     public long Version { get; set; }
 
     public bool IsFinished => RunStatus.IsFinished(Status);
@@ -43,13 +51,14 @@ public sealed class Run
     public void Apply(RunStarted e)
     {
         Started = true;
-        Status = RunStatus.Running;
+        if (!IsFinished) Status = RunStatus.Running;
     }
 
     public void Apply(StepStarted e)
     {
-        Status = RunStatus.Running;
         StepAttempts[e.StepId] = e.Attempt;
+        if (IsFinished) return;
+        Status = RunStatus.Running;
         Attempts = Math.Max(Attempts, e.Attempt);
         PendingAttempt = null;
     }
@@ -60,17 +69,55 @@ public sealed class Run
         LastOutput = e.Output;
     }
 
+    /// A finished run's status never moves back: a retry of its callback is recorded without changing its outcome.
     public void Apply(RetryScheduled e)
     {
+        if (e.StepId == CallbackStep && IsFinished)
+        {
+            PendingCallbackAttempt = e.NextAttempt;
+            return;
+        }
+        if (IsFinished) return;
         Status = RunStatus.Waiting;
         PendingAttempt = e.NextAttempt;
     }
 
-    public void Apply(RunSucceeded _) => Status = RunStatus.Succeeded;
-    public void Apply(RunSkipped _) => Status = RunStatus.Skipped;
-    public void Apply(RunFailed _) => Status = RunStatus.Failed;
-    public void Apply(RunDeadLettered _) => Status = RunStatus.DeadLettered;
-    public bool CallbackDone { get; private set; }
+    public void Apply(OutboundRequestSent e)
+    {
+        if (e.StepId == CallbackStep) PendingCallbackAttempt = null;
+    }
+
+    public void Apply(RunSucceeded _) => Finish(RunStatus.Succeeded, null);
+    public void Apply(RunSkipped e) => Finish(RunStatus.Skipped, null);
+    public void Apply(RunFailed e) => Finish(RunStatus.Failed, e.Reason);
+    public void Apply(RunDeadLettered e) => Finish(RunStatus.DeadLettered, e.Reason);
     public void Apply(EnateCallbackSent _) => CallbackDone = true;
     public void Apply(EnateCallbackFailed _) => CallbackDone = true;
+
+    private void Finish(string status, string? reason)
+    {
+        if (IsFinished) return;
+        Status = status;
+        Reason = reason;
+        PendingAttempt = null;
+    }
+
+    /// Applies any event of a run, as the engine records it (not named Apply or Evolve: Marten would take it for its own).
+    public void Take(object @event)
+    {
+        switch (@event)
+        {
+            case RunStarted e: Apply(e); break;
+            case StepStarted e: Apply(e); break;
+            case StepCompleted e: Apply(e); break;
+            case RetryScheduled e: Apply(e); break;
+            case OutboundRequestSent e: Apply(e); break;
+            case RunSucceeded e: Apply(e); break;
+            case RunSkipped e: Apply(e); break;
+            case RunFailed e: Apply(e); break;
+            case RunDeadLettered e: Apply(e); break;
+            case EnateCallbackSent e: Apply(e); break;
+            case EnateCallbackFailed e: Apply(e); break;
+        }
+    }
 }

@@ -7,5 +7,6 @@ public sealed record ExecuteRun(Guid RunId, string TenantId);
 /// which carries the attempt it was scheduled for, so a stale delivery is recognised.
 public sealed record ContinueRun(Guid RunId, string TenantId, int? Attempt = null);
 
-/// Call the Enate action back with the run's outcome (recipes with callback mode callEnate).
-public sealed record SendEnateCallback(Guid RunId, string TenantId, bool Success, string? Reason, int Attempt = 1);
+/// Call the Enate action back with the run's outcome (recipes with callback mode callEnate); a scheduled retry
+/// carries the attempt it was scheduled for.
+public sealed record SendEnateCallback(Guid RunId, string TenantId, int Attempt = 1);

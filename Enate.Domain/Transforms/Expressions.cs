@@ -27,14 +27,19 @@ public static partial class Expressions
         }
     }
 
-    public static JsonNode? Evaluate(string expression, JsonNode? data)
+    public static JsonNode? Evaluate(string expression, JsonNode? data, TransformBudget? budget = null)
     {
         var pool = Cache.GetOrAdd(expression, Parse);
         var ast = pool.Rent();
         try
         {
-            var result = ast.Transform(NewtonsoftBridge.ToJToken(data));
-            return NewtonsoftBridge.ToJsonNode(result.AsJToken());
+            var result = NewtonsoftBridge.ToJsonNode(ast.Transform(NewtonsoftBridge.ToJToken(data)).AsJToken());
+            var limits = budget?.Limits ?? TransformLimits.Default;
+            if (result is JsonObject or JsonArray && TransformBudget.IsLarger(result, limits.MaxSelectionBytes))
+                throw TransformBudget.Exceeded("jmespath", expression, $"the selection is larger than {limits.MaxSelectionBytes:N0} bytes",
+                    nameof(TransformLimits.MaxSelectionBytes));
+            budget?.CheckTime("jmespath", expression);
+            return result;
         }
         catch (Exception e) when (e is not TransformException)
         {

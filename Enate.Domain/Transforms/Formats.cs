@@ -9,8 +9,10 @@ namespace Enate.Domain.Transforms;
 /// Files partners send and expect: CSV and XLSX, read as rows of objects keyed by the header row.
 public static class Formats
 {
-    public static JsonArray ReadCsv(string text, char delimiter = ',')
+    public static JsonArray ReadCsv(string text, char delimiter = ',', TransformBudget? budget = null)
     {
+        budget ??= TransformBudget.Default();
+        var limits = budget.Limits;
         var options = new CsvDataReaderOptions
         {
             Delimiter = delimiter,
@@ -23,15 +25,17 @@ public static class Formats
         {
             using var reader = CsvDataReader.Create(new StringReader(text.TrimStart('\uFEFF')), options);
             var headers = Headers(reader, text);
+            Table.CheckColumns("csv", headers.Length, limits);
             while (reader.Read())
             {
+                Table.CheckRow("csv", rows.Count + 1, headers.Length, budget);
                 if (reader.RowFieldCount > headers.Length)
                     throw new TransformException("csv", text, reader.RowNumber + 1, null,
                         $"the row has {reader.RowFieldCount} fields but the header has {headers.Length}");
                 var row = new JsonObject();
                 for (var i = 0; i < headers.Length; i++)
                     // A short row means its last fields are empty, as spreadsheets write them.
-                    row[headers[i]] = i < reader.RowFieldCount ? reader.GetString(i) : "";
+                    row[headers[i]] = i < reader.RowFieldCount ? Table.Cell("csv", reader.GetString(i), limits) : "";
                 rows.Add(row);
             }
         }
@@ -56,9 +60,12 @@ public static class Formats
     }
 
     /// Columns are every key of every row, in the order first seen.
-    public static string WriteCsv(JsonArray rows, char delimiter = ',')
+    public static string WriteCsv(JsonArray rows, char delimiter = ',', TransformBudget? budget = null)
     {
+        budget ??= TransformBudget.Default();
         var columns = Columns(rows);
+        Table.CheckColumns("csv", columns.Count, budget.Limits);
+        Table.CheckRow("csv", rows.Count, columns.Count, budget);
         var csv = new StringBuilder();
         AppendLine(csv, columns, delimiter);
         foreach (var row in rows)
@@ -105,11 +112,13 @@ public static class Formats
     }
 
     /// The first sheet unless one is named; numbers and booleans keep their type, dates become ISO text.
-    public static JsonArray ReadXlsx(byte[] workbook, string? sheet = null)
+    public static JsonArray ReadXlsx(byte[] workbook, string? sheet = null, TransformBudget? budget = null)
     {
+        budget ??= TransformBudget.Default();
         var name = sheet ?? "(first sheet)";
         try
         {
+            CheckDecompressedSize(workbook, name, budget.Limits);
             using var stream = new MemoryStream(workbook, writable: false);
             if (sheet is not null && !MiniExcel.GetSheetNames(stream).Contains(sheet))
                 throw new TransformException("xlsx", name, null, null, $"the workbook has no sheet '{sheet}'");
@@ -118,8 +127,10 @@ public static class Formats
             var rows = new JsonArray();
             foreach (IDictionary<string, object?> cells in MiniExcel.Query(stream, useHeaderRow: true, sheetName: sheet, excelType: ExcelType.XLSX))
             {
+                if (rows.Count == 0) Table.CheckColumns("xlsx", cells.Count, budget.Limits);
+                Table.CheckRow("xlsx", rows.Count + 1, cells.Count, budget);
                 var row = new JsonObject();
-                foreach (var (column, value) in cells) row[column] = Cell(value);
+                foreach (var (column, value) in cells) row[column] = Cell(value is string text ? Table.Cell("xlsx", text, budget.Limits) : value);
                 rows.Add(row);
             }
             return rows;
@@ -128,6 +139,17 @@ public static class Formats
         {
             throw new TransformException("xlsx", name, null, null, e.Message, e);
         }
+    }
+
+    /// A workbook is a zip: the sizes its entries declare are checked before anything is inflated, and an entry that
+    /// inflates beyond what it declared fails the read (.NET's zip reader stops at the declared size).
+    private static void CheckDecompressedSize(byte[] workbook, string name, TransformLimits limits)
+    {
+        using var zip = new System.IO.Compression.ZipArchive(new MemoryStream(workbook, writable: false), System.IO.Compression.ZipArchiveMode.Read);
+        var total = zip.Entries.Sum(e => e.Length);
+        if (total > limits.MaxXlsxBytes)
+            throw TransformBudget.Exceeded("xlsx", name, $"the workbook inflates to {total:N0} bytes, more than {limits.MaxXlsxBytes:N0}",
+                nameof(TransformLimits.MaxXlsxBytes));
     }
 
     private static JsonNode? Cell(object? value) => value switch
@@ -144,9 +166,12 @@ public static class Formats
         _ => JsonValue.Create(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)),
     };
 
-    public static byte[] WriteXlsx(JsonArray rows, string sheet = "Sheet1")
+    public static byte[] WriteXlsx(JsonArray rows, string sheet = "Sheet1", TransformBudget? budget = null)
     {
+        budget ??= TransformBudget.Default();
         var columns = Columns(rows);
+        Table.CheckColumns("xlsx", columns.Count, budget.Limits);
+        Table.CheckRow("xlsx", rows.Count, columns.Count, budget);
         var table = rows.Select(row =>
         {
             var obj = row as JsonObject;
@@ -182,4 +207,30 @@ public static class Formats
         },
         _ => value.ToJsonString(),
     };
+}
+
+/// The limits every table read or written keeps to.
+internal static class Table
+{
+    public static void CheckColumns(string kind, int columns, TransformLimits limits)
+    {
+        if (columns > limits.MaxColumns)
+            throw TransformBudget.Exceeded(kind, kind + " file", $"it has {columns:N0} columns, more than {limits.MaxColumns:N0}", nameof(TransformLimits.MaxColumns));
+    }
+
+    /// Checks the row count, the cells so far and, every few hundred rows, the step's time.
+    public static void CheckRow(string kind, int rows, int columns, TransformBudget budget)
+    {
+        var limits = budget.Limits;
+        if (rows > limits.MaxRows)
+            throw TransformBudget.Exceeded(kind, kind + " file", $"it has more than {limits.MaxRows:N0} rows", nameof(TransformLimits.MaxRows));
+        if ((long)rows * columns > limits.MaxCells)
+            throw TransformBudget.Exceeded(kind, kind + " file", $"it has more than {limits.MaxCells:N0} cells", nameof(TransformLimits.MaxCells));
+        if (rows % 256 == 0) budget.CheckTime(kind, kind + " file");
+    }
+
+    public static string Cell(string kind, string text, TransformLimits limits) => text.Length <= limits.MaxCellBytes
+        ? text
+        : throw TransformBudget.Exceeded(kind, kind + " file", $"a cell holds {text.Length:N0} characters, more than {limits.MaxCellBytes:N0}",
+            nameof(TransformLimits.MaxCellBytes));
 }

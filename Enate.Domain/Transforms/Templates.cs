@@ -31,25 +31,42 @@ public static class Templates
     }
 
     /// The model's top-level properties become the template's variables.
-    public static string Render(string template, JsonNode? model)
+    public static string Render(string template, JsonNode? model, TransformBudget? budget = null) =>
+        Render(template, model, budget ?? TransformBudget.Default(), NullEncoder.Default);
+
+    /// Renders a request path: every value is percent-encoded as one path segment or query value, so data cannot change
+    /// where a call goes. `{{ value | raw }}` writes a value as it is, for a recipe that means to (the validator lists them).
+    public static string RenderPath(string template, JsonNode? model, TransformBudget? budget = null) =>
+        Render(template, model, budget ?? TransformBudget.Default(), PathValueEncoder.Instance);
+
+    private static string Render(string template, JsonNode? model, TransformBudget budget, TextEncoder encoder)
     {
         var parsed = Cache.GetOrAdd(template, Parse);
-        var context = new TemplateContext(Options);
+        var context = new TemplateContext(Options) { MaxSteps = budget.Limits.MaxTemplateSteps };
         if (model is JsonObject variables)
             foreach (var (name, value) in variables) context.SetValue(name, FluidJson.ToFluid(value));
         else
             context.SetValue("model", FluidJson.ToFluid(model));
 
+        using var output = new BoundedWriter(budget, template);
         try
         {
             // Bodies are JSON or plain text, never HTML, so nothing is HTML-encoded.
-            return parsed.Render(context, NullEncoder.Default);
+            var rendering = parsed.RenderAsync(output, encoder, context);
+            // Rendering JSON data completes synchronously; nothing here awaits I/O.
+            if (!rendering.IsCompletedSuccessfully) rendering.AsTask().GetAwaiter().GetResult();
+            return output.ToString();
+        }
+        catch (TransformException)
+        {
+            throw;
         }
         catch (InvalidOperationException e) when (e.Message.StartsWith("The maximum level of recursion", StringComparison.Ordinal))
         {
             // Fluid reports too many steps with its recursion message, which would send a recipe author looking for includes.
-            throw new TransformException("liquid", template, null, null,
-                $"the template did more than {Options.MaxSteps:N0} steps or nested too deep; check its loops", e);
+            throw TransformBudget.Exceeded("liquid", template,
+                $"the template did more than {budget.Limits.MaxTemplateSteps:N0} steps or nested too deep; check its loops",
+                nameof(TransformLimits.MaxTemplateSteps));
         }
         catch (Exception e)
         {
@@ -58,9 +75,9 @@ public static class Templates
     }
 
     /// Renders, then reads the output as JSON.
-    public static JsonNode? RenderJson(string template, JsonNode? model)
+    public static JsonNode? RenderJson(string template, JsonNode? model, TransformBudget? budget = null)
     {
-        var output = Render(template, model);
+        var output = Render(template, model, budget);
         try
         {
             return JsonNode.Parse(output);
@@ -98,8 +115,8 @@ public static class Templates
         var options = new TemplateOptions
         {
             CultureInfo = System.Globalization.CultureInfo.InvariantCulture,
-            // A recipe's loop must not be able to hold a worker forever.
-            MaxSteps = 10_000_000,
+            // A recipe's loop must not be able to hold a worker forever (each render sets its own budget's count).
+            MaxSteps = TransformLimits.Default.MaxTemplateSteps,
             // Fluid's own json filter uses these; JSON bodies need no HTML-safe escaping of <, >, & or quotes.
             JsonSerializerOptions = new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping },
         };
@@ -115,4 +132,70 @@ public static class Templates
         var result = Expressions.Evaluate(expression, FluidJson.ToJson(input, context));
         return FluidJson.ToFluid(result);
     }
+}
+
+/// Collects a template's output up to the step's byte limit, and checks its time as it goes.
+internal sealed class BoundedWriter(TransformBudget budget, string template) : StringWriter(System.Globalization.CultureInfo.InvariantCulture)
+{
+    private int _writes;
+
+    public override void Write(char value)
+    {
+        Check(1);
+        base.Write(value);
+    }
+
+    public override void Write(string? value)
+    {
+        Check(value?.Length ?? 0);
+        base.Write(value);
+    }
+
+    public override void Write(char[] buffer, int index, int count)
+    {
+        Check(count);
+        base.Write(buffer, index, count);
+    }
+
+    public override void Write(ReadOnlySpan<char> buffer)
+    {
+        Check(buffer.Length);
+        base.Write(buffer);
+    }
+
+    private void Check(int adding)
+    {
+        // Characters, not bytes: within a factor of the UTF-8 size, and free to count.
+        if (GetStringBuilder().Length + adding > budget.Limits.MaxTemplateOutputBytes)
+            throw TransformBudget.Exceeded("liquid", template,
+                $"the template wrote more than {budget.Limits.MaxTemplateOutputBytes:N0} characters", nameof(TransformLimits.MaxTemplateOutputBytes));
+        if (++_writes % 1024 == 0) budget.CheckTime("liquid", template);
+    }
+}
+
+/// Percent-encodes each value written into a path as one segment or query value (RFC 3986 unreserved characters stay).
+/// A value of "." or ".." cannot be encoded safely, since servers decode %2E and then resolve dot segments: it is refused.
+internal sealed class PathValueEncoder : TextEncoder
+{
+    public static readonly PathValueEncoder Instance = new();
+    private static readonly TextEncoder Url = UrlEncoder.Default;
+
+    public override int MaxOutputCharactersPerInputCharacter => Url.MaxOutputCharactersPerInputCharacter;
+
+    public override unsafe int FindFirstCharacterToEncode(char* text, int textLength) => Url.FindFirstCharacterToEncode(text, textLength);
+
+    public override unsafe bool TryEncodeUnicodeScalar(int unicodeScalar, char* buffer, int bufferLength, out int numberOfCharactersWritten) =>
+        Url.TryEncodeUnicodeScalar(unicodeScalar, buffer, bufferLength, out numberOfCharactersWritten);
+
+    public override bool WillEncode(int unicodeScalar) => Url.WillEncode(unicodeScalar);
+
+    public override string Encode(string value) => Url.Encode(Checked(value));
+
+    public override void Encode(TextWriter output, string value, int startIndex, int characterCount) =>
+        Url.Encode(output, Checked(value.Substring(startIndex, characterCount)), 0, characterCount);
+
+    private static string Checked(string value) => value is "." or ".."
+        ? throw new TransformException("liquid", value, null, null,
+            $"a value rendered into a path is '{value}', which would move the call to another path")
+        : value;
 }

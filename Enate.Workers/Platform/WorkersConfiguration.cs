@@ -2,6 +2,7 @@ using Enate.Domain;
 using Enate.Domain.Platform;
 using Enate.Domain.Runs;
 using Enate.Domain.Outbound;
+using Enate.Domain.Engine;
 using JasperFx.Events.Daemon;
 using JasperFx.Core;
 using JasperFx;
@@ -16,6 +17,9 @@ namespace Enate.Workers.Platform;
 
 public static class WorkersConfiguration
 {
+    /// Run messages each listener handles at once: runs mostly wait on partners, so many more than the cores.
+    public const int DefaultParallelism = 32;
+
     public static IHostApplicationBuilder AddWorkers(this IHostApplicationBuilder builder)
     {
         builder.AddNpgsqlDataSource(EnateStore.DatabaseName,
@@ -45,15 +49,19 @@ public static class WorkersConfiguration
             options.Policies.UseDurableInboxOnAllListeners();
             // Every replica competes for the runs the API hands over. The API's commit wakes the listeners
             // (EnateStore.WakeRunQueue), so a run starts at once; the poll every 100 ms stays as the fallback.
-            options.ListenToPostgresqlQueue(EnateStore.RunQueue).PollingInterval(100.Milliseconds());
+            var parallelism = builder.Configuration.GetValue("Enate:Workers:Parallelism", DefaultParallelism);
+            options.ListenToPostgresqlQueue(EnateStore.RunQueue).PollingInterval(100.Milliseconds()).MaximumParallelMessages(parallelism);
             options.Transports.GetOrCreate<PostgresqlTransport>().EnableQueueNotifications = true;
             // A run's later steps and retries stay on the replica that started it, in a durable queue:
             // no polling between steps, and a replica that dies leaves its messages to the others.
             options.PublishMessage<ContinueRun>().ToLocalQueue("steps").UseDurableInbox();
+            options.LocalQueue("steps").MaximumParallelMessages(parallelism);
             options.PublishMessage<SendEnateCallback>().ToLocalQueue("steps");
             // Bulk re-runs: each run they start, and each step of the job, goes through the shared durable queue.
             options.PublishMessage<ExecuteRun>().ToPostgresqlQueue(EnateStore.RunQueue);
             options.PublishMessage<Enate.Domain.Replays.AdvanceReplay>().ToPostgresqlQueue(EnateStore.RunQueue);
+            // A run message that cannot succeed by being tried again goes to the dead letters, and its run says why.
+            options.Policies.OnException<Exception>(Runs.RunFailures.IsPermanent).MoveToErrorQueue().And(Runs.RunFailures.RecordAsync);
             // Two deliveries of one step race on the stream version: the loser re-reads and finds the step done.
             options.OnException<ConcurrencyException>().RetryWithCooldown(50.Milliseconds(), 200.Milliseconds(), 1.Seconds());
             // The database or network hiccupped: the message stays durable and is tried again.
@@ -70,6 +78,10 @@ public static class WorkersConfiguration
         builder.Services.AddEnateDataProtection();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddOutboundCalls(builder.Configuration);
+        builder.Services.AddSingleton(services => new RunEngine(services.GetRequiredService<Limits>(),
+            services.GetRequiredService<TimeProvider>(), Environment.MachineName));
+        builder.Services.AddSingleton(new Runs.TenantSlots(
+            builder.Configuration.GetValue("Enate:Workers:MaxRunsPerTenant", DefaultParallelism / 2), TimeSpan.FromMilliseconds(250)));
         builder.Services.AddHostedService<Audit.AuditChainer>();
         builder.Services.AddHostedService<Runs.RunQueueGuard>();
         return builder;

@@ -197,7 +197,7 @@ public sealed class when_a_partner_webhook_arrives(AppFixture app) : AppTest(app
         session.Logger = trips;
 
         var reads = await workers::Enate.Workers.Runs.RunReads.LoadAsync(session, Run.Create(requested), CancellationToken.None);
-        var crm = await reads.ConnectionAsync(session, "crm", CancellationToken.None);
+        var crm = await reads.ConnectionAsync("crm", CancellationToken.None);
         Assert.Equal(1, trips.Count);
         Assert.Equal(["big", "post"], reads.Recipe.Steps.Select(s => s.Id));
         Assert.Equal(7, reads.Input.GetProperty("data").GetProperty("n").GetInt32());
@@ -206,7 +206,7 @@ public sealed class when_a_partner_webhook_arrives(AppFixture app) : AppTest(app
         // A run recorded before runs named the SHA-256: its version is read with its input, its connection at its call.
         trips.Count = 0;
         var old = await workers::Enate.Workers.Runs.RunReads.LoadAsync(session, Run.Create(requested with { RecipeSha256 = null }), CancellationToken.None);
-        Assert.NotNull(await old.ConnectionAsync(session, "crm", CancellationToken.None));
+        Assert.NotNull(await old.ConnectionAsync("crm", CancellationToken.None));
         Assert.Equal(2, trips.Count);
         Assert.Equal(["big", "post"], old.Recipe.Steps.Select(s => s.Id));
     }

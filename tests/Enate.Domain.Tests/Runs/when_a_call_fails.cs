@@ -1,5 +1,5 @@
 using Enate.Domain.Recipes;
-using Enate.Domain.Steps;
+using Enate.Domain.Engine;
 
 namespace Enate.Domain.Tests.Runs;
 

@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using Enate.Domain.Recipes;
 using Enate.Domain.Transforms;
 
-namespace Enate.Domain.Steps;
+namespace Enate.Domain.Engine;
 
 /// Typed calls on an Enate connection. Each names the arguments it takes; the rest of the
 /// arguments become the JSON body. A string argument is a Liquid template; an object
@@ -34,13 +34,13 @@ public static class EnateOperations
 
     public static IReadOnlyList<string> RequiredArgs(string name) => All[name].Required;
 
-    public static CallPlan Plan(StepDefinition step, JsonObject context)
+    public static CallPlan Plan(StepDefinition step, JsonObject context, TransformBudget budget)
     {
         var operation = All[step.Operation!];
         var args = new JsonObject();
         foreach (var (name, value) in step.Args ?? [])
         {
-            args[name] = Resolve(value, context);
+            args[name] = Resolve(value, context, budget);
         }
 
         var path = operation.Path;
@@ -60,18 +60,18 @@ public static class EnateOperations
         }
         var body = operation.Method == "GET" ? null : args.ToJsonString();
         return new CallPlan(step.Connection!, operation.Method, path, new Dictionary<string, string>(), body,
-            body is null ? null : "application/json");
+            body is null ? null : "application/json", Callback: operation.PathArgs.Contains("callbackUrl"));
     }
 
     private static string Text(JsonNode? value) =>
         value is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.String ? v.GetValue<string>() : value?.ToJsonString() ?? "";
 
-    private static JsonNode? Resolve(JsonNode? value, JsonObject context) => value switch
+    private static JsonNode? Resolve(JsonNode? value, JsonObject context, TransformBudget budget) => value switch
     {
-        JsonValue v when v.GetValueKind() == System.Text.Json.JsonValueKind.String => Templates.Render(v.GetValue<string>(), context),
-        JsonObject o when o.Count == 1 && o["$select"] is JsonValue select => Expressions.Evaluate(select.GetValue<string>(), context)?.DeepClone(),
-        JsonObject o => new JsonObject(o.Select(p => KeyValuePair.Create(p.Key, Resolve(p.Value, context)))),
-        JsonArray a => new JsonArray(a.Select(item => Resolve(item, context)).ToArray()),
+        JsonValue v when v.GetValueKind() == System.Text.Json.JsonValueKind.String => Templates.Render(v.GetValue<string>(), context, budget),
+        JsonObject o when o.Count == 1 && o["$select"] is JsonValue select => Expressions.Evaluate(select.GetValue<string>(), context, budget)?.DeepClone(),
+        JsonObject o => new JsonObject(o.Select(p => KeyValuePair.Create(p.Key, Resolve(p.Value, context, budget)))),
+        JsonArray a => new JsonArray(a.Select(item => Resolve(item, context, budget)).ToArray()),
         _ => value?.DeepClone(),
     };
 }

@@ -1,0 +1,88 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Enate.Domain.Platform;
+
+/// PostgreSQL's jsonb holds any JSON but the character U+0000 and unpaired UTF-16 surrogates, both of which JSON text
+/// may carry as escapes ("\u0000", "\ud800"). The event store keeps every value anyway:
+/// - a JSON value (a run's input, a step's output) that holds such an escape is stored as its JSON text, inside an
+///   object with the single member `$json` — `{"$json": "{\"subject\":\"a\\u0000b\"}"}` — and read back exactly as it
+///   was; a value that is itself such an object is wrapped too, so reading never mistakes data for the wrapper;
+/// - in a plain text (a failure's reason, a header value) U+0000 is stored as U+FFFD: such texts are for people.
+/// The API shows the values as they were; an export and the audit chain show the stored form.
+public static class StoredJson
+{
+    public const string Wrapper = "$json";
+
+    public static void AddConverters(JsonSerializerOptions options)
+    {
+        options.Converters.Add(new ElementConverter());
+        options.Converters.Add(new TextConverter());
+    }
+
+    /// Whether jsonb could not hold this value as it is.
+    public static bool NeedsWrapping(JsonElement element)
+    {
+        var raw = JsonMarshal.GetRawUtf8Value(element);
+        if (element.ValueKind == JsonValueKind.Object && IsWrapper(element)) return true;
+        for (var at = raw.IndexOf("\\u"u8); at >= 0 && at + 6 <= raw.Length; )
+        {
+            var hex = raw.Slice(at + 2, 4);
+            if (hex.SequenceEqual("0000"u8) || ((hex[0] | 0x20) == 'd' && hex[1] is (byte)'8' or (byte)'9' or >= (byte)'a' and <= (byte)'f' or >= (byte)'A' and <= (byte)'F'))
+                return true;
+            var next = raw[(at + 2)..].IndexOf("\\u"u8);
+            at = next < 0 ? -1 : at + 2 + next;
+        }
+        return false;
+    }
+
+    private static bool IsWrapper(JsonElement element)
+    {
+        using var members = element.EnumerateObject();
+        return members.MoveNext() && members.Current.NameEquals(Wrapper) && members.Current.Value.ValueKind == JsonValueKind.String &&
+               !members.MoveNext();
+    }
+
+    private sealed class ElementConverter : JsonConverter<JsonElement>
+    {
+        public override JsonElement Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            using var document = JsonDocument.ParseValue(ref reader);
+            var element = document.RootElement;
+            if (element.ValueKind == JsonValueKind.Object && IsWrapper(element))
+            {
+                using var original = JsonDocument.Parse(element.GetProperty(Wrapper).GetString()!);
+                return original.RootElement.Clone();
+            }
+            return element.Clone();
+        }
+
+        public override void Write(Utf8JsonWriter writer, JsonElement value, JsonSerializerOptions options)
+        {
+            if (value.ValueKind == JsonValueKind.Undefined)
+            {
+                writer.WriteNullValue();
+                return;
+            }
+            if (!NeedsWrapping(value))
+            {
+                value.WriteTo(writer);
+                return;
+            }
+            writer.WriteStartObject();
+            writer.WriteString(Wrapper, value.GetRawText());
+            writer.WriteEndObject();
+        }
+    }
+
+    private sealed class TextConverter : JsonConverter<string>
+    {
+        public override bool HandleNull => false;
+
+        public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.GetString();
+
+        public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) =>
+            writer.WriteStringValue(value.Contains('\0') ? value.Replace('\0', '\uFFFD') : value);
+    }
+}

@@ -1,0 +1,47 @@
+using Enate.Domain.Runs;
+using Marten;
+using Npgsql;
+using Wolverine;
+using Wolverine.Runtime;
+
+namespace Enate.Workers.Runs;
+
+/// The safety net behind the engine: a run message that fails for a reason retrying cannot change (a recipe version
+/// gone, a value the database refuses) goes to Wolverine's dead letters, and its run records why, so it never stays
+/// requested, running or waiting without anything to move it on.
+public static class RunFailures
+{
+    /// Failures worth retrying are the database's own (away, busy, a race on a stream); data it refuses is not.
+    public static bool IsPermanent(Exception exception) => exception switch
+    {
+        OperationCanceledException or JasperFx.ConcurrencyException => false,
+        PostgresException { SqlState: ['2', '2', ..] or ['5', '4', ..] } => true,
+        NpgsqlException or TimeoutException => false,
+        _ => true,
+    };
+
+    public static async ValueTask RecordAsync(IWolverineRuntime runtime, IEnvelopeLifecycle context, Exception exception)
+    {
+        if (context.Envelope?.Message is not (ExecuteRun or ContinueRun or SendEnateCallback) || context.Envelope.TenantId is not { } tenant) return;
+        var runId = context.Envelope.Message switch
+        {
+            ExecuteRun m => m.RunId,
+            ContinueRun m => m.RunId,
+            SendEnateCallback m => m.RunId,
+            _ => Guid.Empty,
+        };
+        var store = runtime.Services.GetRequiredService<IDocumentStore>();
+        var clock = runtime.Services.GetRequiredService<TimeProvider>();
+        var logger = runtime.Services.GetRequiredService<ILogger<Run>>();
+        var reason = $"The run could not go on: {exception.GetType().Name}: {exception.Message}";
+        await using var session = store.LightweightSession(tenant);
+        var stream = await session.Events.FetchForWriting<Run>(runId);
+        if (stream.Aggregate is not { } run) return;
+        if (!run.IsFinished) stream.AppendOne(new RunFailed(runId, null, reason, clock.GetUtcNow()));
+        else if (context.Envelope.Message is SendEnateCallback && !run.CallbackDone)
+            stream.AppendOne(new EnateCallbackFailed(runId, run.Status == RunStatus.Succeeded ? "success" : "failure", reason, clock.GetUtcNow()));
+        else return;
+        await session.SaveChangesAsync();
+        logger.LogError(exception, "Run {RunId} failed outside its steps; its message went to the dead letters", runId);
+    }
+}
