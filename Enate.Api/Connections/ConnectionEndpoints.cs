@@ -8,26 +8,30 @@ using Wolverine.Http;
 
 namespace Enate.Api.Connections;
 
-public sealed record ConnectionRequest(string? Kind, string? BaseUrl, ConnectionAuth? Auth, int? TimeoutSeconds);
+public sealed record ConnectionRequest(string? Kind, string? BaseUrl, ConnectionAuth? Auth, int? TimeoutSeconds,
+    IReadOnlyList<string>? CallbackOrigins = null);
 
-public sealed record ConnectionView(string Name, string Kind, string BaseUrl, ConnectionAuth Auth, int TimeoutSeconds, DateTimeOffset UpdatedAt)
+public sealed record ConnectionView(string Name, string Kind, string BaseUrl, ConnectionAuth Auth, int TimeoutSeconds,
+    IReadOnlyList<string> CallbackOrigins, DateTimeOffset UpdatedAt)
 {
-    public static ConnectionView Of(Connection c) => new(c.Id, c.Kind, c.BaseUrl, c.Auth.Masked(), c.TimeoutSeconds, c.UpdatedAt);
+    public static ConnectionView Of(Connection c) => new(c.Id, c.Kind, c.BaseUrl, c.Auth.Masked(), c.TimeoutSeconds, c.CallbackOrigins, c.UpdatedAt);
 }
 
 public static class ConnectionEndpoints
 {
-    /// Creates or replaces a connection. Secrets are encrypted at rest and never returned; sending "***" keeps the stored one.
+    /// Creates or replaces a connection. Secrets are encrypted at rest and never returned; sending "***" keeps the stored
+    /// one, unless the connection now points elsewhere (base URL, token URL, auth type, header, a new callback origin):
+    /// then the secret must be sent again (422), so it never follows a connection to a new place.
     [WolverinePut("/api/v1/connections/{name}", OperationId = "PutConnection")]
     [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Connections")]
     public static async Task<IResult> Put(string name, ConnectionRequest request, IDocumentSession session,
         ConnectionSecrets secrets, TimeProvider clock, CancellationToken ct)
     {
-        var errors = ConnectionRules.Check(name, request);
+        var existing = Names.IsValid(name) ? await session.LoadAsync<Connection>(name, ct) : null;
+        var errors = ConnectionRules.Check(name, request, existing);
         if (errors.Count > 0) return Problems.Validation(errors);
 
-        var existing = await session.LoadAsync<Connection>(name, ct);
         var auth = secrets.ProtectIncoming(request.Auth ?? new ConnectionAuth(), existing?.Auth);
 
         var connection = new Connection
@@ -37,6 +41,7 @@ public static class ConnectionEndpoints
             BaseUrl = request.BaseUrl!.TrimEnd('/'),
             Auth = auth,
             TimeoutSeconds = request.TimeoutSeconds ?? 30,
+            CallbackOrigins = (request.CallbackOrigins ?? []).Select(o => o.TrimEnd('/')).Distinct().ToList(),
             UpdatedAt = clock.GetUtcNow(),
         };
         session.Store(connection);

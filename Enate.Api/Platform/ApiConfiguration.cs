@@ -79,6 +79,7 @@ public static class ApiConfiguration
         builder.Services.AddWolverineHttp();
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<DatabaseProblems>();
         return builder;
     }
 

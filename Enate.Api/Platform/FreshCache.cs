@@ -29,6 +29,9 @@ public sealed class FreshCache<TKey, TValue>(TimeSpan maxAge, TimeProvider clock
 
     public void Forget(TKey key) => _entries.TryRemove(key, out _);
 
+    /// Whether a value for the key is held, of any age: using it costs no read now.
+    public bool Holds(TKey key) => _entries.TryGetValue(key, out var entry) && entry.Snapshot().HasValue;
+
     private sealed class Entry
     {
         private readonly Lock _lock = new();

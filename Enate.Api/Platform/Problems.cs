@@ -32,4 +32,14 @@ public static class Problems
             Detail = detail,
             Extensions = extensions ?? [],
         });
+
+    /// The status code a result answers with.
+    public static int StatusOf(IResult result) => (result as IStatusCodeHttpResult)?.StatusCode ?? StatusCodes.Status400BadRequest;
+
+    /// A problem in words, for the record of a refused request: its field problems, or its detail.
+    public static string Describe(IResult problem) => problem is IValueHttpResult { Value: ProblemDetails details }
+        ? details.Extensions.TryGetValue("errors", out var errors) && errors is IEnumerable<FieldProblem> fields
+            ? string.Join(" ", fields.Select(f => $"{f.Path} {f.Message}"))
+            : details.Detail ?? details.Title ?? ""
+        : "Refused.";
 }

@@ -10,7 +10,8 @@ using Wolverine.Http;
 
 namespace Enate.Api.Recipes;
 
-public sealed record RecipeSaved(string Key, int Version);
+/// A saved recipe's version, and what its author should know though nothing is wrong (paths that render a value raw).
+public sealed record RecipeSaved(string Key, int Version, IReadOnlyList<FieldProblem> Notes);
 
 public sealed record RecipeView(string Key, string Name, bool Active, int LatestVersion, RecipeDefinition Definition, IReadOnlyList<RecipeVersionInfo> Versions);
 
@@ -35,13 +36,14 @@ public static class RecipeEndpoints
         var (definition, shapeProblem) = RecipeJson.Read(body);
         if (definition is null) return Problems.Validation([new(shapeProblem!.Path, shapeProblem.Message)], "The recipe is not valid.");
 
-        var connections = await session.Query<Connection>().Select(c => new { c.Id, c.Kind }).ToListAsync(ct);
-        var problems = RecipeValidator.Validate(definition, connections.ToDictionary(c => c.Id, c => c.Kind));
+        var connections = await session.Query<Connection>().ToListAsync(ct);
+        var problems = RecipeValidator.Validate(definition, connections.ToDictionary(c => c.Id));
         if (problems.Count > 0) return Problems.Validation(problems.Select(p => new FieldProblem(p.Path, p.Message)).ToList(), "The recipe is not valid.");
+        var notes = RecipeValidator.Notes(definition).Select(n => new FieldProblem(n.Path, n.Message)).ToList();
 
         var sha = RunStarter.Sha256(RecipeJson.Canonical(definition));
         var recipe = await session.LoadAsync<Recipe>(key, ct);
-        if (recipe is not null && recipe.Versions[^1].Sha256 == sha) return Results.Ok(new RecipeSaved(key, recipe.LatestVersion));
+        if (recipe is not null && recipe.Versions[^1].Sha256 == sha) return Results.Ok(new RecipeSaved(key, recipe.LatestVersion, notes));
 
         var now = clock.GetUtcNow();
         recipe ??= new Recipe { Id = key };
@@ -70,7 +72,7 @@ public static class RecipeEndpoints
             return Problems.Conflict("concurrent-change", $"Another version of recipe '{key}' was saved at the same moment; read it and try again.");
         }
         cache.Forget(session.TenantId, key);
-        var saved = new RecipeSaved(key, version);
+        var saved = new RecipeSaved(key, version, notes);
         return version == 1 ? Results.Created($"/api/v1/recipes/{key}", saved) : Results.Ok(saved);
     }
 

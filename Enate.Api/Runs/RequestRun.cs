@@ -1,13 +1,12 @@
-using Enate.Domain.Security;
-using Microsoft.AspNetCore.Authorization;
-using System.Text.Json;
-using Enate.Api.Platform;
-using Enate.Domain.Recipes;
-using Enate.Domain.Inbound;
-using Enate.Domain.Runs;
-using Enate.Api.Security;
 using System.Security.Claims;
+using Enate.Api.Platform;
+using Enate.Api.Security;
+using Enate.Api.Triggers;
+using Enate.Domain.Inbound;
+using Enate.Domain.Recipes;
+using Enate.Domain.Security;
 using Marten;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Wolverine.Http;
 
@@ -17,55 +16,51 @@ public sealed record RunAccepted(Guid RunId);
 
 public static class RequestRunEndpoint
 {
-    /// Starts a run of the recipe's latest version with the request body as its input. A repeated
-    /// Idempotency-Key with the same body answers 200 with the original run; with another body, 409.
+    /// Starts a run of the recipe's latest version with the request body (any JSON) as its input. A repeated
+    /// Idempotency-Key with the same body answers 200 with the original run; with another body, 409. A body that is
+    /// not JSON text (not UTF-8, malformed, an unpaired surrogate escape) is 400 and recorded as refused.
     [WolverinePost("/api/v1/recipes/{key}/runs", OperationId = "RequestRun")]
     [Authorize(Policy = Scopes.RunsTrigger)]
     [Tags("Runs")]
     [ProducesResponseType<RunAccepted>(StatusCodes.Status202Accepted)]
     public static async Task<IResult> Post(
         string key,
-        [FromBody] JsonElement input,
         [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
         HttpRequest http,
         ClaimsPrincipal user,
         IDocumentSession session,
+        TriggerIntake intake,
         RunStarter starter,
-        TimeProvider clock,
         CancellationToken ct)
     {
-        var headers = Recording.Headers(http.Headers.Select(h => KeyValuePair.Create(h.Key, h.Value.ToString())));
-        var body = Recording.Body(input.GetRawText(), http.ContentType);
-        var now = clock.GetUtcNow();
-        var inboundId = Guid.CreateVersion7(now);
-        InboundRequestRecorded Record(string verdict, int status, string? reason, params Guid[] runIds) =>
-            new(inboundId, Channels.Api, key, http.Method, http.Path, headers, body, verdict, status, reason, runIds, now);
-
+        var tenant = user.Tenant();
+        var arrival = await Arrival.ReadAsync(http, Channels.Api, key, intake.Now);
         var recipe = await session.LoadAsync<Recipe>(key, ct);
         IResult? rejection = recipe is null ? Problems.NotFound($"Recipe '{key}'")
             : !recipe.Active ? Problems.Conflict("recipe-inactive", $"Recipe '{key}' is deactivated.")
             : idempotencyKey is { Length: 0 or > 200 } ? Problems.BadRequest("idempotency-key", "Idempotency-Key must be 1 to 200 characters.")
+            : arrival.JsonProblem is { } malformed ? Problems.BadRequest("malformed-json", malformed)
             : null;
         if (rejection is not null)
         {
-            session.Events.StartStream(inboundId, Record(Verdicts.Rejected, StatusOf(rejection), "See the status."));
-            await session.SaveChangesAsync(ct);
+            await intake.RejectAsync(tenant, arrival, Problems.StatusOf(rejection), Problems.Describe(rejection), ct);
             return rejection;
         }
 
-        var outcome = await starter.StartAsync(new RunRequest(recipe!, input, Channels.Api, idempotencyKey, user.Who(),
-            InboundId: inboundId, Inbound: runId => Record(Verdicts.Accepted, 202, null, runId)), ct);
-        if (outcome.Result != StartResult.Started)
+        var inboundId = Guid.CreateVersion7(arrival.At);
+        var outcome = await starter.StartAsync(new RunRequest(recipe!, arrival.Json()!.Value, Channels.Api, idempotencyKey, user.Who(),
+            InboundId: inboundId, Inbound: runId => arrival.Record(inboundId, Verdicts.Accepted, StatusCodes.Status202Accepted, null, [runId])), ct);
+        if (outcome.Result == StartResult.Duplicate)
         {
-            var duplicate = outcome.Result == StartResult.Duplicate;
-            session.Events.StartStream(inboundId, Record(duplicate ? Verdicts.Duplicate : Verdicts.Rejected, duplicate ? 200 : 409,
-                duplicate ? "A repeat of an Idempotency-Key." : "Idempotency-Key reused with another body.", outcome.RunId));
+            session.Events.StartStream(inboundId, arrival.Record(inboundId, Verdicts.Duplicate, StatusCodes.Status200OK,
+                "A repeat of an Idempotency-Key.", [outcome.RunId]));
             await session.SaveChangesAsync(ct);
         }
-        return Accepted(outcome);
+        var answer = Accepted(outcome);
+        if (outcome.Result == StartResult.Conflict)
+            await intake.RejectAsync(tenant, arrival, StatusCodes.Status409Conflict, $"Idempotency-Key reused with another body (run {outcome.RunId}).", ct);
+        return answer;
     }
-
-    private static int StatusOf(IResult result) => (result as IStatusCodeHttpResult)?.StatusCode ?? 400;
 
     public static IResult Accepted(StartOutcome outcome) => outcome.Result switch
     {

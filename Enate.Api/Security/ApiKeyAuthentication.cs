@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Enate.Api.Platform;
 using Enate.Domain.Security;
+using System.Threading.RateLimiting;
 using Marten;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
@@ -33,7 +34,7 @@ public sealed class ApiKeyAuthentication(
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || header.Length <= 7)
             return AuthenticateResult.Fail("The Authorization header is not a bearer API key.");
 
-        var key = await cache.FindAsync(header[7..].Trim(), Context.RequestAborted);
+        var key = await cache.FindAsync(header[7..].Trim(), Context.Connection.RemoteIpAddress?.ToString(), Context.RequestAborted);
         if (key is null) return AuthenticateResult.Fail("Unknown or revoked API key.");
 
         var claims = new List<Claim>
@@ -63,15 +64,32 @@ public sealed class ApiKeyAuthentication(
 }
 
 /// Keys by hash, kept briefly in memory: authentication must not cost a database round trip per request. A revoked
-/// key stops working here at once, on another replica within 5 seconds.
-public sealed class ApiKeyCache(IDocumentStore store, TimeProvider clock)
+/// key stops working here at once, on another replica within 5 seconds. Keys not held in memory are looked up at most
+/// `Enate:RateLimits:KeyLookupsPerAddressPerSecond` times a second per source address: guessing keys cannot load the
+/// database, and a key that is in use is held after its first request.
+public sealed class ApiKeyCache(IDocumentStore store, TimeProvider clock, IConfiguration configuration)
 {
     private readonly FreshCache<string, ApiKey?> _keys = new(TimeSpan.FromSeconds(5), clock);
+    private readonly PartitionedRateLimiter<string> _lookups = PartitionedRateLimiter.Create<string, string>(address =>
+        RateLimitPartition.GetTokenBucketLimiter(address, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = configuration.GetValue("Enate:RateLimits:KeyLookupsPerAddressPerSecond", 20) * 2,
+            TokensPerPeriod = configuration.GetValue("Enate:RateLimits:KeyLookupsPerAddressPerSecond", 20),
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
 
-    public async Task<ApiKey?> FindAsync(string presented, CancellationToken ct)
+    public async Task<ApiKey?> FindAsync(string presented, string? address, CancellationToken ct)
     {
         if (presented.Length is < 16 or > 200) return null;
-        return await _keys.GetAsync(ApiKey.HashOf(presented), async hash =>
+        var hashed = ApiKey.HashOf(presented);
+        if (!_keys.Holds(hashed))
+        {
+            using var lookup = _lookups.AttemptAcquire(address ?? "");
+            if (!lookup.IsAcquired) return null;
+        }
+        return await _keys.GetAsync(hashed, async hash =>
         {
             await using var session = store.QuerySession();
             var key = await session.LoadAsync<ApiKey>(hash);

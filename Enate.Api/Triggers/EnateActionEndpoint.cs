@@ -4,6 +4,8 @@ using Enate.Api.Platform;
 using Enate.Api.Recipes;
 using Enate.Api.Runs;
 using Enate.Api.Security;
+using Enate.Domain.Connections;
+using Enate.Domain.Engine;
 using Enate.Domain.Inbound;
 using Enate.Domain.Recipes;
 using Enate.Domain.Security;
@@ -22,16 +24,17 @@ public static class EnateActionEndpoint
     [Tags("Triggers")]
     [Authorize(Policy = Scopes.RunsTrigger)]
     public static async Task<IResult> Post(string recipeKey, HttpRequest request, ClaimsPrincipal user,
-        TriggerIntake intake, RecipeCache recipes, CancellationToken ct)
+        TriggerIntake intake, RecipeCache recipes, IDocumentStore store, CancellationToken ct)
     {
         var tenant = user.Tenant();
         var arrival = await Arrival.ReadAsync(request, Channels.EnateAction, recipeKey, intake.Now);
         var recipe = await recipes.FindAsync(tenant, recipeKey, ct);
 
-        var (status, problem) = Check(recipe, recipeKey, arrival.Json(), out var input, out var callbackUrl);
+        var (status, problem) = Check(recipe, recipeKey, arrival, out var input, out var callbackUrl);
+        if (problem is null && callbackUrl is not null) (status, problem) = await CheckCallbackAsync(store, tenant, recipe!, callbackUrl, ct);
         if (problem is not null)
         {
-            await intake.RejectAsync(tenant, arrival, status, Describe(problem), ct);
+            await intake.RejectAsync(tenant, arrival, status, Problems.Describe(problem), ct);
             return problem;
         }
 
@@ -41,12 +44,13 @@ public static class EnateActionEndpoint
         return result.Duplicate ? Results.Ok(body) : Results.Accepted($"/api/v1/runs/{body.RunId}", body);
     }
 
-    private static (int, IResult?) Check(Recipe? recipe, string key, JsonElement? json, out JsonElement input, out string? callbackUrl)
+    private static (int, IResult?) Check(Recipe? recipe, string key, Arrival arrival, out JsonElement input, out string? callbackUrl)
     {
+        var json = arrival.Json();
         input = default;
         callbackUrl = null;
         if (recipe is null) return (404, Problems.NotFound($"Recipe '{key}'"));
-        if (json is not { } body) return (400, Problems.BadRequest("malformed-json", "The body is not valid JSON."));
+        if (json is not { } body) return (400, Problems.BadRequest("malformed-json", arrival.JsonProblem ?? "The body is not valid JSON."));
         input = body;
         if (!recipe.Active) return (409, Problems.Conflict("recipe-inactive", $"Recipe '{key}' is deactivated."));
         if (recipe.TriggerType != Channels.EnateAction)
@@ -71,6 +75,19 @@ public static class EnateActionEndpoint
         return errors.Count > 0 ? (422, Problems.Validation(errors)) : (202, null);
     }
 
-    private static string Describe(IResult problem) =>
-        problem is IValueHttpResult { Value: Microsoft.AspNetCore.Mvc.ProblemDetails details } ? details.Detail ?? details.Title ?? "" : "Rejected.";
+    /// The callback carries the recipe's Enate connection's credentials: its URL must be on that connection's origin, or
+    /// on one the connection lists in callbackOrigins. Checked here so a foreign URL is refused before anything runs.
+    private static async Task<(int, IResult?)> CheckCallbackAsync(IDocumentStore store, string tenant, Recipe recipe, string callbackUrl,
+        CancellationToken ct)
+    {
+        await using var session = store.QuerySession(tenant);
+        var definition = await RecipeVersions.DefinitionAsync(session, recipe, recipe.LatestVersion, ct);
+        if (definition.Callback is not { Mode: CallbackModes.CallEnate, Connection: { } name }) return (202, null);
+        var connection = await session.LoadAsync<Connection>(name, ct);
+        if (connection is null || Origins.Allows(connection, new Uri(callbackUrl), callback: true)) return (202, null);
+        return (422, Problems.Validation([new("$.CallBackURL",
+            $"must be on the origin of connection '{name}' ({Origins.Of(connection.BaseUrl)}) or one of its callbackOrigins: " +
+            "the callback carries that connection's credentials.")]));
+    }
+
 }

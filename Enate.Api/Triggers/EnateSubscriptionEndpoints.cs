@@ -112,7 +112,7 @@ public static class EnateSubscriptionEndpoints
             subscription?.HeaderName ?? HeaderName);
         if (subscription is null)
         {
-            await intake.RejectAsync(TriggerIntake.PlatformTenant, arrival, 404, "Unknown subscription.", ct);
+            await intake.RejectUnknownAsync(arrival, "Unknown subscription.", ct);
             return Problems.NotFound($"Subscription '{subscriptionId}'");
         }
 
@@ -126,8 +126,9 @@ public static class EnateSubscriptionEndpoints
         }
         if (arrival.Json() is not { ValueKind: JsonValueKind.Object } input)
         {
-            await intake.RejectAsync(subscription.TenantId, arrival, 400, "The body is not a JSON object.", ct);
-            return Problems.BadRequest("malformed-json", "The body is not a valid JSON object.");
+            var malformed = arrival.JsonProblem ?? "The body is not a JSON object.";
+            await intake.RejectAsync(subscription.TenantId, arrival, 400, malformed, ct);
+            return Problems.BadRequest("malformed-json", malformed);
         }
 
         var webhook = input.TryGetProperty("Webhook", out var w) && w.ValueKind == JsonValueKind.String ? w.GetString()! : subscription.Webhook;

@@ -55,7 +55,7 @@ public static class HookEndpoints
         var known = await secrets.FindAsync(hookId, ct);
         if (known is null)
         {
-            await intake.RejectAsync(TriggerIntake.PlatformTenant, arrival, 404, "Unknown hook.", ct);
+            await intake.RejectUnknownAsync(arrival, "Unknown hook.", ct);
             return Problems.NotFound($"Hook '{hookId}'");
         }
 
@@ -66,10 +66,10 @@ public static class HookEndpoints
             return Problems.Problem(StatusCodes.Status401Unauthorized, "bad-signature", "Bad signature.",
                 "The webhook signature does not verify (Standard Webhooks: webhook-id, webhook-timestamp within 5 minutes, webhook-signature).");
         }
-        if (arrival.Json() is not { } input)
+        if (arrival.JsonProblem is { } malformed)
         {
-            await intake.RejectAsync(hook.TenantId, arrival, 400, "The body is not JSON.", ct);
-            return Problems.BadRequest("malformed-json", "The body is not valid JSON.");
+            await intake.RejectAsync(hook.TenantId, arrival, 400, malformed, ct);
+            return Problems.BadRequest("malformed-json", malformed);
         }
 
         var recipe = await recipes.FindAsync(hook.TenantId, hook.RecipeKey, ct);
@@ -146,6 +146,11 @@ public sealed class HookSecrets(IDocumentStore store, IDataProtectionProvider pr
                 catch (WebhookVerificationException ex)
                 {
                     failure = ex.Message;
+                }
+                catch (Exception ex) when (ex is FormatException or ArgumentException or OverflowException or InvalidOperationException)
+                {
+                    // A header of the wrong shape ("v1," with no signature, a timestamp that is not a number) is just unsigned.
+                    failure = "malformed webhook-id, webhook-timestamp or webhook-signature header";
                 }
             }
         }

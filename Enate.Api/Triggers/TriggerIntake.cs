@@ -7,12 +7,14 @@ using Marten;
 using Wolverine;
 using Wolverine.Marten.Publishing;
 using Wolverine.Runtime;
+using System.Threading.RateLimiting;
+using Enate.Domain.Platform;
 
 namespace Enate.Api.Triggers;
 
 /// A request as it arrived at a trigger, ready to be recorded.
 public sealed record Arrival(string Channel, string Target, string Method, string Path, Dictionary<string, string> Headers,
-    byte[] Body, string? ContentType, DateTimeOffset At)
+    byte[] Body, string? ContentType, DateTimeOffset At, string? Source = null)
 {
     public static async Task<Arrival> ReadAsync(HttpRequest request, string channel, string target, DateTimeOffset at,
         params string?[] secretHeaders)
@@ -21,8 +23,11 @@ public sealed record Arrival(string Channel, string Target, string Method, strin
         await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
         var headers = Recording.Headers(request.Headers.Select(h => KeyValuePair.Create(h.Key, h.Value.ToString())), secretHeaders);
         return new Arrival(channel, target, request.Method, request.Path + request.QueryString, headers, buffer.ToArray(),
-            request.ContentType, at);
+            request.ContentType, at, request.HttpContext.Connection.RemoteIpAddress?.ToString());
     }
+
+    /// Why the body is not JSON a run can take, for the 400 and the record; null when it is.
+    public string? JsonProblem => Parsed.Problem;
 
     public InboundRequestRecorded Record(Guid id, string verdict, int status, string? reason, Guid[] runIds, string? deliveryKey = null,
         RecordedBody? body = null) =>
@@ -35,23 +40,28 @@ public sealed record Arrival(string Channel, string Target, string Method, strin
     /// Whether Json() read the body without duplicate keys, so that a run may read its input from the recorded body.
     public bool JsonIsExact => Parsed.Exact;
 
-    private (JsonElement? Json, bool Exact) Parsed => _parsed ??= Parse(Body);
-    private (JsonElement?, bool)? _parsed;
+    private (JsonElement? Json, bool Exact, string? Problem) Parsed => _parsed ??= Parse(Body);
+    private (JsonElement?, bool, string?)? _parsed;
 
-    private static (JsonElement?, bool) Parse(byte[] body)
+    private static (JsonElement?, bool, string?) Parse(byte[] body)
     {
-        if (RunInputs.ParseExact(body) is { } exact) return (exact, true);
-        // Valid JSON with a duplicated key is still accepted, as before; only its run keeps the input of its own.
+        if (RunInputs.ParseExact(body) is { } exact) return Checked(exact, true);
+        // Valid JSON with a duplicated key is still accepted; only its run keeps the input of its own.
         try
         {
             using var document = JsonDocument.Parse(body);
-            return (document.RootElement.Clone(), false);
+            return Checked(document.RootElement.Clone(), false);
         }
-        catch (JsonException)
+        catch (JsonException e)
         {
-            return (null, false);
+            return (null, false, $"The body is not valid JSON: {e.Message.Split(" LineNumber:")[0]}");
         }
     }
+
+    /// JSON may escape half of a UTF-16 surrogate pair ("\ud800"), which is no character at all: no text can hold it.
+    private static (JsonElement?, bool, string?) Checked(JsonElement json, bool exact) => JsonText.HasUnpairedSurrogate(json)
+        ? (null, false, "The body is not valid JSON text: a string holds an unpaired UTF-16 surrogate escape (such as \\ud800), which is no character.")
+        : (json, exact, null);
 }
 
 public sealed record IntakeResult(bool Duplicate, Guid[] RunIds, Guid InboundId);
@@ -59,20 +69,46 @@ public sealed record IntakeResult(bool Duplicate, Guid[] RunIds, Guid InboundId)
 /// Records every request that reaches a trigger and starts its runs, in one transaction with the record and
 /// the messages to the Workers. Requests without an API key (webhooks) learn their tenant from what they
 /// address, so sessions are opened here for that tenant rather than taken from the request.
-public sealed class TriggerIntake(IDocumentStore store, GroupCommit commits, TimeProvider clock)
+public sealed class TriggerIntake(IDocumentStore store, GroupCommit commits, TimeProvider clock, IConfiguration configuration)
 {
     /// Requests whose tenant is unknown (an unknown hook or subscription) are recorded as the platform's.
     public const string PlatformTenant = "_platform";
 
+    private readonly int _rejectedBodyBytes = configuration.GetValue("Enate:Inbound:RejectedBodyBytes", 1024);
+    private readonly PartitionedRateLimiter<string> _unknown = PerMinute(configuration.GetValue("Enate:Inbound:UnknownRecordsPerMinute", 6));
+
     public DateTimeOffset Now => clock.GetUtcNow();
 
+    /// Records a refused request: its headers, its body's size and SHA-256 and only the first bytes of it
+    /// (`Enate:Inbound:RejectedBodyBytes`), so refusing costs little to record.
     public async Task RejectAsync(string tenant, Arrival arrival, int status, string reason, CancellationToken ct)
     {
+        Telemetry.RejectedRequests.Add(1, new("status", status), new("recorded", true));
         await using var session = store.LightweightSession(tenant);
         var id = Guid.CreateVersion7(arrival.At);
-        session.Events.StartStream<InboundRequest>(id, arrival.Record(id, Verdicts.Rejected, status, reason, []));
+        session.Events.StartStream<InboundRequest>(id,
+            arrival.Record(id, Verdicts.Rejected, status, reason, [], body: Recording.Prefix(arrival.Body, arrival.ContentType, _rejectedBodyBytes)));
         await session.SaveChangesAsync(ct);
     }
+
+    /// A request to a hook or subscription that does not exist: counted always, recorded (as the platform's) only a
+    /// few times a minute per source address (`Enate:Inbound:UnknownRecordsPerMinute`), so guessing ids writes little.
+    public async Task RejectUnknownAsync(Arrival arrival, string reason, CancellationToken ct)
+    {
+        using var lease = _unknown.AttemptAcquire(arrival.Source ?? "");
+        if (lease.IsAcquired) await RejectAsync(PlatformTenant, arrival, StatusCodes.Status404NotFound, reason, ct);
+        else Telemetry.RejectedRequests.Add(1, new("status", StatusCodes.Status404NotFound), new("recorded", false));
+    }
+
+    private static PartitionedRateLimiter<string> PerMinute(int perMinute) =>
+        PartitionedRateLimiter.Create<string, string>(address => RateLimitPartition.GetTokenBucketLimiter(address, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = Math.Max(1, perMinute),
+            TokensPerPeriod = Math.Max(1, perMinute),
+            ReplenishmentPeriod = TimeSpan.FromMinutes(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
 
     /// Starts one run per recipe with the body as input (`arrival.Json()`), unless the delivery key was seen before:
     /// then nothing starts and the original runs are returned.

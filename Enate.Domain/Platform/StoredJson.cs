@@ -86,3 +86,46 @@ public static class StoredJson
             writer.WriteStringValue(value.Contains('\0') ? value.Replace('\0', '\uFFFD') : value);
     }
 }
+
+/// Checks on JSON text that the parser lets through.
+public static class JsonText
+{
+    /// Whether a string or member name of the value escapes half of a surrogate pair, which decodes to no character.
+    public static bool HasUnpairedSurrogate(JsonElement element)
+    {
+        // Cheap first: without a "\u" escape of a surrogate there is nothing to look at.
+        var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element);
+        if (raw.IndexOf("\\u"u8) < 0 || !StoredJson.NeedsWrapping(element)) return false;
+        return !Decodes(element);
+    }
+
+    private static bool Decodes(JsonElement element)
+    {
+        try
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.String:
+                    element.GetString();
+                    return true;
+                case JsonValueKind.Object:
+                    foreach (var member in element.EnumerateObject())
+                    {
+                        _ = member.Name;
+                        if (!Decodes(member.Value)) return false;
+                    }
+                    return true;
+                case JsonValueKind.Array:
+                    foreach (var item in element.EnumerateArray())
+                        if (!Decodes(item)) return false;
+                    return true;
+                default:
+                    return true;
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+using Enate.Domain.Connections;
 using Enate.Domain.Engine;
 using Enate.Domain.Transforms;
 
@@ -7,16 +9,17 @@ namespace Enate.Domain.Recipes;
 public sealed record RecipeProblem(string Path, string Message);
 
 /// Checks a definition at save time and reports every problem, so none is found at run time.
-public static class RecipeValidator
+public static partial class RecipeValidator
 {
     public static readonly string[] TriggerTypes = ["api", "enateAction", "enateWebhook", "webhook"];
     public static readonly string[] EnateWebhooks =
         ["PacketCreated", "PacketUpdated", "NewCommunication", "BusinessObjectCreated", "BusinessObjectUpdated", "SpecificBusinessObjectUpdated"];
     public static readonly string[] Methods = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
-    /// <param name="connectionKinds">The tenant's connections by name, with their kind.</param>
-    public static List<RecipeProblem> Validate(RecipeDefinition recipe, IReadOnlyDictionary<string, string> connectionKinds)
+    /// <param name="connections">The tenant's connections by name.</param>
+    public static List<RecipeProblem> Validate(RecipeDefinition recipe, IReadOnlyDictionary<string, Connection> connections)
     {
+        var connectionKinds = connections.ToDictionary(c => c.Key, c => c.Value.Kind);
         var problems = new List<RecipeProblem>();
         void Add(string path, string message) => problems.Add(new(path, message));
         void Liquid(string path, string? template)
@@ -73,8 +76,16 @@ public static class RecipeValidator
                         Add($"{at}.method", $"must be one of {string.Join(", ", Methods)}.");
                     if (string.IsNullOrWhiteSpace(step.Path)) Add($"{at}.path", "is required.");
                     Liquid($"{at}.path", step.Path);
+                    var connection = step.Connection is null ? null : connections.GetValueOrDefault(step.Connection);
+                    if (step.Path is not null && connection is not null && OriginProblem(step.Path, connection) is { } elsewhere)
+                        Add($"{at}.path", elsewhere);
                     Liquid($"{at}.body", step.Body);
-                    foreach (var (name, value) in step.Headers ?? new Dictionary<string, string>()) Liquid($"{at}.headers.{name}", value);
+                    foreach (var (name, value) in step.Headers ?? new Dictionary<string, string>())
+                    {
+                        Liquid($"{at}.headers.{name}", value);
+                        if (OutboundRequests.IsReserved(name, connection?.Auth))
+                            Add($"{at}.headers.{name}", "is set by the platform (the transport or the connection's credentials): a step may not set it.");
+                    }
                     break;
                 case StepTypes.Enate:
                     CheckConnection(step, at, "enate", connectionKinds, Add);
@@ -122,11 +133,56 @@ public static class RecipeValidator
             var schedule = retry.Schedule ?? [];
             if (retry.Schedule is { Count: 0 } || schedule.Count > 20) Add("$.retry.schedule", "must hold 1 to 20 delays.");
             for (var i = 0; i < schedule.Count; i++)
-                if (!RetrySchedule.TryParseDelay(schedule[i], out _)) Add($"$.retry.schedule[{i}]", $"'{schedule[i]}' is not an ISO 8601 duration or a number of seconds.");
+            {
+                if (!RetrySchedule.TryParseDelay(schedule[i], out var delay))
+                    Add($"$.retry.schedule[{i}]", $"'{schedule[i]}' is not an ISO 8601 duration or a number of seconds.");
+                else if (delay > RetrySchedule.MaxDelay)
+                    Add($"$.retry.schedule[{i}]", $"'{schedule[i]}' is longer than the most a retry may wait (P{RetrySchedule.MaxDelay.TotalDays:0}D).");
+            }
             if (retry.Jitter is < 0 or > 0.5) Add("$.retry.jitter", "must be between 0 and 0.5.");
         }
         return problems;
     }
+
+    /// What a recipe author should know though nothing is wrong: the paths that render a value raw, which can then
+    /// change the URL beyond one segment.
+    public static List<RecipeProblem> Notes(RecipeDefinition recipe)
+    {
+        var notes = new List<RecipeProblem>();
+        for (var i = 0; i < (recipe.Steps?.Count ?? 0); i++)
+        {
+            if (recipe.Steps![i]?.Path is { } path && RawFilter().IsMatch(path))
+                notes.Add(new($"$.steps[{i}].path",
+                    "renders a value with '| raw': that value is not encoded, so it can change the path and query beyond one segment (never the origin)."));
+        }
+        return notes;
+    }
+
+    /// Why a step's path would call another origin than its connection's, known from the path's text alone: an absolute
+    /// URL must write its origin out, and that origin must be the connection's.
+    private static string? OriginProblem(string path, Connection connection)
+    {
+        var template = path.IndexOfAny(['{']) is var brace and >= 0 ? brace : path.Length;
+        var head = path[..template].TrimStart();
+        if (!SchemePrefix().IsMatch(head)) return null;
+        var origin = Written().Match(head) is { Success: true } written ? Origins.Of(written.Groups["origin"].Value)
+            : template == path.Length ? Origins.Of(head)
+            : null;
+        if (origin is null)
+            return "is an absolute URL whose origin is not written out: a template may not choose where a call goes.";
+        return origin == Origins.Of(connection.BaseUrl)
+            ? null
+            : $"is an absolute URL on {origin}, not on connection '{connection.Id}' ({Origins.Of(connection.BaseUrl)}): a step calls its own connection's origin only, which its credentials are for.";
+    }
+
+    [GeneratedRegex(@"^[A-Za-z][A-Za-z0-9+.-]*:")]
+    private static partial Regex SchemePrefix();
+
+    [GeneratedRegex(@"^(?<origin>https?://[^/?#]+)[/?#]", RegexOptions.IgnoreCase)]
+    private static partial Regex Written();
+
+    [GeneratedRegex(@"\|\s*raw\b")]
+    private static partial Regex RawFilter();
 
     private static void CheckConnection(StepDefinition step, string at, string kind, IReadOnlyDictionary<string, string> kinds, Action<string, string> add)
     {

@@ -14,6 +14,8 @@ public sealed class RetrySchedule
 
     public const double DefaultJitter = 0.2;
     private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromHours(24);
+    /// The longest delay a schedule may hold; a longer one is refused at save time (and shortened, were one stored).
+    public static readonly TimeSpan MaxDelay = TimeSpan.FromDays(30);
 
     public RetrySchedule(IReadOnlyList<TimeSpan> delays, double jitter)
     {
@@ -27,7 +29,7 @@ public sealed class RetrySchedule
 
     public static RetrySchedule For(RetryPolicy? policy) => new(
         policy?.Schedule is { Count: > 0 } schedule ? schedule.Select(ParseDelay).ToArray() : DefaultDelays,
-        policy?.Jitter ?? DefaultJitter);
+        Math.Clamp(policy?.Jitter ?? DefaultJitter, 0, 0.5));
 
     /// The delay before attempt number <paramref name="nextAttempt"/> (1-based), or null when attempts are used up.
     public TimeSpan? DelayBefore(int nextAttempt, TimeSpan? retryAfter, double random01)
@@ -42,8 +44,10 @@ public sealed class RetrySchedule
 
     public static bool TryParseDelay(string text, out TimeSpan delay)
     {
-        if (double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds >= 0)
+        delay = default;
+        if (double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds))
         {
+            if (seconds is < 0 or > 1e9 || double.IsNaN(seconds)) return false;
             delay = TimeSpan.FromSeconds(seconds);
             return true;
         }
@@ -52,13 +56,12 @@ public sealed class RetrySchedule
             delay = XmlConvert.ToTimeSpan(text);
             return delay >= TimeSpan.Zero;
         }
-        catch (FormatException)
+        catch (Exception e) when (e is FormatException or OverflowException)
         {
-            delay = default;
             return false;
         }
     }
 
     private static TimeSpan ParseDelay(string text) =>
-        TryParseDelay(text, out var delay) ? delay : throw new FormatException($"'{text}' is not a delay.");
+        TryParseDelay(text, out var delay) ? (delay > MaxDelay ? MaxDelay : delay) : throw new FormatException($"'{text}' is not a delay.");
 }

@@ -22,6 +22,16 @@ public static partial class Recording
     public static RecordedBody Body(string? text, string? contentType, int maxBytes = DefaultMaxBodyBytes) =>
         Body(text is null ? [] : Encoding.UTF8.GetBytes(text), contentType, maxBytes);
 
+    /// A refused request's body: its size and SHA-256, and its first bytes only (as text, a character cut at the end
+    /// shown as U+FFFD), so refusing a large body costs little to record.
+    public static RecordedBody Prefix(byte[] bytes, string? contentType, int prefixBytes)
+    {
+        if (bytes.Length <= prefixBytes) return Body(bytes, contentType, prefixBytes);
+        var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        var text = Encoding.UTF8.GetString(bytes, 0, prefixBytes).Replace('\0', '\uFFFD');
+        return new RecordedBody(contentType, bytes.Length, sha, text, Truncated: true);
+    }
+
     /// Copies headers, replacing the value of any that carries a credential.
     public static Dictionary<string, string> Headers(IEnumerable<KeyValuePair<string, string>> headers, params string?[] alsoSecret)
     {

@@ -81,6 +81,11 @@ public sealed class AppFixture : IAsyncLifetime
             // The fuzz test alone sends thousands of requests with one key; limits have their own test host.
             web.UseSetting("Enate:RateLimits:PerKeyPerSecond", "1000000");
             web.UseSetting("Enate:RateLimits:PerWebhookPerSecond", "1000000");
+            web.UseSetting("Enate:RateLimits:PerTenantPerSecond", "1000000");
+            web.UseSetting("Enate:RateLimits:AnonymousPerAddressPerSecond", "1000000");
+            // Tests look for the records of requests to unknown hooks; the budget has a test of its own.
+            web.UseSetting("Enate:Inbound:UnknownRecordsPerMinute", "1000000");
+            web.UseSetting("Enate:RateLimits:KeyLookupsPerAddressPerSecond", "1000000");
             if (logs is not null) web.ConfigureLogging(logging => logging.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
         });
         api.BeforeEach(context =>

@@ -34,6 +34,7 @@ public static class EngineBenchmark
             web.ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning));
             web.UseSetting("Enate:Bootstrap:ApiKey", BenchKey);
             web.UseSetting("Enate:RateLimits:PerKeyPerSecond", "1000000");
+            web.UseSetting("Enate:RateLimits:PerTenantPerSecond", "1000000");
             web.UseSetting("Enate:Outbound:Allow:0", "127.0.0.0/8");
         });
         var workerBuilder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Benchmark" });

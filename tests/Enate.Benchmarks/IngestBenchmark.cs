@@ -269,6 +269,8 @@ public static class IngestBenchmark
             ["Enate__Bootstrap__ApiKey"] = key,
             ["Enate__RateLimits__PerWebhookPerSecond"] = "1000000",
             ["Enate__RateLimits__PerKeyPerSecond"] = "1000000",
+            ["Enate__RateLimits__PerTenantPerSecond"] = "1000000",
+            ["Enate__RateLimits__AnonymousPerAddressPerSecond"] = "1000000",
             ["Enate__Outbound__Allow__0"] = "127.0.0.0/8",
             ["Logging__LogLevel__Default"] = "Warning",
         };

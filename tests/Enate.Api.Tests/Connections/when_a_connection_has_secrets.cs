@@ -30,7 +30,7 @@ public sealed class when_a_connection_has_secrets(AppFixture app) : AppTest(app)
     public async Task sending_the_mask_back_keeps_the_stored_secret()
     {
         await Api.PutConnection("crm", "http://127.0.0.1:9", new { type = "bearer", token = Secret });
-        await Api.PutConnection("crm", "http://127.0.0.1:10", new { type = "bearer", token = "***" });
+        await Api.PutConnection("crm", "http://127.0.0.1:9", new { type = "bearer", token = "***" });
         await using var connection = new NpgsqlConnection(App.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("select data->'auth'->>'token' from enate.mt_doc_connection", connection);

@@ -1,11 +1,16 @@
 using System.Text.Json.Nodes;
+using Enate.Domain.Connections;
 using Enate.Domain.Recipes;
 
 namespace Enate.Domain.Tests.Recipes;
 
 public sealed class when_a_recipe_is_validated
 {
-    private static readonly Dictionary<string, string> Connections = new() { ["crm"] = "http", ["enate"] = "enate" };
+    private static readonly Dictionary<string, Connection> Connections = new()
+    {
+        ["crm"] = new Connection { Id = "crm", Kind = "http", BaseUrl = "https://crm.example" },
+        ["enate"] = new Connection { Id = "enate", Kind = "enate", BaseUrl = "https://enate.example" },
+    };
 
     private static RecipeDefinition Recipe(params StepDefinition[] steps) => new()
     {
