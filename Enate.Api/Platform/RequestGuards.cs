@@ -54,16 +54,15 @@ public static class RequestGuards
                     "The body is JSON null; send a JSON object or value.").ExecuteAsync(context);
                 return;
             }
-            // Triggers keep any JSON, U+0000 included (the event store holds it: StoredJson). Recipes, connections and the
-            // rest are the platform's own settings, where U+0000 is never meant: refused at once, before it is stored.
-            if (hasBody && request.Path.StartsWithSegments("/api") && !IsTrigger(request.Path) && await HoldsNulAsync(request, limit))
-            {
-                await Problems.BadRequest("nul-character",
-                    "The body holds the character U+0000 (\\u0000), which no recipe, connection or setting may contain.").ExecuteAsync(context);
-                return;
-            }
             try
             {
+                // Triggers keep any JSON, U+0000 included (the event store holds it: StoredJson). Recipes, connections and the
+                // rest are the platform's own settings, where U+0000 is never meant: refused at once, before it is stored.
+                if (hasBody && request.Path.StartsWithSegments("/api") && !IsTrigger(request.Path) && await TextProblemAsync(request) is { } problem)
+                {
+                    await problem.ExecuteAsync(context);
+                    return;
+                }
                 await next(context);
             }
             catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge && !context.Response.HasStarted)
@@ -78,20 +77,22 @@ public static class RequestGuards
     private static bool IsTrigger(PathString path) =>
         TakesFiles(path) || path.StartsWithSegments("/api/v1/hooks") || path.StartsWithSegments("/api/v1/enate/webhooks");
 
-    /// Whether a JSON body escapes U+0000. Read once into a buffer the endpoint reads again; bodies here are small settings.
-    private static async Task<bool> HoldsNulAsync(HttpRequest request, long limit)
+    /// Why a body is no text the platform keeps in its settings: not UTF-8, or escaping U+0000. Read once into a buffer
+    /// the endpoint reads again; bodies here are small settings.
+    private static async Task<IResult?> TextProblemAsync(HttpRequest request)
     {
         request.EnableBuffering();
         using var copy = new MemoryStream();
         var chunk = new byte[16 * 1024];
         int read;
-        while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
-        {
-            copy.Write(chunk, 0, read);
-            if (copy.Length > limit) break;
-        }
+        // Kestrel's body size limit, set above, stops a chunked body that is too large (413) while it is read.
+        while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0) copy.Write(chunk, 0, read);
         request.Body.Position = 0;
-        return copy.GetBuffer().AsSpan(0, (int)copy.Length).IndexOf("\\u0000"u8) >= 0;
+        var body = copy.GetBuffer().AsSpan(0, (int)copy.Length);
+        if (!System.Text.Unicode.Utf8.IsValid(body)) return Problems.BadRequest("malformed-json", "The body is not UTF-8 text, so it is not JSON.");
+        return body.IndexOf("\\u0000"u8) >= 0
+            ? Problems.BadRequest("nul-character", "The body holds the character U+0000 (\\u0000), which no recipe, connection or setting may contain.")
+            : null;
     }
 
     /// A body of JSON `null` binds to no object at all: refuse it here once, for every route.

@@ -60,6 +60,12 @@ public static class HookEndpoints
         }
 
         var hook = known.Hook;
+        // The signature is over the body as text: a body that is no UTF-8 text could not be verified, only refused.
+        if (!System.Text.Unicode.Utf8.IsValid(arrival.Body))
+        {
+            await intake.RejectAsync(hook.TenantId, arrival, 400, "The body is not UTF-8 text.", ct);
+            return Problems.BadRequest("malformed-json", "The body is not UTF-8 text, so it is not JSON.");
+        }
         if (!secrets.Verify(known, arrival.Body, request.Headers, out var failure))
         {
             await intake.RejectAsync(hook.TenantId, arrival, 401, $"Signature: {failure}", ct);

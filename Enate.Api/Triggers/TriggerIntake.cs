@@ -45,6 +45,8 @@ public sealed record Arrival(string Channel, string Target, string Method, strin
 
     private static (JsonElement?, bool, string?) Parse(byte[] body)
     {
+        // The parser checks UTF-8 only where it must decode, so a string of other bytes would fail later, when read.
+        if (!System.Text.Unicode.Utf8.IsValid(body)) return (null, false, "The body is not UTF-8 text, so it is not JSON.");
         if (RunInputs.ParseExact(body) is { } exact) return Checked(exact, true);
         // Valid JSON with a duplicated key is still accepted; only its run keeps the input of its own.
         try

@@ -52,10 +52,12 @@ public sealed class AppFixture : IAsyncLifetime
     }
 
     /// A Workers host in this process on a database.
-    public static async Task<WebApplication> StartWorkersAsync(string connectionString, CapturedLogs? logs = null)
+    public static async Task<WebApplication> StartWorkersAsync(string connectionString, CapturedLogs? logs = null,
+        IReadOnlyDictionary<string, string>? settings = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         builder.Configuration[$"ConnectionStrings:{EnateStore.DatabaseName}"] = connectionString;
+        foreach (var (name, value) in settings ?? new Dictionary<string, string>()) builder.Configuration[name] = value;
         // Test partners listen on loopback, which the platform refuses unless allowed.
         builder.Configuration["Enate:Outbound:Allow:0"] = "127.0.0.0/8";
         builder.WebHost.UseUrls("http://127.0.0.1:0");

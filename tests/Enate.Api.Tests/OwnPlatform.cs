@@ -24,7 +24,7 @@ public sealed class OwnPlatform : IAsyncDisposable
     /// What the Workers host logged.
     public CapturedLogs WorkersLogs { get; }
 
-    public static async Task<OwnPlatform> StartAsync(bool workersFirst = false)
+    public static async Task<OwnPlatform> StartAsync(bool workersFirst = false, IReadOnlyDictionary<string, string>? workersSettings = null)
     {
         var database = await TestDatabase.StartAsync();
         var logs = new CapturedLogs();
@@ -32,13 +32,13 @@ public sealed class OwnPlatform : IAsyncDisposable
         WebApplication workers;
         if (workersFirst)
         {
-            workers = await AppFixture.StartWorkersAsync(database.ConnectionString, logs);
+            workers = await AppFixture.StartWorkersAsync(database.ConnectionString, logs, workersSettings);
             api = await AppFixture.StartApiAsync(database.ConnectionString);
         }
         else
         {
             api = await AppFixture.StartApiAsync(database.ConnectionString);
-            workers = await AppFixture.StartWorkersAsync(database.ConnectionString, logs);
+            workers = await AppFixture.StartWorkersAsync(database.ConnectionString, logs, workersSettings);
         }
         var platform = new OwnPlatform(database, api, workers, await TestPartner.StartAsync(), logs);
         // Every such test runs one recipe calling the partner.

@@ -17,13 +17,17 @@ public sealed class TestPartner : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<(int Status, string Body, TimeSpan Delay, IDictionary<string, string>? Headers)> _script = new();
 
-    public sealed record Received(string Method, string Path, IReadOnlyDictionary<string, string> Headers, string Body);
+    /// A request as received; RawTarget is the path and query exactly as sent, before the server decoded them.
+    public sealed record Received(string Method, string Path, IReadOnlyDictionary<string, string> Headers, string Body, string RawTarget = "");
 
     private TestPartner(WebApplication app) => _app = app;
 
     public ConcurrentQueue<Received> Requests { get; } = new();
     public ConcurrentDictionary<string, int> SuccessesByKey { get; } = new();
     public string BaseUrl { get; private set; } = "";
+
+    /// The answer once the script is used up.
+    public string DefaultBody { get; set; } = "{\"ok\":true}";
 
     /// Blocks each request until released: lets a test act while a call is in flight.
     public SemaphoreSlim? Gate { get; set; }
@@ -55,11 +59,12 @@ public sealed class TestPartner : IAsyncDisposable
         using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
         var body = await reader.ReadToEndAsync();
         var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
-        Requests.Enqueue(new Received(context.Request.Method, context.Request.Path + context.Request.QueryString, headers, body));
+        var raw = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget ?? "";
+        Requests.Enqueue(new Received(context.Request.Method, context.Request.Path + context.Request.QueryString, headers, body, raw));
 
         if (Gate is { } gate) await gate.WaitAsync(context.RequestAborted);
 
-        var (status, answer, delay, extra) = _script.TryDequeue(out var scripted) ? scripted : (200, "{\"ok\":true}", TimeSpan.Zero, null);
+        var (status, answer, delay, extra) = _script.TryDequeue(out var scripted) ? scripted : (200, DefaultBody, TimeSpan.Zero, null);
         if (delay > TimeSpan.Zero) await Task.Delay(delay, context.RequestAborted);
         if (status is >= 200 and < 300 && headers.TryGetValue("Idempotency-Key", out var key))
         {

@@ -23,6 +23,24 @@ public sealed class when_clients_send_garbage_everywhere(AppFixture app, ITestOu
         "{\"kind\":\"http\",\"baseUrl\":\"javascript:alert(1)\",\"auth\":{\"type\":\"basic\"}}",
         "{\"input\":{},\"version\":-5}", "{\"scopes\":\"admin\"}", "{\"Action\":\"nope\",\"CallBackURL\":5}",
         "{\"recipeVersion\":{},\"reason\":[]}", "{\"filter\":{\"from\":\"yesterday\",\"limit\":-1}}",
+        "{\"name\":\"a\\u0000b\",\"input\":{\"x\":\"\\u0000\"},\"Action\":[{}],\"CallBackURL\":\"http://x/\\u0000\"}",
+        "{\"name\":\"\\udc00\\ud800\",\"reason\":\"\\ud800\"}",
+    ];
+
+    /// Bodies that are not UTF-8 at all.
+    private static readonly byte[][] Bytes =
+    [
+        [0x7B, 0x22, 0x6E, 0x61, 0x6D, 0x65, 0x22, 0x3A, 0x22, 0xFF, 0xFE, 0x22, 0x7D], [0xC3, 0x28], [0xED, 0xA0, 0x80], [0xF8, 0x88, 0x80, 0x80, 0x80],
+    ];
+
+    /// Header values a webhook sender might get wrong, on the anonymous routes.
+    private static readonly (string Name, string Value)[] Headers =
+    [
+        ("webhook-signature", "v1,"), ("webhook-signature", "v1"), ("webhook-signature", "v1,!!!not-base64"), ("webhook-signature", ""),
+        ("webhook-signature", "v2,abc v1,"), ("webhook-signature", "v1," + new string('A', 10_000)), ("webhook-signature", ",,,, ,"),
+        ("webhook-timestamp", "abc"), ("webhook-timestamp", "-1"), ("webhook-timestamp", "99999999999999999999"), ("webhook-timestamp", "1e5"),
+        ("webhook-id", ""), ("webhook-id", new string('i', 5000)), ("X-Enate-Platform-Secret", ""), ("X-Enate-Platform-Secret", new string('s', 5000)),
+        ("Authorization", "Bearer"), ("Authorization", "Bearer " + new string('k', 300)), ("Content-Length", "abc"),
     ];
 
     private static readonly string[] ContentTypes =
@@ -45,6 +63,14 @@ public sealed class when_clients_send_garbage_everywhere(AppFixture app, ITestOu
     {
         await Api.PutEchoRecipe("fuzz");
         await Api.PutConnection("fuzz", "http://127.0.0.1:9");
+        // A real hook, whose signature checks then meet garbage headers (nothing can be signed, so nothing runs).
+        await Api.PutRecipe("fuzz-hook", new
+        {
+            name = "Fuzz hook", trigger = new { type = "webhook" },
+            steps = new object[] { new { id = "echo", type = "transform", select = "input" } },
+        });
+        var hook = await Api.GetAsJson<System.Text.Json.JsonElement>("/api/v1/recipes/fuzz-hook/webhook");
+        var hookId = new Uri(hook.GetProperty("url").GetString()!).Segments[^1];
         var before = await StateAsync();
 
         var routes = Api.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
@@ -64,9 +90,15 @@ public sealed class when_clients_send_garbage_everywhere(AppFixture app, ITestOu
         for (var i = 0; i < 2500; i++)
         {
             var (method, template) = routes[random.Next(routes.Count)];
-            var url = Fill(template, random, method == "GET") + Queries[random.Next(Queries.Length)];
-            var body = Bodies[random.Next(Bodies.Length)];
+            var url = (template.Contains("{hookId}") && random.Next(2) == 0 ? template.Replace("{hookId}", hookId) : Fill(template, random, method == "GET"))
+                      + Queries[random.Next(Queries.Length)];
+            var pick = random.Next(Bodies.Length + Bytes.Length);
+            var bytes = pick < Bodies.Length ? Encoding.UTF8.GetBytes(Bodies[pick]) : Bytes[pick - Bodies.Length];
+            var body = pick < Bodies.Length ? Bodies[pick] : Convert.ToHexString(bytes);
             var contentType = ContentTypes[random.Next(ContentTypes.Length)];
+            var headers = template.Contains("/hooks/") || template.Contains("/enate/webhooks/")
+                ? Enumerable.Range(0, random.Next(4)).Select(_ => Headers[random.Next(Headers.Length)]).ToList()
+                : [];
             var result = await Api.Scenario(s =>
             {
                 s.IgnoreStatusCode();
@@ -75,9 +107,9 @@ public sealed class when_clients_send_garbage_everywhere(AppFixture app, ITestOu
                     context.Request.Method = method;
                     context.Request.Path = new PathString(url.Split('?')[0]);
                     context.Request.QueryString = url.Contains('?') ? new QueryString("?" + url.Split('?', 2)[1]) : QueryString.Empty;
+                    foreach (var (name, value) in headers) context.Request.Headers[name] = value;
                     if (method is "POST" or "PUT" or "PATCH")
                     {
-                        var bytes = Encoding.UTF8.GetBytes(body);
                         context.Request.Body = new MemoryStream(bytes);
                         context.Request.ContentLength = bytes.Length;
                         if (contentType.Length > 0) context.Request.ContentType = contentType;
@@ -86,7 +118,7 @@ public sealed class when_clients_send_garbage_everywhere(AppFixture app, ITestOu
             });
             sent++;
             var status = result.Context.Response.StatusCode;
-            if (status >= 500) failures.Add($"{status} {method} {url} [{contentType}] {body[..Math.Min(body.Length, 80)]}");
+            if (status >= 500) failures.Add($"{status} {method} {url} [{contentType}] {body[..Math.Min(body.Length, 80)]} {string.Join(", ", headers.Select(h => $"{h.Name}: {h.Value[..Math.Min(h.Value.Length, 20)]}"))}");
             else if (result.Context.Response.ContentLength is > 0 && status >= 400 &&
                      result.Context.Response.ContentType?.StartsWith("application/problem+json") != true)
                 failures.Add($"{status} without problem+json: {method} {url}");

@@ -75,4 +75,62 @@ public sealed class when_a_recipe_is_validated
         Assert.Contains("$.steps[0].args.guid", paths);
         Assert.Contains("$.steps[0].args.note", paths);
     }
+
+    [Theory]
+    [InlineData("https://elsewhere.example/collect")]
+    [InlineData("https://elsewhere.example/collect/{{ input.id }}")]
+    [InlineData("http://{{ input.host }}/collect")]
+    [InlineData("https://crm.example:8443/deals")]
+    [InlineData("ftp://crm.example/deals")]
+    public void a_path_on_another_origin_is_refused(string path)
+    {
+        var recipe = Recipe(new StepDefinition { Id = "call", Type = "http", Connection = "crm", Method = "GET", Path = path });
+        Assert.Contains(RecipeValidator.Validate(recipe, Connections), p => p.Path == "$.steps[0].path");
+    }
+
+    [Theory]
+    [InlineData("/deals/{{ input.id }}")]
+    [InlineData("https://crm.example/deals/{{ input.id }}")]
+    [InlineData("https://CRM.example:443/deals")]
+    [InlineData("{{ input.path }}")]
+    public void a_path_on_the_connections_origin_passes(string path)
+    {
+        var recipe = Recipe(new StepDefinition { Id = "call", Type = "http", Connection = "crm", Method = "GET", Path = path });
+        Assert.Empty(RecipeValidator.Validate(recipe, Connections));
+    }
+
+    [Theory]
+    [InlineData("Host")]
+    [InlineData("content-length")]
+    [InlineData("Idempotency-Key")]
+    public void a_step_may_not_set_the_transports_headers(string header)
+    {
+        var recipe = Recipe(new StepDefinition
+        {
+            Id = "call", Type = "http", Connection = "crm", Method = "GET", Path = "/x", Headers = new Dictionary<string, string> { [header] = "v" },
+        });
+        Assert.Contains(RecipeValidator.Validate(recipe, Connections), p => p.Path == $"$.steps[0].headers.{header}");
+    }
+
+    [Fact]
+    public void a_raw_value_in_a_path_is_pointed_out()
+    {
+        var recipe = Recipe(new StepDefinition { Id = "call", Type = "http", Connection = "crm", Method = "GET", Path = "/x/{{ input.rest | raw }}" });
+        Assert.Empty(RecipeValidator.Validate(recipe, Connections));
+        Assert.Equal("$.steps[0].path", Assert.Single(RecipeValidator.Notes(recipe)).Path);
+    }
+
+    [Theory]
+    [InlineData("P9000Y")]
+    [InlineData("P30000Y")]
+    [InlineData("1e300")]
+    [InlineData("P31D")]
+    public void a_retry_delay_beyond_thirty_days_is_refused(string delay)
+    {
+        var recipe = Recipe(new StepDefinition { Id = "x", Type = "transform", Select = "input" }) with
+        {
+            Retry = new RetryPolicy { Schedule = ["PT0S", delay] },
+        };
+        Assert.Contains(RecipeValidator.Validate(recipe, Connections), p => p.Path == "$.retry.schedule[1]");
+    }
 }
