@@ -6,11 +6,18 @@ public static class RequestGuards
 {
     public const long DefaultMaxBodyBytes = 1024 * 1024;
     public const long DefaultMaxFileBodyBytes = 10 * 1024 * 1024;
+    /// The longest path and query the API reads.
+    public const int MaxTargetLength = 8 * 1024;
 
     public static WebApplicationBuilder AddRequestGuards(this WebApplicationBuilder builder)
     {
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize =
-            Math.Max(MaxBodyBytes(builder.Configuration), MaxFileBodyBytes(builder.Configuration)));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = Math.Max(MaxBodyBytes(builder.Configuration), MaxFileBodyBytes(builder.Configuration));
+            // Kestrel answers an over-long request line itself, with no body: let the line through up to eight times the
+            // platform's own limit, so that the guard below answers with problem+json instead.
+            kestrel.Limits.MaxRequestLineSize = 8 * MaxTargetLength;
+        });
         return builder;
     }
 
@@ -35,6 +42,12 @@ public static class RequestGuards
             var limit = TakesFiles(request.Path) ? files : small;
             if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
                 feature.MaxRequestBodySize = limit;
+            if (request.Path.Value?.Length + request.QueryString.Value?.Length > MaxTargetLength)
+            {
+                await Problems.Problem(StatusCodes.Status414UriTooLong, "uri-too-long", "URI too long.",
+                    $"The path and query are longer than the {MaxTargetLength} characters the API reads.").ExecuteAsync(context);
+                return;
+            }
             var hasBody = request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0;
             if (hasBody && request.Path.StartsWithSegments("/api") && !IsJson(request.ContentType))
             {

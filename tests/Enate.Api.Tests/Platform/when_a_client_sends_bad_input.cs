@@ -28,6 +28,13 @@ public sealed class when_a_client_sends_bad_input(AppFixture app) : AppTest(app)
     }
 
     [Fact]
+    public async Task an_over_long_url_is_414_problem_json()
+    {
+        var problem = await Expect(HttpStatusCode.RequestUriTooLong, s => s.Get.Url("/api/v1/runs?recipe=" + new string('r', 9000)));
+        Assert.Equal("https://enate.dev/problems/uri-too-long", problem.GetProperty("type").GetString());
+    }
+
+    [Fact]
     public async Task a_body_that_is_not_json_is_415()
     {
         await EchoRecipe();
