@@ -76,6 +76,7 @@ public sealed class RunSummaryProjection : SingleStreamProjection<RunSummary, Gu
 
     public static void Apply(RunStarted e, RunSummary run)
     {
+        if (RunStatus.IsFinished(run.Status)) return;
         run.Status = RunStatus.Running;
         run.StartedAt ??= e.StartedAt;
         run.NextAttemptAt = null;
@@ -83,13 +84,20 @@ public sealed class RunSummaryProjection : SingleStreamProjection<RunSummary, Gu
 
     public static void Apply(StepStarted e, RunSummary run)
     {
+        if (RunStatus.IsFinished(run.Status)) return;
         run.Status = RunStatus.Running;
         run.CurrentStep = e.StepId;
         run.Attempts = Math.Max(run.Attempts, e.Attempt);
     }
 
+    /// A finished run's outcome never changes: a retry of its Enate callback shows on the callback alone.
     public static void Apply(RetryScheduled e, RunSummary run)
     {
+        if (RunStatus.IsFinished(run.Status))
+        {
+            if (e.StepId == Run.CallbackStep) run.Callback = $"retrying (attempt {e.NextAttempt} at {e.DueAt:O}): {e.Reason}";
+            return;
+        }
         run.Status = RunStatus.Waiting;
         run.NextAttemptAt = e.DueAt;
         run.Reason = e.Reason;
@@ -107,6 +115,7 @@ public sealed class RunSummaryProjection : SingleStreamProjection<RunSummary, Gu
 
     private static void Finish(RunSummary run, string status, DateTimeOffset at, string? reason, JsonElement? output)
     {
+        if (RunStatus.IsFinished(run.Status)) return;
         run.Status = status;
         run.FinishedAt = at;
         run.Reason = reason;
