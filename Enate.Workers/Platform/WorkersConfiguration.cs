@@ -84,6 +84,7 @@ public static class WorkersConfiguration
             builder.Configuration.GetValue("Enate:Workers:MaxRunsPerTenant", DefaultParallelism / 2), TimeSpan.FromMilliseconds(250)));
         builder.Services.AddHostedService<Audit.AuditChainer>();
         builder.Services.AddHostedService<Runs.RunQueueGuard>();
+        builder.Services.AddHostedService<Runs.StuckRuns>();
         return builder;
     }
 }
