@@ -1,39 +1,40 @@
-using Enate.Domain.Security;
-using Microsoft.AspNetCore.Authorization;
+using System.Security.Claims;
 using Enate.Api.Platform;
-using Enate.Domain;
-using Enate.Domain.Connections;
+using Enate.Api.Security;
 using Enate.Domain.Engine;
 using Enate.Domain.Recipes;
 using Enate.Domain.Replays;
 using Enate.Domain.Runs;
+using Enate.Domain.Security;
 using Marten;
+using Microsoft.AspNetCore.Authorization;
+using Wolverine;
 using Wolverine.Http;
 
 namespace Enate.Api.Replays;
 
-public sealed record WhatIfFilter(DateTimeOffset? From, DateTimeOffset? To, int? Limit);
-
 public sealed record WhatIfBody(WhatIfFilter? Filter);
 
-public sealed record WhatIfSummary(int Compared, int Changed, int Unchanged, int CallsChanged, int CallsNew, int CallsNotSent,
-    IReadOnlyDictionary<string, int> Outcomes, IReadOnlyDictionary<string, int> ChangedPaths);
+public sealed record WhatIfAccepted(Guid WhatIfId);
 
-public sealed record WhatIfResult(string Key, int Version, WhatIfSummary Summary, IReadOnlyList<WhatIfRun> Runs);
+/// A what-if job as the API shows it: its progress, and the comparisons and their summary so far.
+public sealed record WhatIfJobView(Guid Id, string Key, int Version, string Status, int Total, int Compared, WhatIfSummary Summary,
+    IReadOnlyList<WhatIfRun> Runs, DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt);
 
 public static class WhatIfEndpoint
 {
     public const int DefaultLimit = 20;
     public const int MaxLimit = 200;
 
-    /// What this version would have sent for past runs of the recipe (any version, newest first): their
-    /// recorded inputs through this version's steps, each call answered by the partner's recorded answer
-    /// to the same step. No call is made and nothing is recorded.
+    /// What this version would have sent for past runs of the recipe (any version, newest first): their recorded inputs
+    /// through this version's steps in the engine the Workers use, each call answered by the partner's recorded answer to
+    /// the same step and attempt. No call is made and nothing is recorded. With `Prefer: respond-async` the comparison
+    /// runs in the Workers instead: 202 with the job's address (GET /api/v1/what-ifs/{id}).
     [WolverinePost("/api/v1/recipes/{key}/versions/{version}/what-if", OperationId = "WhatIfRecipeVersion")]
     [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Replay")]
-    public static async Task<IResult> Post(string key, int version, WhatIfBody? body, IQuerySession session, RunEngine engine,
-        TimeProvider clock, CancellationToken ct)
+    public static async Task<IResult> Post(string key, int version, WhatIfBody? body, HttpRequest http, ClaimsPrincipal user,
+        IDocumentSession session, IMessageBus bus, RunEngine engine, TimeProvider clock, CancellationToken ct)
     {
         var filter = body?.Filter ?? new WhatIfFilter(null, null, null);
         var problems = new List<FieldProblem>();
@@ -47,37 +48,33 @@ public static class WhatIfEndpoint
         var query = session.Query<RunSummary>().Where(r => r.RecipeKey == key);
         if (filter.From is not null) query = query.Where(r => r.RequestedAt >= filter.From.Value);
         if (filter.To is not null) query = query.Where(r => r.RequestedAt < filter.To.Value);
-        var summaries = await query.OrderByDescending(r => r.Id).Take(filter.Limit ?? DefaultLimit).ToListAsync(ct);
-
-        var connections = (await session.Query<Connection>().ToListAsync(ct)).ToDictionary(c => c.Id);
+        query = query.OrderByDescending(r => r.Id).Take(filter.Limit ?? DefaultLimit);
         var now = clock.GetUtcNow();
-        // Every compared run's events in one round trip (up to 200 reads one by one before), then all their inputs.
-        var streams = await StreamReads.StreamsAsync(session, summaries.Select(s => s.Id), ct);
-        var recordedEvents = summaries.Select(s => streams[s.Id].Select(e => e.Data).ToList()).ToList();
-        var inputs = await RunInputs.OfAsync(session, recordedEvents.Select(events => events.OfType<RunRequested>().First()).ToList(), ct);
-        var runs = new List<WhatIfRun>();
-        foreach (var (summary, events) in summaries.Zip(recordedEvents))
-            runs.Add(await WhatIf.CompareAsync(engine,
-                new RecordedRun(summary.Id, summary.RecipeVersion, summary.Status, inputs[summary.Id], summary.Output, events),
-                target, connections, session.TenantId, now, ct));
-        return Results.Ok(new WhatIfResult(key, version, Summarize(runs), runs));
+
+        if (http.Headers["Prefer"].Any(p => p?.Contains("respond-async", StringComparison.OrdinalIgnoreCase) == true))
+        {
+            var job = new WhatIfJob
+            {
+                Id = Guid.CreateVersion7(now), Key = key, Version = version, Filter = filter, RequestedBy = user.Who(), CreatedAt = now,
+                RunIds = (await query.Select(r => r.Id).ToListAsync(ct)).ToList(),
+            };
+            session.Insert(job);
+            await bus.PublishAsync(new CompareRuns(job.Id, session.TenantId), new DeliveryOptions { TenantId = session.TenantId });
+            await session.SaveChangesAsync(ct);
+            return Results.Accepted($"/api/v1/what-ifs/{job.Id}", new WhatIfAccepted(job.Id));
+        }
+
+        var runs = await WhatIf.CompareAsync(session, engine, target, await query.ToListAsync(ct), now, ct);
+        return Results.Ok(new WhatIfResult(key, version, WhatIf.Summarize(runs), runs));
     }
 
-    private static WhatIfSummary Summarize(List<WhatIfRun> runs)
-    {
-        var calls = runs.SelectMany(r => r.Outbound).ToList();
-        // Which body fields change, and in how many calls: the one-line answer to "what does this version change?".
-        var paths = calls.SelectMany(c => c.Diff.Select(d => $"{c.StepId}:{d.Path}").Distinct())
-            .GroupBy(p => p).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.Count());
-        return new WhatIfSummary(
-            runs.Count,
-            runs.Count(r => r.Changed),
-            runs.Count(r => !r.Changed),
-            calls.Count(c => c.Status == WhatIf.ChangedCall),
-            calls.Count(c => c.Status == WhatIf.New),
-            calls.Count(c => c.Status == WhatIf.NotSent),
-            runs.GroupBy(r => r.Outcome).ToDictionary(g => g.Key, g => g.Count()),
-            paths);
-    }
+    /// A what-if job: running with the comparisons so far, or completed with all of them.
+    [WolverineGet("/api/v1/what-ifs/{id}", OperationId = "GetWhatIf")]
+    [Authorize(Policy = Scopes.RecipesWrite)]
+    [Tags("Replay")]
+    public static async Task<IResult> Get(Guid id, IQuerySession session, CancellationToken ct) =>
+        await session.LoadAsync<WhatIfJob>(id, ct) is { } job
+            ? Results.Ok(new WhatIfJobView(job.Id, job.Key, job.Version, job.Status, job.RunIds.Count, job.Runs.Count, WhatIf.Summarize(job.Runs),
+                job.Runs, job.CreatedAt, job.FinishedAt))
+            : Problems.NotFound($"What-if {id}");
 }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 
 namespace Enate.Domain.Platform;
@@ -18,6 +19,7 @@ public static class StoredJson
     public static void AddConverters(JsonSerializerOptions options)
     {
         options.Converters.Add(new ElementConverter());
+        options.Converters.Add(new NodeConverter());
         options.Converters.Add(new TextConverter());
     }
 
@@ -74,6 +76,18 @@ public static class StoredJson
             writer.WriteString(Wrapper, value.GetRawText());
             writer.WriteEndObject();
         }
+    }
+
+    /// The same for a JSON value held as a node (a what-if's request bodies and differences).
+    private sealed class NodeConverter : JsonConverter<JsonNode>
+    {
+        private static readonly ElementConverter Elements = new();
+
+        public override JsonNode? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            JsonNode.Parse(Elements.Read(ref reader, typeof(JsonElement), options).GetRawText());
+
+        public override void Write(Utf8JsonWriter writer, JsonNode value, JsonSerializerOptions options) =>
+            Elements.Write(writer, JsonSerializer.SerializeToElement(value), options);
     }
 
     private sealed class TextConverter : JsonConverter<string>

@@ -10,5 +10,6 @@ public static class ReplayStore
     {
         options.Events.AddEventType<RunReplayed>();
         options.Schema.For<BulkReplay>();
+        options.Schema.For<WhatIfJob>();
     }
 }

@@ -4,6 +4,7 @@ using Enate.Domain.Connections;
 using Enate.Domain.Engine;
 using Enate.Domain.Recipes;
 using Enate.Domain.Runs;
+using Marten;
 
 namespace Enate.Domain.Replays;
 
@@ -12,6 +13,14 @@ public sealed record RecordedRun(Guid RunId, int RecordedVersion, string Recorde
     IReadOnlyList<object> Events);
 
 public sealed record WhatIfRequest(string Method, string Url, JsonNode? Body);
+
+/// Which past runs of the recipe to compare: requested in a time range, newest first, at most `Limit`.
+public sealed record WhatIfFilter(DateTimeOffset? From, DateTimeOffset? To, int? Limit);
+
+public sealed record WhatIfSummary(int Compared, int Changed, int Unchanged, int CallsChanged, int CallsNew, int CallsNotSent,
+    IReadOnlyDictionary<string, int> Outcomes, IReadOnlyDictionary<string, int> ChangedPaths);
+
+public sealed record WhatIfResult(string Key, int Version, WhatIfSummary Summary, IReadOnlyList<WhatIfRun> Runs);
 
 /// One outbound call compared: `same`, `changed`, `new` (the recorded run did not make it) or `notSent`
 /// (the recorded run made it, this version would not). `changed` lists which of method, url, body differ.
@@ -34,6 +43,40 @@ public static class WhatIf
     public const string ChangedCall = "changed";
     public const string New = "new";
     public const string NotSent = "notSent";
+
+    /// These past runs through the version, in the order given: their events in one round trip, then their inputs.
+    public static async Task<List<WhatIfRun>> CompareAsync(IQuerySession session, RunEngine engine, RecipeVersion target,
+        IReadOnlyList<RunSummary> summaries, DateTimeOffset now, CancellationToken ct)
+    {
+        var connections = (await session.Query<Connection>().ToListAsync(ct)).ToDictionary(c => c.Id);
+        var streams = await StreamReads.StreamsAsync(session, summaries.Select(s => s.Id), ct);
+        var recordedEvents = summaries.Select(s => streams[s.Id].Select(e => e.Data).ToList()).ToList();
+        var inputs = await RunInputs.OfAsync(session, recordedEvents.Select(events => events.OfType<RunRequested>().First()).ToList(), ct);
+        var runs = new List<WhatIfRun>();
+        foreach (var (summary, events) in summaries.Zip(recordedEvents))
+            runs.Add(await CompareAsync(engine,
+                new RecordedRun(summary.Id, summary.RecipeVersion, summary.Status, inputs[summary.Id], summary.Output, events),
+                target, connections, session.TenantId, now, ct));
+        return runs;
+    }
+
+    /// The one-line answer to "what does this version change?": counts, outcomes, and which body fields change in how many calls.
+    public static WhatIfSummary Summarize(IReadOnlyList<WhatIfRun> runs)
+    {
+        var calls = runs.SelectMany(r => r.Outbound).ToList();
+        var paths = calls.SelectMany(c => c.Diff.Select(d => $"{c.StepId}:{d.Path}").Distinct())
+            .GroupBy(p => p).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Count());
+        return new WhatIfSummary(
+            runs.Count,
+            runs.Count(r => r.Changed),
+            runs.Count(r => !r.Changed),
+            calls.Count(c => c.Status == ChangedCall),
+            calls.Count(c => c.Status == New),
+            calls.Count(c => c.Status == NotSent),
+            runs.GroupBy(r => r.Outcome).ToDictionary(g => g.Key, g => g.Count()),
+            paths);
+    }
 
     public static async Task<WhatIfRun> CompareAsync(RunEngine engine, RecordedRun recorded, RecipeVersion target,
         IReadOnlyDictionary<string, Connection> connections, string tenantId, DateTimeOffset now, CancellationToken ct)

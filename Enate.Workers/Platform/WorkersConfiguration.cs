@@ -60,6 +60,7 @@ public static class WorkersConfiguration
             // Bulk re-runs: each run they start, and each step of the job, goes through the shared durable queue.
             options.PublishMessage<ExecuteRun>().ToPostgresqlQueue(EnateStore.RunQueue);
             options.PublishMessage<Enate.Domain.Replays.AdvanceReplay>().ToPostgresqlQueue(EnateStore.RunQueue);
+            options.PublishMessage<Enate.Domain.Replays.CompareRuns>().ToPostgresqlQueue(EnateStore.RunQueue);
             // A run message that cannot succeed by being tried again goes to the dead letters, and its run says why.
             options.Policies.OnException<Exception>(Runs.RunFailures.IsPermanent).MoveToErrorQueue().And(Runs.RunFailures.RecordAsync);
             // Two deliveries of one step race on the stream version: the loser re-reads and finds the step done.

@@ -126,4 +126,26 @@ public sealed class when_a_version_is_tried_on_past_runs(AppFixture app) : AppTe
         await WhatIf(1, new { from = DateTimeOffset.UtcNow, to = DateTimeOffset.UtcNow.AddDays(-1) }, 422);
         await WhatIf(9, expected: 404);
     }
+
+    [Fact]
+    public async Task asked_to_respond_async_the_comparison_runs_in_the_workers_and_agrees_with_the_one_answered_at_once()
+    {
+        await RunV1(3);
+        await PutDeals("\"{{ input.name | upcase }}\"");
+        var atOnce = await WhatIf(2);
+
+        var accepted = await Api.Scenario(s =>
+        {
+            s.Post.Json(new { filter = new { } }).ToUrl("/api/v1/recipes/deals/versions/2/what-if");
+            s.WithRequestHeader("Prefer", "respond-async");
+            s.StatusCodeShouldBe(202);
+        });
+        var location = accepted.Context.Response.Headers.Location.ToString();
+        Assert.Equal($"/api/v1/what-ifs/{accepted.ReadAsJson<JsonElement>().GetProperty("whatIfId").GetGuid()}", location);
+
+        var job = await Eventually.Get(async () => await Api.GetAsJson<JsonElement>(location), j => j.Str("status") == "completed");
+        Assert.Equal(3, job.Int("total"));
+        Assert.Equal(3, job.Int("compared"));
+        Assert.Equal(atOnce.GetProperty("summary").GetRawText(), job.GetProperty("summary").GetRawText());
+    }
 }
