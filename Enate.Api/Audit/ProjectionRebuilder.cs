@@ -16,7 +16,7 @@ namespace Enate.Api.Audit;
 /// Rebuilds every read model from the event log in the background, saving its progress as it goes, while runs go on.
 /// Not Marten's daemon rebuild: that truncates the read-model tables first, and a run step appended meanwhile
 /// projects its summary from its own event alone, cannot save it, and is dead-lettered; asked not to truncate, it
-/// applies the events again over the existing documents (a re-run link appears twice). Instead the streams are read in
+/// applies the events again over the existing documents (a replay link appears twice). Instead the streams are read in
 /// batches and each document is projected from scratch and overwritten in place, with its stream version as revision;
 /// the streams appended to meanwhile are projected again afterwards, and documents no stream produces are deleted.
 /// A rebuild covers the tenant that asked for it: its streams, its documents; other tenants' read models are not

@@ -67,7 +67,7 @@ public static class ApiConfiguration
         builder.Services.AddSingleton<BulkWriter>();
         builder.Services.AddSingleton<GroupCommit>();
         builder.Services.AddSingleton<WorkersWakeup>();
-        builder.Services.AddSingleton<TriggerIntake>();
+        builder.Services.AddSingleton<InboundRequests>();
         builder.Services.AddSingleton<HookSecrets>();
         builder.Services.AddSingleton<Enate.Api.Recipes.RecipeCache>();
         builder.Services.AddHostedService<Enate.Api.UseCases.UseCaseInstaller>();

@@ -17,7 +17,7 @@ public sealed record BulkReplayRequest(ReplayFilter? Filter, JsonElement RecipeV
 
 public sealed record ReplayAccepted(Guid ReplayId);
 
-/// A bulk re-run's progress, counted from the re-runs' own outcomes when asked.
+/// A bulk replay's progress, counted from the replays' own outcomes when asked.
 public sealed record BulkReplayView(
     Guid Id,
     string Status,
@@ -41,8 +41,8 @@ public static class BulkReplayEndpoints
 {
     private static readonly string[] Finished = RunStatus.All.Where(RunStatus.IsFinished).ToArray();
 
-    /// Re-runs every finished run that matches the filter, as a background job in the Workers. The runs
-    /// are selected now (a snapshot); at most `concurrency` (default and max 20) re-runs are in flight.
+    /// Replays every finished run that matches the filter, as a background job in the Workers. The runs
+    /// are selected now (a snapshot); at most `concurrency` (default and max 20) replays are in flight.
     [WolverinePost("/api/v1/replays", OperationId = "StartBulkReplay")]
     [Authorize(Policy = Scopes.ReplayWrite)]
     [Tags("Replay")]
@@ -53,11 +53,11 @@ public static class BulkReplayEndpoints
         var (version, problems) = ReplayRequests.Check(request.RecipeVersion, request.Reason);
         var filter = request.Filter;
         if (filter is null || (filter.Recipe, filter.Status, filter.From, filter.To) is (null, null, null, null))
-            problems.Add(new("$.filter", "must name at least one of recipe, status, from, to: a re-run of everything is not what anyone means."));
+            problems.Add(new("$.filter", "must name at least one of recipe, status, from, to: a replay of everything is not what anyone means."));
         else
         {
             if (filter.Status is not null && !Finished.Contains(filter.Status))
-                problems.Add(new("$.filter.status", $"must be one of {string.Join(", ", Finished)}: only finished runs are re-run."));
+                problems.Add(new("$.filter.status", $"must be one of {string.Join(", ", Finished)}: only finished runs are replayed."));
             if (filter.From >= filter.To) problems.Add(new("$.filter.to", "must be later than from."));
         }
         if (request.Concurrency is < 1 or > BulkReplay.MaxConcurrency)
@@ -110,7 +110,7 @@ public static class BulkReplayEndpoints
         return job is null ? Problems.NotFound($"Replay {id}") : Results.Ok(await ViewAsync(job, session, ct));
     }
 
-    /// Stops starting re-runs; those already started finish on their own. A finished job answers 409.
+    /// Stops starting replays; those already started finish on their own. A finished job answers 409.
     [WolverinePost("/api/v1/replays/{id}/cancel", OperationId = "CancelBulkReplay")]
     [Authorize(Policy = Scopes.ReplayWrite)]
     [Tags("Replay")]

@@ -21,7 +21,7 @@ public static class ReplayRunEndpoint
 
     /// Who asks. A placeholder until API keys name the caller; kept a parameter so it is one change then.
 
-    /// Re-runs one finished run from its recorded input, with the original, latest or a given recipe
+    /// Replays one finished run from its recorded input, with the original, latest or a given recipe
     /// version. The new run's RunRequested names the old run, the old run's stream records RunReplayed,
     /// and both are committed with the message that starts the new run.
     [WolverinePost("/api/v1/runs/{id}/replay", OperationId = "ReplayRun")]
@@ -38,7 +38,7 @@ public static class ReplayRunEndpoint
         var old = await session.LoadAsync<RunSummary>(id, ct);
         if (old is null) return Problems.NotFound($"Run {id}");
         if (!RunStatus.IsFinished(old.Status))
-            return Problems.Conflict("run-not-finished", $"Run {id} is {old.Status}; re-run it once it has finished.");
+            return Problems.Conflict("run-not-finished", $"Run {id} is {old.Status}; replay it once it has finished.");
 
         var (target, problem) = await TargetAsync(session, old, version!, ct);
         if (problem is not null) return problem;
@@ -65,7 +65,7 @@ public static class ReplayRunEndpoint
     }
 }
 
-/// Checks shared by the one-run and bulk re-run requests (not named Validate: Wolverine would take it for middleware).
+/// Checks shared by the one-run and bulk replay requests (not named Validate: Wolverine would take it for middleware).
 public static class ReplayRequests
 {
     public static (ReplayVersion? Version, List<FieldProblem> Problems) Check(JsonElement recipeVersion, string? reason)
@@ -73,7 +73,7 @@ public static class ReplayRequests
         var problems = new List<FieldProblem>();
         var version = recipeVersion.ValueKind == JsonValueKind.Undefined ? null : ReplayVersion.Parse(recipeVersion);
         if (version is null) problems.Add(new("$.recipeVersion", ReplayVersion.Rule));
-        if (string.IsNullOrWhiteSpace(reason)) problems.Add(new("$.reason", "is required: say why the run is re-run (it is kept in the audit record)."));
+        if (string.IsNullOrWhiteSpace(reason)) problems.Add(new("$.reason", "is required: say why the run is replayed (it is kept in the audit record)."));
         else if (reason.Length > ReplayRunEndpoint.MaxReasonLength) problems.Add(new("$.reason", $"must be at most {ReplayRunEndpoint.MaxReasonLength} characters."));
         return (version, problems);
     }

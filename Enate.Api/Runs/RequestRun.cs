@@ -29,36 +29,36 @@ public static class RequestRunEndpoint
         HttpRequest http,
         ClaimsPrincipal user,
         IDocumentSession session,
-        TriggerIntake intake,
+        InboundRequests inbound,
         RunStarter starter,
         CancellationToken ct)
     {
         var tenant = user.Tenant();
-        var arrival = await Arrival.ReadAsync(http, Channels.Api, key, intake.Now);
+        var copy = await InboundCopy.ReadAsync(http, TriggerTypes.Api, key, inbound.Now);
         var recipe = await session.LoadAsync<Recipe>(key, ct);
         IResult? rejection = recipe is null ? Problems.NotFound($"Recipe '{key}'")
             : !recipe.Active ? Problems.Conflict("recipe-inactive", $"Recipe '{key}' is deactivated.")
             : idempotencyKey is { Length: 0 or > 200 } ? Problems.BadRequest("idempotency-key", "Idempotency-Key must be 1 to 200 characters.")
-            : arrival.JsonProblem is { } malformed ? Problems.BadRequest("malformed-json", malformed)
+            : copy.JsonProblem is { } malformed ? Problems.BadRequest("malformed-json", malformed)
             : null;
         if (rejection is not null)
         {
-            await intake.RejectAsync(tenant, arrival, Problems.StatusOf(rejection), Problems.Describe(rejection), ct);
+            await inbound.RejectAsync(tenant, copy, Problems.StatusOf(rejection), Problems.Describe(rejection), ct);
             return rejection;
         }
 
-        var inboundId = Guid.CreateVersion7(arrival.At);
-        var outcome = await starter.StartAsync(new RunRequest(recipe!, arrival.Json()!.Value, Channels.Api, idempotencyKey, user.Who(),
-            InboundId: inboundId, Inbound: runId => arrival.Record(inboundId, Verdicts.Accepted, StatusCodes.Status202Accepted, null, [runId])), ct);
+        var inboundId = Guid.CreateVersion7(copy.At);
+        var outcome = await starter.StartAsync(new RunRequest(recipe!, copy.Json()!.Value, TriggerTypes.Api, idempotencyKey, user.Who(),
+            InboundId: inboundId, Inbound: runId => copy.Record(inboundId, Verdicts.Accepted, StatusCodes.Status202Accepted, null, [runId])), ct);
         if (outcome.Result == StartResult.Duplicate)
         {
-            session.Events.StartStream(inboundId, arrival.Record(inboundId, Verdicts.Duplicate, StatusCodes.Status200OK,
+            session.Events.StartStream(inboundId, copy.Record(inboundId, Verdicts.Duplicate, StatusCodes.Status200OK,
                 "A repeat of an Idempotency-Key.", [outcome.RunId]));
             await session.SaveChangesAsync(ct);
         }
         var answer = Accepted(outcome);
         if (outcome.Result == StartResult.Conflict)
-            await intake.RejectAsync(tenant, arrival, StatusCodes.Status409Conflict, $"Idempotency-Key reused with another body (run {outcome.RunId}).", ct);
+            await inbound.RejectAsync(tenant, copy, StatusCodes.Status409Conflict, $"Idempotency-Key reused with another body (run {outcome.RunId}).", ct);
         return answer;
     }
 

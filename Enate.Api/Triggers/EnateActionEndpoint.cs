@@ -24,36 +24,36 @@ public static class EnateActionEndpoint
     [Tags("Triggers")]
     [Authorize(Policy = Scopes.RunsTrigger)]
     public static async Task<IResult> Post(string recipeKey, HttpRequest request, ClaimsPrincipal user,
-        TriggerIntake intake, RecipeCache recipes, IDocumentStore store, CancellationToken ct)
+        InboundRequests inbound, RecipeCache recipes, IDocumentStore store, CancellationToken ct)
     {
         var tenant = user.Tenant();
-        var arrival = await Arrival.ReadAsync(request, Channels.EnateAction, recipeKey, intake.Now);
+        var copy = await InboundCopy.ReadAsync(request, TriggerTypes.EnateAction, recipeKey, inbound.Now);
         var recipe = await recipes.FindAsync(tenant, recipeKey, ct);
 
-        var (status, problem) = Check(recipe, recipeKey, arrival, out var input, out var callbackUrl);
+        var (status, problem) = Check(recipe, recipeKey, copy, out var input, out var callbackUrl);
         if (problem is null && callbackUrl is not null) (status, problem) = await CheckCallbackAsync(store, tenant, recipe!, callbackUrl, ct);
         if (problem is not null)
         {
-            await intake.RejectAsync(tenant, arrival, status, Problems.Describe(problem), ct);
+            await inbound.RejectAsync(tenant, copy, status, Problems.Describe(problem), ct);
             return problem;
         }
 
         var deliveryKey = $"action:{recipeKey}:{RunStarter.Sha256(callbackUrl ?? input.GetRawText())}";
-        var result = await intake.AcceptAsync(tenant, arrival, deliveryKey, [recipe!], user.Who(), ct);
+        var result = await inbound.AcceptAsync(tenant, copy, deliveryKey, [recipe!], user.Who(), ct);
         var body = new RunAccepted(result.RunIds[0]);
         return result.Duplicate ? Results.Ok(body) : Results.Accepted($"/api/v1/runs/{body.RunId}", body);
     }
 
-    private static (int, IResult?) Check(Recipe? recipe, string key, Arrival arrival, out JsonElement input, out string? callbackUrl)
+    private static (int, IResult?) Check(Recipe? recipe, string key, InboundCopy copy, out JsonElement input, out string? callbackUrl)
     {
-        var json = arrival.Json();
+        var json = copy.Json();
         input = default;
         callbackUrl = null;
         if (recipe is null) return (404, Problems.NotFound($"Recipe '{key}'"));
-        if (json is not { } body) return (400, Problems.BadRequest("malformed-json", arrival.JsonProblem ?? "The body is not valid JSON."));
+        if (json is not { } body) return (400, Problems.BadRequest("malformed-json", copy.JsonProblem ?? "The body is not valid JSON."));
         input = body;
         if (!recipe.Active) return (409, Problems.Conflict("recipe-inactive", $"Recipe '{key}' is deactivated."));
-        if (recipe.TriggerType != Channels.EnateAction)
+        if (recipe.TriggerType != TriggerTypes.EnateAction)
             return (409, Problems.Conflict("trigger-mismatch", $"Recipe '{key}' is triggered by '{recipe.TriggerType}', not by an Enate action."));
 
         var errors = new List<FieldProblem>();

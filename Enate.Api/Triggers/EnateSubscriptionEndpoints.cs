@@ -103,16 +103,16 @@ public static class EnateSubscriptionEndpoints
     [WolverinePost("/api/v1/enate/webhooks/{subscriptionId}", OperationId = "ReceiveEnateWebhook")]
     [Tags("Triggers")]
     [AllowAnonymous]
-    public static async Task<IResult> Receive(Guid subscriptionId, HttpRequest request, TriggerIntake intake,
+    public static async Task<IResult> Receive(Guid subscriptionId, HttpRequest request, InboundRequests inbound,
         IDocumentStore store, IDataProtectionProvider protection, CancellationToken ct)
     {
         await using var platform = store.QuerySession();
         var subscription = await platform.LoadAsync<EnateSubscription>(subscriptionId, ct);
-        var arrival = await Arrival.ReadAsync(request, Channels.EnateWebhook, subscriptionId.ToString(), intake.Now,
+        var copy = await InboundCopy.ReadAsync(request, TriggerTypes.EnateWebhook, subscriptionId.ToString(), inbound.Now,
             subscription?.HeaderName ?? HeaderName);
         if (subscription is null)
         {
-            await intake.RejectUnknownAsync(arrival, "Unknown subscription.", ct);
+            await inbound.RejectUnknownAsync(copy, "Unknown subscription.", ct);
             return Problems.NotFound($"Subscription '{subscriptionId}'");
         }
 
@@ -120,20 +120,20 @@ public static class EnateSubscriptionEndpoints
         var presented = Encoding.UTF8.GetBytes(request.Headers[subscription.HeaderName].ToString());
         if (!CryptographicOperations.FixedTimeEquals(expected, presented))
         {
-            await intake.RejectAsync(subscription.TenantId, arrival, 401, $"Missing or wrong {subscription.HeaderName} header.", ct);
+            await inbound.RejectAsync(subscription.TenantId, copy, 401, $"Missing or wrong {subscription.HeaderName} header.", ct);
             return Problems.Problem(StatusCodes.Status401Unauthorized, "bad-signature", "Not authenticated.",
                 $"The {subscription.HeaderName} header does not match this subscription.");
         }
-        if (arrival.Json() is not { ValueKind: JsonValueKind.Object } input)
+        if (copy.Json() is not { ValueKind: JsonValueKind.Object } input)
         {
-            var malformed = arrival.JsonProblem ?? "The body is not a JSON object.";
-            await intake.RejectAsync(subscription.TenantId, arrival, 400, malformed, ct);
+            var malformed = copy.JsonProblem ?? "The body is not a JSON object.";
+            await inbound.RejectAsync(subscription.TenantId, copy, 400, malformed, ct);
             return Problems.BadRequest("malformed-json", malformed);
         }
 
         var webhook = input.TryGetProperty("Webhook", out var w) && w.ValueKind == JsonValueKind.String ? w.GetString()! : subscription.Webhook;
         var recipes = await MatchingRecipesAsync(store, subscription.TenantId, webhook, input, ct);
-        var result = await intake.AcceptAsync(subscription.TenantId, arrival, DeliveryKey(subscription.Id, webhook, input),
+        var result = await inbound.AcceptAsync(subscription.TenantId, copy, DeliveryKey(subscription.Id, webhook, input),
             recipes, $"enate subscription {subscription.Id}", ct);
         var answer = new { runIds = result.RunIds };
         return result.Duplicate || result.RunIds.Length == 0 ? Results.Ok(answer) : Results.Json(answer, statusCode: 202);
@@ -154,7 +154,7 @@ public static class EnateSubscriptionEndpoints
     {
         await using var session = store.QuerySession(tenant);
         var candidates = await session.Query<Recipe>()
-            .Where(r => r.Active && r.TriggerType == Channels.EnateWebhook && r.TriggerWebhook == webhook).ToListAsync(ct);
+            .Where(r => r.Active && r.TriggerType == TriggerTypes.EnateWebhook && r.TriggerWebhook == webhook).ToListAsync(ct);
         var matching = new List<Recipe>();
         var node = JsonNode.Parse(input.GetRawText());
         foreach (var recipe in candidates)

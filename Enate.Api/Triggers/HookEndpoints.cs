@@ -48,44 +48,44 @@ public static class HookEndpoints
     [WolverinePost("/api/v1/hooks/{hookId}", OperationId = "ReceivePartnerWebhook")]
     [Tags("Triggers")]
     [AllowAnonymous]
-    public static async Task<IResult> Receive(Guid hookId, HttpRequest request, TriggerIntake intake,
+    public static async Task<IResult> Receive(Guid hookId, HttpRequest request, InboundRequests inbound,
         HookSecrets secrets, RecipeCache recipes, CancellationToken ct)
     {
-        var arrival = await Arrival.ReadAsync(request, Channels.Webhook, hookId.ToString(), intake.Now);
+        var copy = await InboundCopy.ReadAsync(request, TriggerTypes.Webhook, hookId.ToString(), inbound.Now);
         var known = await secrets.FindAsync(hookId, ct);
         if (known is null)
         {
-            await intake.RejectUnknownAsync(arrival, "Unknown hook.", ct);
+            await inbound.RejectUnknownAsync(copy, "Unknown hook.", ct);
             return Problems.NotFound($"Hook '{hookId}'");
         }
 
         var hook = known.Hook;
         // The signature is over the body as text: a body that is no UTF-8 text could not be verified, only refused.
-        if (!System.Text.Unicode.Utf8.IsValid(arrival.Body))
+        if (!System.Text.Unicode.Utf8.IsValid(copy.Body))
         {
-            await intake.RejectAsync(hook.TenantId, arrival, 400, "The body is not UTF-8 text.", ct);
+            await inbound.RejectAsync(hook.TenantId, copy, 400, "The body is not UTF-8 text.", ct);
             return Problems.BadRequest("malformed-json", "The body is not UTF-8 text, so it is not JSON.");
         }
-        if (!secrets.Verify(known, arrival.Body, request.Headers, out var failure))
+        if (!secrets.Verify(known, copy.Body, request.Headers, out var failure))
         {
-            await intake.RejectAsync(hook.TenantId, arrival, 401, $"Signature: {failure}", ct);
+            await inbound.RejectAsync(hook.TenantId, copy, 401, $"Signature: {failure}", ct);
             return Problems.Problem(StatusCodes.Status401Unauthorized, "bad-signature", "Bad signature.",
                 "The webhook signature does not verify (Standard Webhooks: webhook-id, webhook-timestamp within 5 minutes, webhook-signature).");
         }
-        if (arrival.JsonProblem is { } malformed)
+        if (copy.JsonProblem is { } malformed)
         {
-            await intake.RejectAsync(hook.TenantId, arrival, 400, malformed, ct);
+            await inbound.RejectAsync(hook.TenantId, copy, 400, malformed, ct);
             return Problems.BadRequest("malformed-json", malformed);
         }
 
         var recipe = await recipes.FindAsync(hook.TenantId, hook.RecipeKey, ct);
-        if (recipe is not { Active: true } || recipe.TriggerType != Channels.Webhook)
+        if (recipe is not { Active: true } || recipe.TriggerType != TriggerTypes.Webhook)
         {
-            await intake.RejectAsync(hook.TenantId, arrival, 409, "The recipe is missing, inactive or no longer webhook-triggered.", ct);
+            await inbound.RejectAsync(hook.TenantId, copy, 409, "The recipe is missing, inactive or no longer webhook-triggered.", ct);
             return Problems.Conflict("recipe-inactive", $"Recipe '{hook.RecipeKey}' does not accept webhooks now.");
         }
 
-        var result = await intake.AcceptAsync(hook.TenantId, arrival, $"hook:{hook.Id}:{request.Headers["webhook-id"]}",
+        var result = await inbound.AcceptAsync(hook.TenantId, copy, $"hook:{hook.Id}:{request.Headers["webhook-id"]}",
             [recipe], $"webhook {hook.Id}", ct);
         return result.Duplicate
             ? Results.Ok(new { runId = result.RunIds[0] })
@@ -96,7 +96,7 @@ public static class HookEndpoints
     {
         var recipe = await session.LoadAsync<Recipe>(key, ct);
         if (recipe is null) return Problems.NotFound($"Recipe '{key}'");
-        return recipe.TriggerType == Channels.Webhook
+        return recipe.TriggerType == TriggerTypes.Webhook
             ? null
             : Problems.Conflict("trigger-mismatch", $"Recipe '{key}' is triggered by '{recipe.TriggerType}', not by a webhook.");
     }

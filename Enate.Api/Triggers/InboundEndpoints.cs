@@ -19,7 +19,7 @@ public static class InboundEndpoints
     [WolverineGet("/api/v1/inbound", OperationId = "ListInbound")]
     [Tags("Audit")]
     [Authorize(Policy = Scopes.AuditRead)]
-    public static async Task<IResult> List(IQuerySession session, string? verdict, string? channel, DateTimeOffset? from,
+    public static async Task<IResult> List(IQuerySession session, string? verdict, string? trigger, DateTimeOffset? from,
         DateTimeOffset? to, int? limit, string? cursor, CancellationToken ct)
     {
         if (verdict is not null && !AllVerdicts.Contains(verdict))
@@ -32,8 +32,8 @@ public static class InboundEndpoints
 
         var query = session.Query<InboundRequest>().AsQueryable();
         if (verdict is not null) query = query.Where(r => r.Verdict == verdict);
-        if (channel is not null) query = query.Where(r => r.Channel == channel);
-        // Ids are version 7 from the arrival time: the bounds walk the primary key (no time index is kept).
+        if (trigger is not null) query = query.Where(r => r.Trigger == trigger);
+        // Ids are version 7 from the copy time: the bounds walk the primary key (no time index is kept).
         if (from is not null) query = query.Where(r => r.MatchesSql("d.id >= ?", TimeOrderedIds.First(from.Value)) && r.ReceivedAt >= from.Value);
         if (to is not null) query = query.Where(r => r.MatchesSql("d.id < ?", TimeOrderedIds.After(to.Value)) && r.ReceivedAt < to.Value);
         if (cursor is not null) query = query.Where(r => r.MatchesSql("d.id < ?", after));

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Enate.Domain.Runs;
 using Marten.Events.Aggregation;
 
@@ -10,20 +11,12 @@ public static class Verdicts
     public const string Rejected = "rejected";
 }
 
-public static class Channels
-{
-    public const string Api = "api";
-    public const string EnateAction = "enateAction";
-    public const string EnateWebhook = "enateWebhook";
-    public const string Webhook = "webhook";
-}
-
 /// A request reached a trigger: what came (credentials redacted, body whole when small, always its SHA-256),
 /// what the platform answered, and the runs it started. Rejected requests are recorded as well. DeliveryKey is the
-/// delivery's identity (webhook-id, Enate's derived key, the action's callback URL) where the channel has one.
+/// delivery's identity (webhook-id, Enate's derived key, the action's callback URL) where the trigger has one.
 public sealed record InboundRequestRecorded(
     Guid Id,
-    string Channel,
+    string Trigger,
     string Target,
     string Method,
     string Path,
@@ -34,7 +27,19 @@ public sealed record InboundRequestRecorded(
     string? Reason,
     Guid[] RunIds,
     DateTimeOffset ReceivedAt,
-    string? DeliveryKey = null);
+    string? DeliveryKey = null)
+{
+    /// Records written before this field was named `trigger` call it `channel`; they are read all the same.
+    [JsonInclude, JsonPropertyName("channel"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    private string? Channel
+    {
+        get => null;
+        init
+        {
+            if (value is not null) Trigger = value;
+        }
+    }
+}
 
 /// The read model of one inbound request (its stream has exactly one event). It keeps what lists and filters need;
 /// the request's headers and the body's text stay in the event alone (`Headers` is empty and `Body.Text` null in the
@@ -43,7 +48,7 @@ public sealed record InboundRequestRecorded(
 public sealed class InboundRequest
 {
     public Guid Id { get; set; }
-    public string Channel { get; set; } = "";
+    public string Trigger { get; set; } = "";
     public string Target { get; set; } = "";
     public string Method { get; set; } = "";
     public string Path { get; set; } = "";
@@ -63,7 +68,7 @@ public sealed class InboundRequestProjection : SingleStreamProjection<InboundReq
 {
     public static InboundRequest Create(InboundRequestRecorded e) => new()
     {
-        Id = e.Id, Channel = e.Channel, Target = e.Target, Method = e.Method, Path = e.Path, Headers = [],
+        Id = e.Id, Trigger = e.Trigger, Target = e.Target, Method = e.Method, Path = e.Path, Headers = [],
         Body = e.Body with { Text = null }, Verdict = e.Verdict, Status = e.Status, Reason = e.Reason, RunIds = e.RunIds,
         ReceivedAt = e.ReceivedAt, DeliveryKey = e.Verdict == Verdicts.Accepted ? e.DeliveryKey : null,
     };

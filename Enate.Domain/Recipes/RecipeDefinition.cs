@@ -28,6 +28,16 @@ public sealed record RecipeDefinition
     public string? WorkItem { get; init; }
 }
 
+/// What can start a run.
+public static class TriggerTypes
+{
+    public const string Api = "api";
+    public const string EnateAction = "enateAction";
+    public const string EnateWebhook = "enateWebhook";
+    public const string Webhook = "webhook";
+    public static readonly string[] All = [Api, EnateAction, EnateWebhook, Webhook];
+}
+
 public sealed record TriggerDefinition
 {
     [Description("api | enateAction | enateWebhook | webhook")]

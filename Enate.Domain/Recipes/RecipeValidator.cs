@@ -11,7 +11,6 @@ public sealed record RecipeProblem(string Path, string Message);
 /// Checks a definition at save time and reports every problem, so none is found at run time.
 public static partial class RecipeValidator
 {
-    public static readonly string[] TriggerTypes = ["api", "enateAction", "enateWebhook", "webhook"];
     public static readonly string[] EnateWebhooks =
         ["PacketCreated", "PacketUpdated", "NewCommunication", "BusinessObjectCreated", "BusinessObjectUpdated", "SpecificBusinessObjectUpdated"];
     public static readonly string[] Methods = ["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -37,7 +36,7 @@ public static partial class RecipeValidator
         if (trigger is null) Add("$.trigger", "is required.");
         else
         {
-            if (!TriggerTypes.Contains(trigger.Type)) Add("$.trigger.type", $"must be one of {string.Join(", ", TriggerTypes)}.");
+            if (!TriggerTypes.All.Contains(trigger.Type)) Add("$.trigger.type", $"must be one of {string.Join(", ", TriggerTypes.All)}.");
             if (trigger.Type == "enateWebhook" && !EnateWebhooks.Contains(trigger.Webhook))
                 Add("$.trigger.webhook", $"must be one of {string.Join(", ", EnateWebhooks)}.");
             JmesPath("$.trigger.filter", trigger.Filter);

@@ -4,12 +4,12 @@ namespace Enate.Domain.Replays;
 
 public sealed record ReplayFilter(string? Recipe, string? Status, DateTimeOffset? From, DateTimeOffset? To);
 
-/// A run the job did not re-run, and why (its recipe lacks the version asked for, say).
+/// A run the job did not replay, and why (its recipe lacks the version asked for, say).
 public sealed record ReplayNotStarted(Guid RunId, string Reason);
 
 public sealed record ReplayedRun(Guid Of, Guid RunId);
 
-/// Advance a bulk re-run: start what the in-flight limit allows and look again later. Durable, so a
+/// Advance a bulk replay: start what the in-flight limit allows and look again later. Durable, so a
 /// Workers restart resumes the job where the last committed step left it.
 public sealed record AdvanceReplay(Guid ReplayId, string TenantId);
 
@@ -20,8 +20,8 @@ public static class BulkReplayStatus
     public const string Cancelled = "cancelled";
 }
 
-/// A bulk re-run as a background job: the runs selected when it was asked (a snapshot, so the re-runs it
-/// starts never feed back into it), how far it got, and which re-runs are still in flight. Each step of
+/// A bulk replay as a background job: the runs selected when it was asked (a snapshot, so the replays it
+/// starts never feed back into it), how far it got, and which replays are still in flight. Each step of
 /// the job commits its cursor with the runs it started, in one transaction.
 [UseOptimisticConcurrency]
 public sealed class BulkReplay
@@ -35,7 +35,7 @@ public sealed class BulkReplay
     public string Reason { get; set; } = "";
     public string RequestedBy { get; set; } = "";
     public DateTimeOffset CreatedAt { get; set; }
-    /// At most this many re-runs of the job are unfinished at once, so live traffic is not starved.
+    /// At most this many replays of the job are unfinished at once, so live traffic is not starved.
     public int Concurrency { get; set; } = MaxConcurrency;
     public string Status { get; set; } = BulkReplayStatus.Running;
     public List<Guid> RunIds { get; set; } = [];

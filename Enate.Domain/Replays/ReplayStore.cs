@@ -3,7 +3,7 @@ using Marten;
 
 namespace Enate.Domain.Replays;
 
-/// What re-runs add to the shared Marten configuration.
+/// What replays add to the shared Marten configuration.
 public static class ReplayStore
 {
     public static void Configure(StoreOptions options)

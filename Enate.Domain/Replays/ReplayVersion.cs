@@ -3,7 +3,7 @@ using Enate.Domain.Recipes;
 
 namespace Enate.Domain.Replays;
 
-/// Which recipe version a re-run uses: the one the run pinned, the latest, or a given number.
+/// Which recipe version a replay uses: the one the run pinned, the latest, or a given number.
 public sealed record ReplayVersion(string Kind, int? Number)
 {
     public const string Original = "original";

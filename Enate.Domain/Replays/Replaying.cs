@@ -6,8 +6,8 @@ using Wolverine;
 
 namespace Enate.Domain.Replays;
 
-/// Starts a re-run of a recorded run, from its recorded input. The API (one run) and the Workers (bulk)
-/// share it, so a re-run looks the same whoever asked. Nothing is saved here: the caller's transaction
+/// Starts a replay of a recorded run, from its recorded input. The API (one run) and the Workers (bulk)
+/// share it, so a replay looks the same whoever asked. Nothing is saved here: the caller's transaction
 /// holds the new stream, the RunReplayed on the old one and the ExecuteRun message together.
 public static class Replaying
 {
@@ -18,7 +18,7 @@ public static class Replaying
     {
         var newRunId = Guid.CreateVersion7(now);
         // The recorded input is in the old run's first event or its inbound record (the summary keeps no copy); the
-        // re-run keeps its own copy, since no inbound request of its own holds it.
+        // replay keeps its own copy, since no inbound request of its own holds it.
         var requested = (await session.Events.FetchStreamAsync(old.Id, 1)).Select(e => e.Data).OfType<RunRequested>().Single();
         var input = await RunInputs.OfAsync(session, requested, CancellationToken.None);
         session.Events.StartStream<Run>(newRunId, NewRuns.Requested(newRunId, old.RecipeKey, target.Version, target.Definition, target.Sha256,

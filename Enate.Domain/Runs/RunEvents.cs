@@ -77,7 +77,7 @@ public sealed record RunSkipped(Guid RunId, string StepId, string Reason, DateTi
 /// A permanent failure: retrying would not help.
 public sealed record RunFailed(Guid RunId, string? StepId, string Reason, DateTimeOffset FailedAt);
 
-/// Transient failures outlasted the retry schedule; an operator may re-run it.
+/// Transient failures outlasted the retry schedule; an operator may replay it.
 public sealed record RunDeadLettered(Guid RunId, string StepId, int Attempts, string Reason, DateTimeOffset DeadLetteredAt);
 
 /// A body as recorded: whole when small, else its size and SHA-256 only.

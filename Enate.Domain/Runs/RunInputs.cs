@@ -12,7 +12,7 @@ public static class RunInputs
 {
     /// How a trigger's JSON body is read. Duplicate keys are refused here, so a body taken as a run's input means the
     /// same read from its text as it meant when jsonb stored it (jsonb keeps the last of duplicated keys); a body with
-    /// them is still accepted, and its run keeps the input in its own event (Arrival.Json).
+    /// them is still accepted, and its run keeps the input in its own event (InboundCopy.Json).
     public static readonly JsonDocumentOptions Exact = new() { AllowDuplicateProperties = false };
 
     /// The body as JSON, or null when it is not JSON without duplicate keys.

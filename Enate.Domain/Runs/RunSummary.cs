@@ -103,7 +103,7 @@ public sealed class RunSummaryProjection : SingleStreamProjection<RunSummary, Gu
         run.Reason = e.Reason;
     }
 
-    /// The old run's side of a re-run's link; the new run's side is RunRequested.ReplayOf.
+    /// The old run's side of a replay's link; the new run's side is RunRequested.ReplayOf.
 
     public static void Apply(RunSucceeded e, RunSummary run) => Finish(run, RunStatus.Succeeded, e.SucceededAt, null, e.Output);
     public static void Apply(RunSkipped e, RunSummary run) => Finish(run, RunStatus.Skipped, e.SkippedAt, e.Reason, null);

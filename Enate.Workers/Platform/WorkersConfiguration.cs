@@ -57,7 +57,7 @@ public static class WorkersConfiguration
             options.PublishMessage<ContinueRun>().ToLocalQueue("steps").UseDurableInbox();
             options.LocalQueue("steps").MaximumParallelMessages(parallelism);
             options.PublishMessage<SendEnateCallback>().ToLocalQueue("steps");
-            // Bulk re-runs: each run they start, and each step of the job, goes through the shared durable queue.
+            // Bulk replays: each run they start, and each step of the job, goes through the shared durable queue.
             options.PublishMessage<ExecuteRun>().ToPostgresqlQueue(EnateStore.RunQueue);
             options.PublishMessage<Enate.Domain.Replays.AdvanceReplay>().ToPostgresqlQueue(EnateStore.RunQueue);
             options.PublishMessage<Enate.Domain.Replays.CompareRuns>().ToPostgresqlQueue(EnateStore.RunQueue);

@@ -6,13 +6,13 @@ using Wolverine;
 
 namespace Enate.Workers.Replays;
 
-/// Drives a bulk re-run one step at a time: forget the re-runs that finished, start as many as the
+/// Drives a bulk replay one step at a time: forget the replays that finished, start as many as the
 /// job's in-flight limit allows, save the cursor with them in one transaction, and look again shortly.
 /// Every step is a durable message, so a restart resumes from the last committed step; two deliveries
 /// of one step collide on the job's version and the loser retries against the fresh state.
 public static class AdvanceReplayHandler
 {
-    /// How long to wait before looking again while re-runs are in flight.
+    /// How long to wait before looking again while replays are in flight.
     public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
 
     public static async Task Handle(AdvanceReplay command, IDocumentSession session, IMessageContext bus, TimeProvider clock,

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Enate.Domain;
 using Enate.Domain.Inbound;
+using Enate.Domain.Recipes;
 using Enate.Domain.Runs;
 using Marten;
 using Npgsql;
@@ -38,7 +39,7 @@ public sealed class SyntheticLog(string connectionString) : IAsyncDisposable
                 var at = DateTimeOffset.UtcNow;
                 var input = JsonSerializer.SerializeToElement(new { n = i, name = $"Customer {i}", amount = 100.25m + i, note = "bench ü" });
                 var body = new RecordedBody("application/json", input.GetRawText().Length, new string('0', 64), input.GetRawText(), false);
-                session.Events.StartStream<InboundRequest>(inbound, new InboundRequestRecorded(inbound, Channels.Api, "bench", "POST",
+                session.Events.StartStream<InboundRequest>(inbound, new InboundRequestRecorded(inbound, TriggerTypes.Api, "bench", "POST",
                     "/api/v1/recipes/bench/runs", new Dictionary<string, string> { ["content-type"] = "application/json" }, body,
                     Verdicts.Accepted, 202, null, [id], at));
                 session.Events.StartStream<Run>(id,

@@ -166,7 +166,7 @@ public sealed class when_projections_are_rebuilt(AppFixture app) : AppTest(app)
         });
     }
 
-    /// Runs that succeeded, failed, were re-run (a link on both sides), and rejected inbound requests, in two tenants.
+    /// Runs that succeeded, failed, were replay (a link on both sides), and rejected inbound requests, in two tenants.
     private async Task ArrangeHistory()
     {
         await Api.PutEchoRecipe("echo");
@@ -175,7 +175,7 @@ public sealed class when_projections_are_rebuilt(AppFixture app) : AppTest(app)
         var failed = await Api.RequestRun("broken", new { n = 1 });
         await Api.WaitForRun(ok, RunStatus.Succeeded);
         await Api.WaitForRun(failed, RunStatus.Failed);
-        await Api.WaitForRun(await Api.ReplayRun(ok, "original", "a re-run links both runs"), RunStatus.Succeeded);
+        await Api.WaitForRun(await Api.ReplayRun(ok, "original", "a replay links both runs"), RunStatus.Succeeded);
         await Api.Scenario(s =>
         {
             s.Post.Json(new { }).ToUrl("/api/v1/recipes/missing/runs");

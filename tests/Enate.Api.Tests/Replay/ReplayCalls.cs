@@ -43,7 +43,7 @@ public static class ReplayCalls
     public static string Str(this JsonElement json, string name) => json.GetProperty(name).GetString()!;
 
     /// A recipe whose v1 fails every run (its transform renders invalid JSON) and whose v2 is fixed
-    /// and posts to the partner: the "fix the recipe, re-run the failures" case.
+    /// and posts to the partner: the "fix the recipe, replay the failures" case.
     public static async Task PutBroken(this IAlbaHost api, string key)
     {
         await api.PutRecipe(key, new

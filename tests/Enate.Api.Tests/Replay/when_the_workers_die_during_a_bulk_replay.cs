@@ -40,7 +40,7 @@ public sealed class when_the_workers_die_during_a_bulk_replay : IAsyncLifetime
         foreach (var id in failed) await _api.WaitForRun(id, RunStatus.Failed, TimeSpan.FromMinutes(2));
         await _api.FixRecipe("items", "erp");
 
-        // The partner holds every call: the first re-runs stay in flight and the job cannot finish.
+        // The partner holds every call: the first replays stay in flight and the job cannot finish.
         _partner.Gate = new SemaphoreSlim(0);
         var replayId = await _api.StartBulkReplay(new { filter = new { recipe = "items" }, recipeVersion = "latest", reason = "resume", concurrency = 4 });
         var before = await Eventually.Get(() => _api.Replay(replayId), v => v.Int("started") == 4, TimeSpan.FromMinutes(1));
@@ -61,7 +61,7 @@ public sealed class when_the_workers_die_during_a_bulk_replay : IAsyncLifetime
             var newId = Assert.Single(old.ReplayedBy);
             Assert.Equal(RunStatus.Succeeded, (await _api.GetAsJson<RunSummary>($"/api/v1/runs/{newId}"))!.Status);
         }
-        // Each re-run called the partner under its own key; a call cut off by the kill was repeated under the same one.
+        // Each replay called the partner under its own key; a call cut off by the kill was repeated under the same one.
         Assert.Equal(12, _partner.Requests.Select(r => r.Headers["Idempotency-Key"]).Distinct().Count());
     }
 }

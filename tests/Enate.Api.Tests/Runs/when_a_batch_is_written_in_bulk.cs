@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Enate.Api.Runs;
 using Enate.Domain.Inbound;
+using Enate.Domain.Recipes;
 using Enate.Domain.Runs;
 using Marten;
 using Microsoft.Extensions.DependencyInjection;
@@ -74,7 +75,7 @@ public sealed class when_a_batch_is_written_in_bulk(AppFixture app) : AppTest(ap
         key ??= "key-" + runId;
         var input = JsonDocument.Parse("""{"order":{"id":7,"lines":[1,2]},"note":"ünïcode ✓"}""").RootElement;
         var requested = new RunRequested(runId, "orders", 3, "api", input, key, "WI-1", null, "key demo", at, inboundId);
-        var recorded = new InboundRequestRecorded(inboundId, Channels.Api, "orders", "POST", "/api/v1/recipes/orders/runs",
+        var recorded = new InboundRequestRecorded(inboundId, TriggerTypes.Api, "orders", "POST", "/api/v1/recipes/orders/runs",
             new Dictionary<string, string> { ["Content-Type"] = "application/json", ["Authorization"] = "***" },
             Recording.Body(input.GetRawText(), "application/json"), Verdicts.Accepted, 202, null, [runId], at, "delivery-" + runId);
         var idempotency = new RunIdempotency { Id = RunIdempotency.IdFor("orders", key), RunId = runId, BodySha256 = "abc", CreatedAt = at };

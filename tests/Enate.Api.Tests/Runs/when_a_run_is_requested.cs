@@ -10,7 +10,7 @@ namespace Enate.Api.Tests.Runs;
 public sealed class when_a_run_is_requested(AppFixture app) : AppTest(app)
 {
     /// A run starts when the commit that queues it lands, not at the Workers' next poll: the commit notifies their
-    /// listeners on the channel, and with the payload, that Wolverine's own senders use — a bulk re-run's message goes
+    /// listeners on the channel, and with the payload, that Wolverine's own senders use — a bulk replay's message goes
     /// through Wolverine, so its notification is the reference.
     [Fact]
     public async Task the_commit_that_queues_it_wakes_the_workers_as_wolverine_itself_would()

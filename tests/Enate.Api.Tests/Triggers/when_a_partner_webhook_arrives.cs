@@ -88,7 +88,7 @@ public sealed class when_a_partner_webhook_arrives(AppFixture app) : AppTest(app
         Assert.Equal("succeeded", tried.GetProperty("outcome").GetString());
         Assert.False(tried.GetProperty("changed").GetBoolean());
 
-        // A re-run has no inbound request of its own: it keeps the input in its own first event.
+        // A replay has no inbound request of its own: it keeps the input in its own first event.
         var rerunId = await Enate.Api.Tests.Replay.ReplayCalls.ReplayRun(Api, runId, 1);
         var rerun = await Api.WaitForRun(rerunId, RunStatus.Succeeded);
         Assert.Equal("grace@example.com", rerun.Output!.Value.GetProperty("email").GetString());

@@ -88,7 +88,7 @@ public sealed class when_an_enate_action_calls(AppFixture app) : AppTest(app)
             s.WithRequestHeader("Content-Type", "application/json");
             s.StatusCodeShouldBe(HttpStatusCode.UnprocessableEntity);
         });
-        var rejected = await Api.GetAsJson<JsonElement>("/api/v1/inbound?verdict=rejected&channel=enateAction");
+        var rejected = await Api.GetAsJson<JsonElement>("/api/v1/inbound?verdict=rejected&trigger=enateAction");
         Assert.Single(rejected.GetProperty("items").EnumerateArray());
     }
 

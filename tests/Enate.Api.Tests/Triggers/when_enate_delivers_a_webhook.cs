@@ -75,7 +75,7 @@ public sealed class when_enate_delivers_a_webhook(AppFixture app) : AppTest(app)
     {
         await Deliver(Delivery("x"), null, HttpStatusCode.Unauthorized);
         await Deliver(Delivery("x"), _secret + "x", HttpStatusCode.Unauthorized);
-        var rejected = await Api.GetAsJson<JsonElement>("/api/v1/inbound?verdict=rejected&channel=enateWebhook");
+        var rejected = await Api.GetAsJson<JsonElement>("/api/v1/inbound?verdict=rejected&trigger=enateWebhook");
         var items = rejected.GetProperty("items").EnumerateArray().ToList();
         Assert.Equal(2, items.Count);
         Assert.DoesNotContain(_secret, JsonSerializer.Serialize(items));

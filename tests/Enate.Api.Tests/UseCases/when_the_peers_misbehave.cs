@@ -64,7 +64,7 @@ public sealed class when_the_peers_misbehave(AppFixture app) : AppTest(app)
         var deliveries = await Eventually.Get(() => _world.Sim.GetFromJsonAsync<JsonElement>("/_sim/hr/deliveries"),
             d => d.GetArrayLength() > 0 && d[0].GetProperty("state").GetString() != "pending", TimeSpan.FromSeconds(20));
         Assert.Contains(401, deliveries[0].GetProperty("statusCodes").EnumerateArray().Select(s => s.GetInt32()));
-        var rejected = await _world.Api.GetFromJsonAsync<JsonElement>("/api/v1/inbound?channel=webhook&verdict=rejected");
+        var rejected = await _world.Api.GetFromJsonAsync<JsonElement>("/api/v1/inbound?trigger=webhook&verdict=rejected");
         Assert.NotEqual(0, rejected.GetProperty("items").GetArrayLength());
         Assert.StartsWith("Signature", rejected.GetProperty("items")[0].GetProperty("reason").GetString());
         var runs = await _world.Api.GetFromJsonAsync<JsonElement>("/api/v1/runs?recipe=hr-employee-to-enate-user");

@@ -173,7 +173,7 @@ public sealed class when_the_use_cases_run(AppFixture app) : AppTest(app)
         Assert.Equal("Your statement", messages[0].GetProperty("subject").GetString());
         var run = await OnlyRunOf("enate-email-to-portal");
         Assert.Equal(packet.GetProperty("Reference").GetString(), run.WorkItem);
-        var inbound = await _world.Api.GetFromJsonAsync<JsonElement>("/api/v1/inbound?channel=enateWebhook&verdict=duplicate");
+        var inbound = await _world.Api.GetFromJsonAsync<JsonElement>("/api/v1/inbound?trigger=enateWebhook&verdict=duplicate");
         Assert.True(inbound.GetProperty("items").GetArrayLength() >= 1, "Enate's repeated deliveries are recorded as duplicates");
         Assert.Empty(await _world.DoubledEffects());
     }

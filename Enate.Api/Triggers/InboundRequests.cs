@@ -13,16 +13,16 @@ using Enate.Domain.Platform;
 namespace Enate.Api.Triggers;
 
 /// A request as it arrived at a trigger, ready to be recorded.
-public sealed record Arrival(string Channel, string Target, string Method, string Path, Dictionary<string, string> Headers,
+public sealed record InboundCopy(string Trigger, string Target, string Method, string Path, Dictionary<string, string> Headers,
     byte[] Body, string? ContentType, DateTimeOffset At, string? Source = null)
 {
-    public static async Task<Arrival> ReadAsync(HttpRequest request, string channel, string target, DateTimeOffset at,
+    public static async Task<InboundCopy> ReadAsync(HttpRequest request, string trigger, string target, DateTimeOffset at,
         params string?[] secretHeaders)
     {
         using var buffer = new MemoryStream();
         await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
         var headers = Recording.Headers(request.Headers.Select(h => KeyValuePair.Create(h.Key, h.Value.ToString())), secretHeaders);
-        return new Arrival(channel, target, request.Method, request.Path + request.QueryString, headers, buffer.ToArray(),
+        return new InboundCopy(trigger, target, request.Method, request.Path + request.QueryString, headers, buffer.ToArray(),
             request.ContentType, at, request.HttpContext.Connection.RemoteIpAddress?.ToString());
     }
 
@@ -31,7 +31,7 @@ public sealed record Arrival(string Channel, string Target, string Method, strin
 
     public InboundRequestRecorded Record(Guid id, string verdict, int status, string? reason, Guid[] runIds, string? deliveryKey = null,
         RecordedBody? body = null) =>
-        new(id, Channel, Target, Method, Path, Headers, body ?? Recording.Body(Body, ContentType), verdict, status, reason, runIds, At,
+        new(id, Trigger, Target, Method, Path, Headers, body ?? Recording.Body(Body, ContentType), verdict, status, reason, runIds, At,
             deliveryKey);
 
     /// The body as JSON, or null when it is not (the caller rejects it as 400).
@@ -66,12 +66,12 @@ public sealed record Arrival(string Channel, string Target, string Method, strin
         : (json, exact, null);
 }
 
-public sealed record IntakeResult(bool Duplicate, Guid[] RunIds, Guid InboundId);
+public sealed record AcceptResult(bool Duplicate, Guid[] RunIds, Guid InboundId);
 
 /// Records every request that reaches a trigger and starts its runs, in one transaction with the record and
 /// the messages to the Workers. Requests without an API key (webhooks) learn their tenant from what they
 /// address, so sessions are opened here for that tenant rather than taken from the request.
-public sealed class TriggerIntake(IDocumentStore store, GroupCommit commits, TimeProvider clock, IConfiguration configuration)
+public sealed class InboundRequests(IDocumentStore store, GroupCommit commits, TimeProvider clock, IConfiguration configuration)
 {
     /// Requests whose tenant is unknown (an unknown hook or subscription) are recorded as the platform's.
     public const string PlatformTenant = "_platform";
@@ -83,22 +83,22 @@ public sealed class TriggerIntake(IDocumentStore store, GroupCommit commits, Tim
 
     /// Records a refused request: its headers, its body's size and SHA-256 and only the first bytes of it
     /// (`Enate:Inbound:RejectedBodyBytes`), so refusing costs little to record.
-    public async Task RejectAsync(string tenant, Arrival arrival, int status, string reason, CancellationToken ct)
+    public async Task RejectAsync(string tenant, InboundCopy copy, int status, string reason, CancellationToken ct)
     {
         Telemetry.RejectedRequests.Add(1, new("status", status), new("recorded", true));
         await using var session = store.LightweightSession(tenant);
-        var id = Guid.CreateVersion7(arrival.At);
+        var id = Guid.CreateVersion7(copy.At);
         session.Events.StartStream<InboundRequest>(id,
-            arrival.Record(id, Verdicts.Rejected, status, reason, [], body: Recording.Prefix(arrival.Body, arrival.ContentType, _rejectedBodyBytes)));
+            copy.Record(id, Verdicts.Rejected, status, reason, [], body: Recording.Prefix(copy.Body, copy.ContentType, _rejectedBodyBytes)));
         await session.SaveChangesAsync(ct);
     }
 
     /// A request to a hook or subscription that does not exist: counted always, recorded (as the platform's) only a
     /// few times a minute per source address (`Enate:Inbound:UnknownRecordsPerMinute`), so guessing ids writes little.
-    public async Task RejectUnknownAsync(Arrival arrival, string reason, CancellationToken ct)
+    public async Task RejectUnknownAsync(InboundCopy copy, string reason, CancellationToken ct)
     {
-        using var lease = _unknown.AttemptAcquire(arrival.Source ?? "");
-        if (lease.IsAcquired) await RejectAsync(PlatformTenant, arrival, StatusCodes.Status404NotFound, reason, ct);
+        using var lease = _unknown.AttemptAcquire(copy.Source ?? "");
+        if (lease.IsAcquired) await RejectAsync(PlatformTenant, copy, StatusCodes.Status404NotFound, reason, ct);
         else Telemetry.RejectedRequests.Add(1, new("status", StatusCodes.Status404NotFound), new("recorded", false));
     }
 
@@ -112,18 +112,18 @@ public sealed class TriggerIntake(IDocumentStore store, GroupCommit commits, Tim
             AutoReplenishment = true,
         }));
 
-    /// Starts one run per recipe with the body as input (`arrival.Json()`), unless the delivery key was seen before:
+    /// Starts one run per recipe with the body as input (`copy.Json()`), unless the delivery key was seen before:
     /// then nothing starts and the original runs are returned.
-    public async Task<IntakeResult> AcceptAsync(string tenant, Arrival arrival, string? deliveryKey,
+    public async Task<AcceptResult> AcceptAsync(string tenant, InboundCopy copy, string? deliveryKey,
         IReadOnlyList<Recipe> recipes, string requestedBy, CancellationToken ct)
     {
-        var input = arrival.Json() ?? throw new ArgumentException("Only a JSON body is accepted as a run's input.", nameof(arrival));
+        var input = copy.Json() ?? throw new ArgumentException("Only a JSON body is accepted as a run's input.", nameof(copy));
         // No look-up first: the accepted record carries the delivery key, unique per tenant, so a repeat fails to
         // commit (below). Repeats are rare; a round trip on every delivery is not.
-        var inboundId = Guid.CreateVersion7(arrival.At);
-        var body = Recording.Body(arrival.Body, arrival.ContentType);
+        var inboundId = Guid.CreateVersion7(copy.At);
+        var body = Recording.Body(copy.Body, copy.ContentType);
         // The body is stored once, in the inbound record, when that record keeps it whole: the runs read it from there.
-        var inputInInbound = body.Text is not null && arrival.JsonIsExact;
+        var inputInInbound = body.Text is not null && copy.JsonIsExact;
         var streams = new List<NewStream>();
         var messages = new List<object>();
         await using (var query = store.QuerySession(tenant))
@@ -131,8 +131,8 @@ public sealed class TriggerIntake(IDocumentStore store, GroupCommit commits, Tim
             foreach (var recipe in recipes)
             {
                 var (run, message) = await RunStarter.PrepareAsync(query,
-                    new RunRequest(recipe, input, arrival.Channel, null, requestedBy, InboundId: inboundId, InputInInbound: inputInInbound),
-                    arrival.At, ct);
+                    new RunRequest(recipe, input, copy.Trigger, null, requestedBy, InboundId: inboundId, InputInInbound: inputInInbound),
+                    copy.At, ct);
                 streams.Add(run);
                 messages.Add(message);
             }
@@ -141,30 +141,30 @@ public sealed class TriggerIntake(IDocumentStore store, GroupCommit commits, Tim
         var status = runIds.Length > 0 ? StatusCodes.Status202Accepted : StatusCodes.Status200OK;
         var reason = runIds.Length > 0 ? null : "No active recipe matches.";
         streams.Add(new NewStream(typeof(InboundRequest), inboundId,
-            [arrival.Record(inboundId, Verdicts.Accepted, status, reason, runIds, deliveryKey, body)]));
+            [copy.Record(inboundId, Verdicts.Accepted, status, reason, runIds, deliveryKey, body)]));
         try
         {
             // Shares a transaction with concurrent requests (group commit); returns once it is committed.
             await commits.CommitAsync(new RunStart(tenant, streams, [], messages), ct);
-            return new IntakeResult(false, runIds, inboundId);
+            return new AcceptResult(false, runIds, inboundId);
         }
         catch (Exception ex) when (deliveryKey is not null && Deliveries.IsRepeat(ex))
         {
             // A repeat of a delivery already accepted (or the same delivery arriving twice at once).
             await using var fresh = store.QuerySession(tenant);
             var first = await fresh.Query<InboundRequest>().SingleAsync(r => r.DeliveryKey == deliveryKey, ct);
-            return await DuplicateAsync(tenant, arrival, first, deliveryKey, ct);
+            return await DuplicateAsync(tenant, copy, first, deliveryKey, ct);
         }
     }
 
-    private async Task<IntakeResult> DuplicateAsync(string tenant, Arrival arrival, InboundRequest first, string deliveryKey,
+    private async Task<AcceptResult> DuplicateAsync(string tenant, InboundCopy copy, InboundRequest first, string deliveryKey,
         CancellationToken ct)
     {
         await using var session = store.LightweightSession(tenant);
-        var id = Guid.CreateVersion7(arrival.At);
+        var id = Guid.CreateVersion7(copy.At);
         session.Events.StartStream<InboundRequest>(id,
-            arrival.Record(id, Verdicts.Duplicate, StatusCodes.Status200OK, $"A repeat of inbound request {first.Id}.", first.RunIds, deliveryKey));
+            copy.Record(id, Verdicts.Duplicate, StatusCodes.Status200OK, $"A repeat of inbound request {first.Id}.", first.RunIds, deliveryKey));
         await session.SaveChangesAsync(ct);
-        return new IntakeResult(true, first.RunIds, id);
+        return new AcceptResult(true, first.RunIds, id);
     }
 }
