@@ -57,6 +57,27 @@ public static class ApiCalls
             run => run.Status == status || (RunStatus.IsFinished(run.Status) && run.Status != status && Fail(run, status)),
             timeout);
 
+    /// A POST of raw bytes as JSON, as an anonymous caller from an address sends it: the status and the answer.
+    public static async Task<(int Status, string Body)> PostBytes(this IAlbaHost api, string path, byte[] body,
+        IEnumerable<(string Name, string Value)> headers, System.Net.IPAddress? from = null)
+    {
+        var result = await api.Scenario(s =>
+        {
+            s.IgnoreStatusCode();
+            s.ConfigureHttpContext(context =>
+            {
+                context.Request.Method = "POST";
+                context.Request.Path = new Microsoft.AspNetCore.Http.PathString(path);
+                context.Request.Body = new MemoryStream(body);
+                context.Request.ContentLength = body.Length;
+                context.Request.ContentType = "application/json";
+                if (from is not null) context.Connection.RemoteIpAddress = from;
+                foreach (var (name, value) in headers) context.Request.Headers[name] = value;
+            });
+        });
+        return (result.Context.Response.StatusCode, await result.ReadAsTextAsync());
+    }
+
     public static async Task<List<JsonElement>> Events(this IAlbaHost api, Guid runId)
     {
         var result = await api.GetAsJson<JsonElement>($"/api/v1/runs/{runId}/events");

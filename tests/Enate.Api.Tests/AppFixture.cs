@@ -71,7 +71,8 @@ public sealed class AppFixture : IAsyncLifetime
 
     /// The API through Alba on a database; every call is the demo tenant's admin unless a test sends its own
     /// Authorization header.
-    public static async Task<IAlbaHost> StartApiAsync(string connectionString, CapturedLogs? logs = null)
+    public static async Task<IAlbaHost> StartApiAsync(string connectionString, CapturedLogs? logs = null,
+        IReadOnlyDictionary<string, string>? settings = null)
     {
         // Program ends with RunJasperFxCommands: let the test host start it.
         JasperFxEnvironment.AutoStartHost = true;
@@ -89,6 +90,7 @@ public sealed class AppFixture : IAsyncLifetime
             web.UseSetting("Enate:Inbound:UnknownRecordsPerMinute", "1000000");
             web.UseSetting("Enate:RateLimits:KeyLookupsPerAddressPerSecond", "1000000");
             if (logs is not null) web.ConfigureLogging(logging => logging.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
+            foreach (var (name, value) in settings ?? new Dictionary<string, string>()) web.UseSetting(name, value);
         });
         api.BeforeEach(context =>
         {

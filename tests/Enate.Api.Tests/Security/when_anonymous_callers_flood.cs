@@ -4,9 +4,6 @@ using System.Text.Json;
 using Alba;
 using Enate.Domain;
 using Enate.Testing;
-using JasperFx.CommandLine;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Npgsql;
 using Xunit.Abstractions;
 
@@ -25,20 +22,12 @@ public sealed class when_anonymous_callers_flood(ITestOutputHelper output) : IAs
     public async Task InitializeAsync()
     {
         _database = await TestDatabase.StartAsync();
-        JasperFxEnvironment.AutoStartHost = true;
-        _api = await AlbaHost.For<Program>(web =>
+        _api = await AppFixture.StartApiAsync(_database.ConnectionString, settings: new Dictionary<string, string>
         {
-            web.UseEnvironment("Testing");
-            web.UseSetting($"ConnectionStrings:{EnateStore.DatabaseName}", _database.ConnectionString);
-            web.UseSetting("Enate:Bootstrap:ApiKey", AppFixture.AdminKey);
-            web.UseSetting("Enate:RateLimits:AnonymousPerAddressPerSecond", "20");
-            web.UseSetting("Enate:RateLimits:PerWebhookPerSecond", "20");
-            web.UseSetting("Enate:Inbound:UnknownRecordsPerMinute", UnknownPerMinute.ToString());
-            web.UseSetting("Enate:Inbound:RejectedBodyBytes", PrefixBytes.ToString());
-        });
-        _api.BeforeEach(context =>
-        {
-            if (!context.Request.Headers.ContainsKey("Authorization")) context.Request.Headers.Authorization = $"Bearer {AppFixture.AdminKey}";
+            ["Enate:RateLimits:AnonymousPerAddressPerSecond"] = "20",
+            ["Enate:RateLimits:PerWebhookPerSecond"] = "20",
+            ["Enate:Inbound:UnknownRecordsPerMinute"] = UnknownPerMinute.ToString(),
+            ["Enate:Inbound:RejectedBodyBytes"] = PrefixBytes.ToString(),
         });
     }
 
@@ -109,23 +98,6 @@ public sealed class when_anonymous_callers_flood(ITestOutputHelper output) : IAs
         Assert.True(bytes <= records * (PrefixBytes + 2048), $"{bytes} bytes for {records} records");
     }
 
-    private async Task<int> Post(string path, byte[] body, IPAddress from, (string Name, string Value)[] headers)
-    {
-        var result = await _api.Scenario(s =>
-        {
-            s.IgnoreStatusCode();
-            s.ConfigureHttpContext(context =>
-            {
-                context.Request.Method = "POST";
-                context.Request.Path = new PathString(path);
-                context.Request.Body = new MemoryStream(body);
-                context.Request.ContentLength = body.Length;
-                context.Request.ContentType = "application/json";
-                context.Request.Headers.Authorization = "";
-                context.Connection.RemoteIpAddress = from;
-                foreach (var (name, value) in headers) context.Request.Headers[name] = value;
-            });
-        });
-        return result.Context.Response.StatusCode;
-    }
+    private async Task<int> Post(string path, byte[] body, IPAddress from, (string Name, string Value)[] headers) =>
+        (await _api.PostBytes(path, body, headers.Append(("Authorization", "")), from)).Status;
 }
