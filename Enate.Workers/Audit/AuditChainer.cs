@@ -3,14 +3,18 @@ using Npgsql;
 
 namespace Enate.Workers.Audit;
 
-/// Follows the event store and chains each new event to its tenant's previous one. One replica at a time
-/// (a PostgreSQL advisory lock); after a restart it continues from the last chained sequence number.
-/// A sequence gap may be a transaction still in flight, so it is waited for, and skipped only when the
-/// events after it are older than a few seconds (a rolled-back transaction leaves a gap forever).
+/// Follows the event store and chains each new event to its tenant's previous one, in sequence order. One replica at
+/// a time (a PostgreSQL advisory lock); after a restart it continues from the last chained sequence number.
+///
+/// A gap in the sequence is a transaction that drew the number and has not committed yet, or one that never will
+/// (rolled back). Which, PostgreSQL itself answers, not a timer: with a snapshot taken together with the highest
+/// sequence number visible, every number below it was drawn by a transaction that had committed by then or was
+/// running then (the snapshot's in-progress list). Once every transaction of that list has finished, the events
+/// below that number are all there is; a gap still there is permanent and passed. Until then the chain stops at the
+/// gap, so an event that commits late — a lock wait, a stalled disk — is chained in its place, and no clock decides.
 public sealed class AuditChainer(NpgsqlDataSource database, ILogger<AuditChainer> logger) : BackgroundService
 {
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(500);
-    private const int SettleSeconds = 3;
     private const int Batch = 2000;
 
 
@@ -60,24 +64,23 @@ public sealed class AuditChainer(NpgsqlDataSource database, ILogger<AuditChainer
             head = (long)(await last.ExecuteScalarAsync(ct))!;
         }
 
-        var events = new List<(AuditChain.Event Event, bool Settled)>();
-        await using (var read = new NpgsqlCommand(
-            $"select {AuditChain.EventColumns}, e.timestamp < now() - interval '{SettleSeconds} seconds' " +
-            $"from {Domain.EnateStore.Schema}.mt_events e where e.seq_id > @head order by e.seq_id limit {Batch}", connection, transaction))
+        // The snapshot and the highest number visible in it, read together.
+        string snapshot;
+        long visible;
+        await using (var now = new NpgsqlCommand(
+            $"select pg_current_snapshot()::text, coalesce((select max(seq_id) from {Domain.EnateStore.Schema}.mt_events), 0)", connection, transaction))
+        await using (var reader = await now.ExecuteReaderAsync(ct))
         {
-            read.Parameters.AddWithValue("head", head);
-            await using var reader = await read.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct)) events.Add((AuditChain.Event.Read(reader), reader.GetBoolean(7)));
+            await reader.ReadAsync(ct);
+            (snapshot, visible) = (reader.GetString(0), reader.GetInt64(1));
         }
 
-        // Stop at the first gap unless what follows it has settled.
-        var take = new List<AuditChain.Event>();
-        var expected = head + 1;
-        foreach (var (e, settled) in events)
+        var events = await ReadAsync(connection, transaction, head, visible, ct);
+        var take = Contiguous(events, head);
+        if (take.Count < events.Count && !await InFlightAsync(connection, transaction, snapshot, ct))
         {
-            if (e.Seq != expected && !settled) break;
-            take.Add(e);
-            expected = e.Seq + 1;
+            // Everything drawn below `visible` has committed or never will: read again and pass the gaps that remain.
+            take = await ReadAsync(connection, transaction, head, visible, ct);
         }
         if (take.Count == 0) return 0;
 
@@ -112,5 +115,41 @@ public sealed class AuditChainer(NpgsqlDataSource database, ILogger<AuditChainer
         }
         await transaction.CommitAsync(ct);
         return take.Count;
+    }
+
+    private static async Task<List<AuditChain.Event>> ReadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long head,
+        long visible, CancellationToken ct)
+    {
+        var events = new List<AuditChain.Event>();
+        await using var read = new NpgsqlCommand(
+            $"select {AuditChain.EventColumns} from {Domain.EnateStore.Schema}.mt_events e " +
+            $"where e.seq_id > @head and e.seq_id <= @visible order by e.seq_id limit {Batch}", connection, transaction);
+        read.Parameters.AddWithValue("head", head);
+        read.Parameters.AddWithValue("visible", visible);
+        await using var reader = await read.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) events.Add(AuditChain.Event.Read(reader));
+        return events;
+    }
+
+    /// The events up to the first gap after the head.
+    private static List<AuditChain.Event> Contiguous(List<AuditChain.Event> events, long head)
+    {
+        var take = new List<AuditChain.Event>();
+        foreach (var e in events)
+        {
+            if (e.Seq != head + 1) break;
+            take.Add(e);
+            head = e.Seq;
+        }
+        return take;
+    }
+
+    /// Whether a transaction that was running when the snapshot was taken is running still.
+    private static async Task<bool> InFlightAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string snapshot, CancellationToken ct)
+    {
+        await using var running = new NpgsqlCommand(
+            "select exists (select 1 from pg_snapshot_xip(@snapshot::pg_snapshot) x where pg_xact_status(x) = 'in progress')", connection, transaction);
+        running.Parameters.AddWithValue("snapshot", snapshot);
+        return (bool)(await running.ExecuteScalarAsync(ct))!;
     }
 }
