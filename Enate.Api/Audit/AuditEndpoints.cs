@@ -3,6 +3,7 @@ using System.Text.Json;
 using Enate.Api.Security;
 using Enate.Domain;
 using Enate.Domain.Audit;
+using Enate.Api.Platform;
 using Enate.Domain.Security;
 using Microsoft.AspNetCore.Authorization;
 using Npgsql;
@@ -10,73 +11,68 @@ using Wolverine.Http;
 
 namespace Enate.Api.Audit;
 
-public sealed record Mismatch(long Seq, string? StreamId, long? Version, string Reason, string Detail);
+public sealed record AuditKeys(IReadOnlyList<AuditKey> Items);
 
-public sealed record Verification(long Checked, bool Ok, long Unchained, string? HeadHash, Mismatch? FirstMismatch);
+public sealed record Checkpoints(IReadOnlyList<Checkpoint> Items, string? Witness);
 
 public static class AuditEndpoints
 {
-    /// Recomputes the caller's tenant's hash chain from the event store and reports the first place where the
-    /// events no longer match what was chained: an altered, deleted, inserted or moved event.
+    /// Recomputes the caller's tenant's hash chain from the event store and reports the first place where the events
+    /// no longer match what was chained — an altered, deleted, inserted or moved event — or where the chain no longer
+    /// passes through a head the witness holds a signed checkpoint of (`rewritten`), or the witness's checkpoints are
+    /// forged or one is missing.
     [WolverineGet("/api/v1/audit/verify", OperationId = "VerifyAudit")]
     [Tags("Audit")]
     [Authorize(Policy = Scopes.AuditRead)]
-    public static async Task<IResult> Verify(ClaimsPrincipal user, NpgsqlDataSource database, DateTimeOffset? from,
-        DateTimeOffset? to, CancellationToken ct)
+    public static async Task<IResult> Verify(ClaimsPrincipal user, NpgsqlDataSource database, ChainVerification verification,
+        DateTimeOffset? from, DateTimeOffset? to, CancellationToken ct)
     {
-        await AuditChain.EnsureTableAsync(database, ct);
         var tenant = user.Tenant();
         var (low, high) = await BoundsAsync(database, tenant, from, to, ct);
-        long chainHead;
-        await using (var last = database.CreateCommand($"select coalesce(max(seq_id), 0) from {AuditChain.Table}"))
-        {
-            chainHead = (long)(await last.ExecuteScalarAsync(ct))!;
-        }
-        await using var command = database.CreateCommand(
-            $"with e as (select * from {EnateStore.Schema}.mt_events where tenant_id = @tenant and seq_id between @low and @high), " +
-            $"c as (select * from {AuditChain.Table} where tenant_id = @tenant and seq_id between @low and @high) " +
-            $"select c.seq_id, c.hash, c.previous, {AuditChain.EventColumns} from c full outer join e on e.seq_id = c.seq_id " +
-            "order by coalesce(c.seq_id, e.seq_id)");
-        command.Parameters.AddWithValue("tenant", tenant);
-        command.Parameters.AddWithValue("low", low);
-        command.Parameters.AddWithValue("high", high);
-        await using var reader = await command.ExecuteReaderAsync(ct);
+        return Results.Ok(await verification.VerifyAsync(tenant, low, high, fromStart: from is null, ct));
+    }
 
-        long checkedCount = 0, unchained = 0;
-        byte[]? expected = from is null ? AuditChain.Genesis : null;
-        string? head = null;
-        while (await reader.ReadAsync(ct))
-        {
-            var chained = !reader.IsDBNull(0);
-            var present = !reader.IsDBNull(3);
-            if (!chained)
+    /// The public keys the platform signs audit checkpoints with, the current one first: what an auditor verifies
+    /// checkpoints and exports with (tools/verify-audit-export.py --public-key).
+    [WolverineGet("/api/v1/audit/keys", OperationId = "ListAuditKeys")]
+    [Tags("Audit")]
+    [AllowAnonymous]
+    public static IResult Keys(AuditProof proof) => Results.Ok(new AuditKeys(proof.Keys));
+
+    /// Signs a checkpoint of the caller's tenant's chain head now, and hands it to the witness: 201 with it, or 200 with
+    /// the latest one when the chain has not moved since. 409 when no signing key or witness is configured.
+    [WolverinePost("/api/v1/audit/checkpoints", OperationId = "CreateAuditCheckpoint")]
+    [Tags("Audit")]
+    [Authorize(Policy = Scopes.AuditRead)]
+    public static async Task<IResult> Checkpoint(ClaimsPrincipal user, NpgsqlDataSource database, AuditProof proof, CancellationToken ct)
+    {
+        if (proof.Checkpointing is null)
+            return Problems.Conflict("checkpoints-off", "No audit signing key or witness is configured (Enate:Audit), so no checkpoint can be signed.");
+        var tenant = user.Tenant();
+        var made = await proof.CheckpointAsync(database, tenant, wait: true, ct);
+        if (made.Count > 0) return Results.Created("/api/v1/audit/checkpoints", made[0]);
+        Checkpoint? latest = null;
+        await foreach (var checkpoint in proof.Witness!.ReadAsync(tenant, ct)) latest = checkpoint;
+        return latest is null
+            ? Problems.Conflict("nothing-chained", "The tenant's chain holds no event yet: there is no head to sign.")
+            : Results.Ok(latest);
+    }
+
+    /// The caller's tenant's checkpoints as the witness holds them, the newest `limit` (default 50, at most 500) last.
+    [WolverineGet("/api/v1/audit/checkpoints", OperationId = "ListAuditCheckpoints")]
+    [Tags("Audit")]
+    [Authorize(Policy = Scopes.AuditRead)]
+    public static async Task<IResult> ListCheckpoints(ClaimsPrincipal user, AuditProof proof, int? limit, CancellationToken ct)
+    {
+        if (limit is < 1 or > 500) return Problems.Validation([new("$limit", "must be between 1 and 500.")]);
+        var newest = new Queue<Checkpoint>();
+        if (proof.Witness is { } witness)
+            await foreach (var checkpoint in witness.ReadAsync(user.Tenant(), ct))
             {
-                // Newer than anything chained yet: the chainer will get to it. Older: it was put there afterwards.
-                var e = AuditChain.Event.Read(reader, 3);
-                unchained++;
-                if (e.Seq > chainHead) continue;
-                return Fail(new Mismatch(e.Seq, e.StreamId, e.Version, "inserted", "An event that was never chained sits among chained ones."));
+                newest.Enqueue(checkpoint);
+                if (newest.Count > (limit ?? 50)) newest.Dequeue();
             }
-
-            var seq = reader.GetInt64(0);
-            var hash = (byte[])reader[1];
-            var previous = (byte[])reader[2];
-            checkedCount++;
-            if (!present)
-                return Fail(new Mismatch(seq, null, null, "deleted", "The chain holds this sequence number; the event store no longer does."));
-            var ev = AuditChain.Event.Read(reader, 3);
-            expected ??= previous;
-            if (!previous.AsSpan().SequenceEqual(expected))
-                return Fail(new Mismatch(seq, ev.StreamId, ev.Version, "broken-link", "The chain itself was edited here: its link to the previous hash is wrong."));
-            if (!AuditChain.Hash(expected, ev).AsSpan().SequenceEqual(hash))
-                return Fail(new Mismatch(seq, ev.StreamId, ev.Version, "altered",
-                    "The event at this position is not the one that was chained: its content, type, stream, version, time or position changed."));
-            expected = hash;
-            head = Convert.ToHexStringLower(hash);
-        }
-        return Results.Ok(new Verification(checkedCount, true, unchained, head, null));
-
-        IResult Fail(Mismatch mismatch) => Results.Ok(new Verification(checkedCount, false, unchained, head, mismatch));
+        return Results.Ok(new Checkpoints(newest.ToList(), proof.Witness?.Describe));
     }
 
     /// The caller's tenant's chained events as NDJSON, one event a line with its hashes, streamed from the
@@ -84,7 +80,7 @@ public static class AuditEndpoints
     [WolverineGet("/api/v1/audit/export", OperationId = "ExportAudit")]
     [Tags("Audit")]
     [Authorize(Policy = Scopes.AuditRead)]
-    public static async Task Export(HttpContext http, ClaimsPrincipal user, NpgsqlDataSource database, DateTimeOffset? from,
+    public static async Task Export(HttpContext http, ClaimsPrincipal user, NpgsqlDataSource database, AuditProof proof, DateTimeOffset? from,
         DateTimeOffset? to, CancellationToken ct)
     {
         await AuditChain.EnsureTableAsync(database, ct);
@@ -102,6 +98,10 @@ public static class AuditEndpoints
 
         var body = http.Response.BodyWriter.AsStream();
         await using var json = new Utf8JsonWriter(body, new JsonWriterOptions { Indented = false });
+        // The witness's checkpoints ride along, each after the event whose head it signs: the export carries its proof.
+        await using var checkpoints = (proof.Witness?.ReadAsync(tenant, ct) ?? AsyncEnumerable.Empty<Checkpoint>()).GetAsyncEnumerator(ct);
+        var checkpoint = await checkpoints.MoveNextAsync() ? checkpoints.Current : null;
+        while (checkpoint is not null && checkpoint.Seq < low) checkpoint = await checkpoints.MoveNextAsync() ? checkpoints.Current : null;
         var lines = 0;
         while (await reader.ReadAsync(ct))
         {
@@ -121,10 +121,20 @@ public static class AuditEndpoints
             await json.FlushAsync(ct);
             json.Reset();
             body.WriteByte((byte)'\n');
+            while (checkpoint is not null && checkpoint.Seq <= e.Seq)
+            {
+                JsonSerializer.Serialize(json, new { checkpoint }, CheckpointLine);
+                await json.FlushAsync(ct);
+                json.Reset();
+                body.WriteByte((byte)'\n');
+                checkpoint = await checkpoints.MoveNextAsync() ? checkpoints.Current : null;
+            }
             if (++lines % 256 == 0) await body.FlushAsync(ct);
         }
         await body.FlushAsync(ct);
     }
+
+    private static readonly JsonSerializerOptions CheckpointLine = new(JsonSerializerDefaults.Web);
 
     /// A time range as a range of sequence numbers (the chain is ordered by sequence, not by time).
     private static async Task<(long Low, long High)> BoundsAsync(NpgsqlDataSource database, string tenant, DateTimeOffset? from,

@@ -72,6 +72,8 @@ public static class ApiConfiguration
         builder.Services.AddSingleton<Enate.Api.Recipes.RecipeCache>();
         builder.Services.AddHostedService<Enate.Api.UseCases.UseCaseInstaller>();
         builder.AddProjectionRebuilds();
+        builder.Services.AddSingleton(Enate.Domain.Audit.AuditProof.From(builder.Configuration));
+        builder.Services.AddSingleton<ChainVerification>();
         // The API calls out only to register subscriptions with Enate, through the same guarded client.
         builder.Services.AddOutboundCalls(builder.Configuration);
         // Dry runs and what-ifs run recipes through the engine the Workers use, with the same limits.

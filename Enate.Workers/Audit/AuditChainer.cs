@@ -12,10 +12,15 @@ namespace Enate.Workers.Audit;
 /// running then (the snapshot's in-progress list). Once every transaction of that list has finished, the events
 /// below that number are all there is; a gap still there is permanent and passed. Until then the chain stops at the
 /// gap, so an event that commits late — a lock wait, a stalled disk — is chained in its place, and no clock decides.
-public sealed class AuditChainer(NpgsqlDataSource database, ILogger<AuditChainer> logger) : BackgroundService
+///
+/// Every `Enate:Audit:CheckpointEvery` (default a minute) it also signs a checkpoint of each tenant whose chain moved
+/// and hands it to the witness (AuditProof), when a signing key and a witness are configured.
+public sealed class AuditChainer(NpgsqlDataSource database, AuditProof proof, IConfiguration configuration, ILogger<AuditChainer> logger)
+    : BackgroundService
 {
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(500);
     private const int Batch = 2000;
+    private readonly TimeSpan _checkpointEvery = configuration.GetValue("Enate:Audit:CheckpointEvery", TimeSpan.FromMinutes(1));
 
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -33,11 +38,19 @@ public sealed class AuditChainer(NpgsqlDataSource database, ILogger<AuditChainer
     private async Task RunAsync(CancellationToken stoppingToken)
     {
         await AuditChain.EnsureTableAsync(database, stoppingToken);
+        if (proof.Checkpointing is null) logger.LogWarning("No audit signing key or witness is configured: the chain's heads are not checkpointed.");
+        var checkpointed = DateTimeOffset.UtcNow;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 var chained = await ChainAsync(stoppingToken);
+                if (proof.Checkpointing is not null && DateTimeOffset.UtcNow - checkpointed >= _checkpointEvery)
+                {
+                    var made = await proof.CheckpointAsync(database, tenant: null, wait: false, stoppingToken);
+                    checkpointed = DateTimeOffset.UtcNow;
+                    if (made.Count > 0) logger.LogInformation("Signed {Count} audit checkpoint(s) to {Witness}", made.Count, proof.Witness!.Describe);
+                }
                 if (chained < Batch) await Task.Delay(Poll, stoppingToken);
             }
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)

@@ -30,6 +30,12 @@ public sealed class AppFixture : IAsyncLifetime
     /// The bootstrap admin key of tenant `demo`, as the AppHost seeds it in Development.
     public const string AdminKey = "test-admin-key-for-tenant-demo-0001";
 
+    /// The audit signing key the API and the Workers share, and the folder their checkpoints are witnessed in.
+    public const string AuditSigningKey = "test-audit-signing-key-not-a-secret-0001";
+    public static string WitnessFolderFor(string connectionString) => Path.Combine(Path.GetTempPath(),
+        "enate-witness-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(connectionString)))[..16]);
+    public string WitnessFolder => WitnessFolderFor(ConnectionString);
+
     public async Task InitializeAsync()
     {
         _database = await TestDatabase.StartAsync();
@@ -60,6 +66,8 @@ public sealed class AppFixture : IAsyncLifetime
         foreach (var (name, value) in settings ?? new Dictionary<string, string>()) builder.Configuration[name] = value;
         // Test partners listen on loopback, which the platform refuses unless allowed.
         builder.Configuration["Enate:Outbound:Allow:0"] = "127.0.0.0/8";
+        builder.Configuration["Enate:Audit:SigningKey"] = AuditSigningKey;
+        builder.Configuration["Enate:Audit:Witness:Folder"] = WitnessFolderFor(connectionString);
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         if (logs is not null) builder.Logging.AddProvider(logs).SetMinimumLevel(LogLevel.Debug);
         builder.AddServiceDefaults();
@@ -81,6 +89,8 @@ public sealed class AppFixture : IAsyncLifetime
             web.UseEnvironment("Testing");
             web.UseSetting($"ConnectionStrings:{EnateStore.DatabaseName}", connectionString);
             web.UseSetting("Enate:Bootstrap:ApiKey", AdminKey);
+            web.UseSetting("Enate:Audit:SigningKey", AuditSigningKey);
+            web.UseSetting("Enate:Audit:Witness:Folder", WitnessFolderFor(connectionString));
             // The fuzz test alone sends thousands of requests with one key; limits have their own test host.
             web.UseSetting("Enate:RateLimits:PerKeyPerSecond", "1000000");
             web.UseSetting("Enate:RateLimits:PerWebhookPerSecond", "1000000");
@@ -170,8 +180,11 @@ public abstract class AppTest(AppFixture app) : IAsyncLifetime
                 await Task.Delay(100 * attempt);
             }
         }
+        // The chain goes, and with it the checkpoints of its heads, in the database and in the witness.
+        if (Directory.Exists(App.WitnessFolder)) Directory.Delete(App.WitnessFolder, recursive: true);
         await using (var clear = new Npgsql.NpgsqlCommand(
-            $"do $$ begin if to_regclass('{Enate.Domain.Audit.AuditChain.Table}') is not null then truncate {Enate.Domain.Audit.AuditChain.Table}; end if; end $$; " +
+            $"do $$ begin if to_regclass('{Enate.Domain.Audit.AuditChain.Table}') is not null then truncate {Enate.Domain.Audit.AuditChain.Table}; end if; " +
+            $"if to_regclass('{Enate.Domain.Audit.Checkpointing.Table}') is not null then truncate {Enate.Domain.Audit.Checkpointing.Table}; end if; end $$; " +
             $"select pg_advisory_unlock({Enate.Domain.Audit.AuditChain.LockKey})", connection))
             await clear.ExecuteNonQueryAsync();
         await App.SeedAdminKeyAsync();
