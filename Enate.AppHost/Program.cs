@@ -5,6 +5,12 @@ var builder = DistributedApplication.CreateBuilder(args);
 
 var database = builder.AddEnateDatabase();
 var bootstrapApiKey = builder.AddParameter("bootstrap-api-key", secret: true);
+// The key audit checkpoints are signed with must not live in the database it vouches for: a random one per
+// developer, kept in this project's user secrets; in production, an environment secret (docs/audit.md).
+var auditSigningKey = builder.AddParameter("audit-signing-key",
+    new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
+// The witness of the signed checkpoints: a folder beside the local database's, outside PostgreSQL's reach.
+var witness = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", ".data", "witness"));
 
 // The simulators stand in for Enate and the partners' systems; the platform calls them over real HTTP.
 var simulators = builder.AddProject<Projects.Enate_Simulators>("simulators")
@@ -20,6 +26,8 @@ var api = builder.AddProject<Projects.Enate_Api>("api", launchProfileName: null)
     .WaitFor(simulators)
     .WithEnvironment("ASPNETCORE_ENVIRONMENT", builder.Environment.EnvironmentName)
     .WithEnvironment("Enate__Bootstrap__ApiKey", bootstrapApiKey)
+    .WithEnvironment("Enate__Audit__SigningKey", auditSigningKey)
+    .WithEnvironment("Enate__Audit__Witness__Folder", witness)
     .WithHttpHealthCheck("/health");
 // Hook and subscriber URLs handed to partners and to Enate name this address.
 api.WithEnvironment("Enate__PublicUrl", api.GetEndpoint("http"));
@@ -30,6 +38,8 @@ builder.AddProject<Projects.Enate_Workers>("workers", launchProfileName: null)
     .WithEnvironment("ASPNETCORE_ENVIRONMENT", builder.Environment.EnvironmentName)
     .WithReference(database, PostgresModes.DatabaseName)
     .WaitFor(database)
+    .WithEnvironment("Enate__Audit__SigningKey", auditSigningKey)
+    .WithEnvironment("Enate__Audit__Witness__Folder", witness)
     // Workers call the simulators as partners; the API must have built the schema first.
     .WithReference(simulators)
     .WaitFor(api)

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json.Serialization;
 using Microsoft.Extensions.Configuration;
 using NSec.Cryptography;
 
@@ -19,9 +20,11 @@ public sealed record Checkpoint(string Tenant, long Number, long Seq, string Hea
     public const string Version = "enate-audit-checkpoint/v1";
     public static readonly string First = new('0', 64);
 
+    [JsonIgnore]
     public string Canonical => $"{Version}\n{Tenant}\n{Number}\n{Seq}\n{HeadHash}\n{Time}\n{Previous}";
 
     /// The hex SHA-256 of the canonical text: what the next checkpoint names as its previous one.
+    [JsonIgnore]
     public string Hash => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Canonical)));
 }
 
