@@ -32,6 +32,14 @@ public static class AuditEndpoints
         return Results.Ok(await verification.VerifyAsync(tenant, low, high, fromStart: from is null, ct));
     }
 
+    /// Builds every read model document of the caller's tenant again from its events and compares it with what is stored
+    /// and served: each difference is named by document, id and field (up to 100 of them).
+    [WolverineGet("/api/v1/audit/verify-read-models", OperationId = "VerifyReadModels")]
+    [Tags("Audit")]
+    [Authorize(Policy = Scopes.AuditRead)]
+    public static async Task<IResult> VerifyReadModels(ClaimsPrincipal user, ReadModelCheck check, CancellationToken ct) =>
+        Results.Ok(await check.VerifyAsync(user.Tenant(), ct));
+
     /// The public keys the platform signs audit checkpoints with, the current one first: what an auditor verifies
     /// checkpoints and exports with (tools/verify-audit-export.py --public-key).
     [WolverineGet("/api/v1/audit/keys", OperationId = "ListAuditKeys")]

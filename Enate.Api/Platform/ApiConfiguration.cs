@@ -74,6 +74,7 @@ public static class ApiConfiguration
         builder.AddProjectionRebuilds();
         builder.Services.AddSingleton(Enate.Domain.Audit.AuditProof.From(builder.Configuration));
         builder.Services.AddSingleton<ChainVerification>();
+        builder.Services.AddSingleton<ReadModelCheck>();
         // The API calls out only to register subscriptions with Enate, through the same guarded client.
         builder.Services.AddOutboundCalls(builder.Configuration);
         // Dry runs and what-ifs run recipes through the engine the Workers use, with the same limits.
