@@ -3,9 +3,10 @@ using Enate.Testing;
 
 namespace Enate.Benchmarks;
 
-/// Issue 5's heavy operations on one durable PostgreSQL, through the real API and Workers processes, each beside a
-/// baseline measured in the same run: the projection rebuild beside Marten's plain daemon rebuild; the NDJSON audit
-/// export beside PostgreSQL's COPY of mt_events; a bulk re-run of failed runs beside as many fresh runs.
+/// The audit record's heavy operations on one durable PostgreSQL, through the real API and Workers processes, each
+/// beside a baseline measured in the same run: the projection rebuild beside Marten's plain daemon rebuild; the NDJSON
+/// export beside PostgreSQL's COPY of mt_events; verification of the chain against the witness and of the read models
+/// against the events; a bulk replay of failed runs beside as many fresh runs.
 public static class AuditBenchmark
 {
     public static async Task<IEnumerable<Result>> RunAsync(bool smoke)
@@ -36,6 +37,8 @@ public static class AuditBenchmark
         var chaining = await platform.WaitForChainAsync();
         Console.WriteLine("  audit: exporting");
         results.AddRange(await ExportBenchmark.RunAsync(platform, chaining));
+        Console.WriteLine("  audit: verifying the chain against the witness, and the read models against the events");
+        results.AddRange(await ProofBenchmark.RunAsync(platform, chaining));
 
         Console.WriteLine($"  audit: {reruns:N0} failing runs, {reruns:N0} fresh ones, then a bulk re-run of the failed");
         results.AddRange(await RerunBenchmark.RunAsync(platform, reruns));

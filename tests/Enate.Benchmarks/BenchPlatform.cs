@@ -34,6 +34,10 @@ public sealed class BenchPlatform : IAsyncDisposable
             ["Enate__RateLimits__AnonymousPerAddressPerSecond"] = "1000000",
             ["Enate__Outbound__Allow__0"] = "127.0.0.0/8",
             ["Logging__LogLevel__Default"] = "Warning",
+            // Checkpoints are signed every second while the log is chained, so verification meets many of them.
+            ["Enate__Audit__SigningKey"] = "benchmark-audit-signing-key-not-a-secret-0001",
+            ["Enate__Audit__Witness__Folder"] = Path.Combine(Path.GetTempPath(), $"enate-bench-witness-{Guid.NewGuid():N}"),
+            ["Enate__Audit__CheckpointEvery"] = "00:00:01",
         });
         await platform.StartApiAsync();
         return platform;

@@ -17,7 +17,8 @@ public static class ExportBenchmark
         var cold = await ExportAsync(platform, "");
         var export = await ExportAsync(platform, "");
         var peak = platform.Api.PeakMemoryMiB();
-        if (export.Lines != chaining.Events) throw new InvalidOperationException($"exported {export.Lines} of {chaining.Events} events");
+        // Every chained event, and after some of them a witnessed checkpoint's line.
+        if (export.Lines < chaining.Events) throw new InvalidOperationException($"exported {export.Lines} lines for {chaining.Events} events");
 
         await CopyAsync(platform, "copy enate.mt_events to stdout");
         var copy = await CopyAsync(platform, "copy enate.mt_events to stdout");
@@ -30,7 +31,7 @@ public static class ExportBenchmark
         [
             new Result("audit: NDJSON export (GET /api/v1/audit/export, API process)", $"{export.PerSecond:N0} events/s ({export.MegabytesPerSecond:N0} MB/s)",
                 $"COPY enate.mt_events TO STDOUT: {copy.PerSecond:N0} events/s ({copy.MegabytesPerSecond:N0} MB/s)", export.PerSecond / copy.PerSecond,
-                $"{export.Lines:N0} events, {export.Bytes / 1e6:N0} MB of NDJSON read over HTTP by this process (COPY: {copy.Bytes / 1e6:N0} MB); " +
+                $"{chaining.Events:N0} events and {export.Lines - chaining.Events:N0} checkpoints, {export.Bytes / 1e6:N0} MB of NDJSON read over HTTP by this process (COPY: {copy.Bytes / 1e6:N0} MB); " +
                 $"first export after start {cold.PerSecond:N0} events/s; COPY of the export's own join in order {join.PerSecond:N0} events/s; " +
                 $"the Workers had chained the log at {chaining.Events / chaining.Took.TotalSeconds:N0} events/s"),
             new Result("audit: export peak memory (API process, VmHWM)", $"{peak:N0} MiB", $"resident before the exports: {before:N0} MiB", peak / before,
