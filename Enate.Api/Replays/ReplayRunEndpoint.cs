@@ -19,8 +19,6 @@ public static class ReplayRunEndpoint
 {
     public const int MaxReasonLength = 1000;
 
-    /// Who asks. A placeholder until API keys name the caller; kept a parameter so it is one change then.
-
     /// Replays one finished run from its recorded input, with the original, latest or a given recipe
     /// version. The new run's RunRequested names the old run, the old run's stream records RunReplayed,
     /// and both are committed with the message that starts the new run.
@@ -40,28 +38,19 @@ public static class ReplayRunEndpoint
         if (!RunStatus.IsFinished(old.Status))
             return Problems.Conflict("run-not-finished", $"Run {id} is {old.Status}; replay it once it has finished.");
 
-        var (target, problem) = await TargetAsync(session, old, version!, ct);
+        var (target, refusal, reason) = await new ReplayTargets(session, version!).ResolveAsync(old, ct);
+        IResult? problem = refusal switch
+        {
+            ReplayRefusal.RecipeMissing => Problems.NotFound($"Recipe '{old.RecipeKey}'"),
+            ReplayRefusal.RecipeInactive => Problems.Conflict("recipe-inactive", reason),
+            ReplayRefusal.VersionMissing => Problems.Validation([new("$.recipeVersion", reason)]),
+            _ => null,
+        };
         if (problem is not null) return problem;
 
         var newRunId = await Replaying.StartAsync(session, bus, old, target!, request.Reason!.Trim(), Enate.Api.Security.PrincipalExtensions.Who(user), clock.GetUtcNow());
         await session.SaveChangesAsync(ct);
         return Results.Accepted($"/api/v1/runs/{newRunId}", new RunAccepted(newRunId));
-    }
-
-    private static async Task<(RecipeVersion?, IResult?)> TargetAsync(IDocumentSession session, RunSummary old, ReplayVersion version,
-        CancellationToken ct)
-    {
-        var recipe = await session.LoadAsync<Recipe>(old.RecipeKey, ct);
-        if (recipe is null) return (null, Problems.NotFound($"Recipe '{old.RecipeKey}'"));
-        if (!recipe.Active) return (null, Problems.Conflict("recipe-inactive", $"Recipe '{old.RecipeKey}' is deactivated."));
-        if (version.Resolve(old.RecipeVersion, recipe) is not { } number)
-        {
-            return (null, Problems.Validation([new("$.recipeVersion", $"recipe '{old.RecipeKey}' has no version {version} (latest is {recipe.LatestVersion}).")]));
-        }
-        var target = await session.LoadAsync<RecipeVersion>(RecipeVersion.IdFor(old.RecipeKey, number), ct);
-        return target is null
-            ? (null, Problems.Validation([new("$.recipeVersion", $"recipe '{old.RecipeKey}' has no version {number}.")]))
-            : (target, null);
     }
 }
 

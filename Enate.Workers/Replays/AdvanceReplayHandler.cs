@@ -57,9 +57,7 @@ public static class AdvanceReplayHandler
     {
         var batch = job.RunIds.Skip(job.Cursor).Take(room).ToArray();
         var olds = (await session.LoadManyAsync<RunSummary>(ct, batch)).ToDictionary(r => r.Id);
-        var version = ReplayVersion.Parse(job.RecipeVersion)!;
-        var recipes = new Dictionary<string, Recipe?>();
-        var targets = new Dictionary<string, RecipeVersion?>();
+        var targets = new ReplayTargets(session, ReplayVersion.Parse(job.RecipeVersion)!);
         foreach (var oldId in batch)
         {
             job.Cursor++;
@@ -68,24 +66,10 @@ public static class AdvanceReplayHandler
                 job.NotStarted.Add(new ReplayNotStarted(oldId, "The run's summary is gone."));
                 continue;
             }
-            if (!recipes.TryGetValue(old.RecipeKey, out var recipe))
-            {
-                recipes[old.RecipeKey] = recipe = await session.LoadAsync<Recipe>(old.RecipeKey, ct);
-            }
-            if (recipe is null || !recipe.Active)
-            {
-                job.NotStarted.Add(new ReplayNotStarted(oldId, recipe is null ? $"Recipe '{old.RecipeKey}' does not exist." : $"Recipe '{old.RecipeKey}' is deactivated."));
-                continue;
-            }
-            var targetId = version.Resolve(old.RecipeVersion, recipe) is { } number ? RecipeVersion.IdFor(old.RecipeKey, number) : null;
-            RecipeVersion? target = null;
-            if (targetId is not null && !targets.TryGetValue(targetId, out target))
-            {
-                targets[targetId] = target = await session.LoadAsync<RecipeVersion>(targetId, ct);
-            }
+            var (target, _, reason) = await targets.ResolveAsync(old, ct);
             if (target is null)
             {
-                job.NotStarted.Add(new ReplayNotStarted(oldId, $"Recipe '{old.RecipeKey}' has no version {version}."));
+                job.NotStarted.Add(new ReplayNotStarted(oldId, reason));
                 continue;
             }
 
