@@ -135,7 +135,7 @@ public sealed class GroupCommit : IAsyncDisposable
     /// headers the Workers use only. The envelope is written twice per run (this queue, then the Workers' inbox), and
     /// Wolverine's full header set was six times the message itself; what is left out here the receiver does not read
     /// (the destination it sets from its own listener, the accepted content types are for replies, the source and
-    /// conversation name the sender) — docs/benchmarks.md, change 16.
+    /// conversation name the sender).
     private IEnumerable<QueuedMessage> Envelopes(object message, string tenantId, Activity? trace)
     {
         foreach (var envelope in _runtime.RoutingFor(message.GetType()).RouteForPublish(message, new DeliveryOptions { TenantId = tenantId }))

@@ -73,7 +73,7 @@ internal sealed class LocalPostgres
     /// The platform's server settings for a durable database: checkpoints spaced by up to 4 GB of WAL or 15 minutes
     /// instead of PostgreSQL's 1 GB and 5 minutes. An event store writes WAL all the time (~5 kB a webhook): with the
     /// stock settings a checkpoint began every ~50 s at half the ingest's rate, each followed by a burst of full-page
-    /// images in the WAL the 202s wait for; now one begins every ~3.5 minutes (docs/benchmarks.md, change 15).
+    /// images in the WAL the 202s wait for; now one begins every ~3.5 minutes.
     /// min_wal_size keeps 1 GB of WAL segments to recycle, so a burst after a quiet hour does not create them afresh.
     /// The cost: up to ~4 GB of WAL on disk and a longer crash recovery (the WAL since the last checkpoint).
     public static readonly IReadOnlyDictionary<string, string> DurableSettings = new Dictionary<string, string>

@@ -16,7 +16,7 @@ using workers::Enate.Workers.Platform;
 namespace Enate.Benchmarks;
 
 /// The engine's cost per step: runs of a 1-step and a 6-step recipe, the difference divided by the extra steps — for
-/// no-op transforms (pure steps, which share their run's commit since session 8) and for calls to a loopback partner
+/// no-op transforms (pure steps, which share their run's commit) and for calls to a loopback partner
 /// that answers at once (each call's outcome is committed before the next call). Baseline: one committed single-row
 /// INSERT, the least a durably recorded step can cost.
 public static class EngineBenchmark
