@@ -82,7 +82,7 @@ public static class WorkersConfiguration
         builder.Services.AddSingleton(services => new RunEngine(services.GetRequiredService<Limits>(),
             services.GetRequiredService<TimeProvider>(), Environment.MachineName));
         builder.Services.AddSingleton(new Runs.TenantSlots(
-            builder.Configuration.GetValue("Enate:Workers:MaxRunsPerTenant", DefaultParallelism / 2), TimeSpan.FromMilliseconds(250)));
+            builder.Configuration.GetValue("Enate:Workers:MaxRunsPerTenant", DefaultParallelism * 3 / 4), TimeSpan.FromMilliseconds(250)));
         builder.Services.AddSingleton(Enate.Domain.Audit.AuditProof.From(builder.Configuration));
         builder.Services.AddHostedService<Audit.AuditChainer>();
         builder.Services.AddHostedService<Runs.RunQueueGuard>();

@@ -14,21 +14,22 @@ namespace Enate.Workers.Runs;
 public static class ExecuteRunHandler
 {
     public static Task Handle(ExecuteRun command, IDocumentSession session, IMessageContext bus, RunEngine engine, OutboundCaller caller,
-        TenantSlots slots, TimeProvider clock, CancellationToken ct) =>
-        AdvanceAsync(command.RunId, null, session, bus, engine, caller, slots, clock, ct);
+        TenantSlots slots, CancellationToken ct) =>
+        AdvanceAsync(command, command.RunId, null, session, bus, engine, caller, slots, ct);
 
     public static Task Handle(ContinueRun command, IDocumentSession session, IMessageContext bus, RunEngine engine, OutboundCaller caller,
-        TenantSlots slots, TimeProvider clock, CancellationToken ct) =>
-        AdvanceAsync(command.RunId, command.Attempt, session, bus, engine, caller, slots, clock, ct);
+        TenantSlots slots, CancellationToken ct) =>
+        AdvanceAsync(command, command.RunId, command.Attempt, session, bus, engine, caller, slots, ct);
 
-    private static async Task AdvanceAsync(Guid runId, int? attempt, IDocumentSession session, IMessageContext bus, RunEngine engine,
-        OutboundCaller caller, TenantSlots slots, TimeProvider clock, CancellationToken ct)
+    private static async Task AdvanceAsync(object message, Guid runId, int? attempt, IDocumentSession session, IMessageContext bus,
+        RunEngine engine, OutboundCaller caller, TenantSlots slots, CancellationToken ct)
     {
-        // One tenant's slow partner must not hold every slot of this replica: over its share, the message waits.
-        using var slot = slots.TryTake(session.TenantId);
+        // One tenant's slow partner must not hold every slot of this replica: over its share, the message is sent again
+        // for a moment later (in this message's transaction), and this delivery ends.
+        using var slot = await slots.TakeAsync(session.TenantId, ct);
         if (slot is null)
         {
-            await bus.ReScheduleCurrentAsync(clock.GetUtcNow() + slots.Wait);
+            await bus.PublishAsync(message, new DeliveryOptions { TenantId = session.TenantId, ScheduleDelay = slots.Wait });
             return;
         }
 

@@ -71,8 +71,10 @@ public sealed class when_one_tenant_has_a_slow_partner(ITestOutputHelper output)
         // Once the partner answers, every held run finishes: those put back were not lost.
         _stuck.Gate!.Release(1000);
         foreach (var id in held)
-            await Eventually.Get(async () => (await Send(api, slow, s => s.Get.Url($"/api/v1/runs/{id}"))).GetProperty("status").GetString(),
-                status => status == RunStatus.Succeeded, TimeSpan.FromSeconds(60));
+            await Eventually.Get(async () => await Send(api, slow, s => s.Get.Url($"/api/v1/runs/{id}")),
+                run => run.GetProperty("status").GetString() == RunStatus.Succeeded ||
+                       (RunStatus.IsFinished(run.GetProperty("status").GetString()!) ? throw new Xunit.Sdk.XunitException($"run {id} ended: {run}") : false),
+                TimeSpan.FromSeconds(60));
     }
 
     /// A run of the demo tenant's recipe against its own fast partner, from request to success.
