@@ -23,10 +23,19 @@ public static class EnateStore
     public const string Schema = "enate";
     public const string WolverineSchema = "wolverine";
     public const string RunQueue = "runs";
+    /// The runs a bulk replay starts wait here, not in the run queue, so live runs never queue behind a bulk job; the
+    /// Workers take them with a listener of their own (`Enate:Workers:ReplayParallelism`).
+    public const string ReplayQueue = "replays";
+    /// A bulk replay's steps (AdvanceReplay): a step waits for room among its job's replays, and waits here without
+    /// holding a slot that a run needs.
+    public const string ReplayJobQueue = "replay_jobs";
     /// Wolverine's PostgreSQL queues live in this schema, one table per queue named wolverine_queue_{name}.
     public const string QueueSchema = "wolverine_queues";
     /// The table behind the Workers' run queue, written directly by the API's group commit.
     public const string RunQueueTable = $"{QueueSchema}.wolverine_queue_{RunQueue}";
+    public const string ReplayQueueTable = $"{QueueSchema}.wolverine_queue_{ReplayQueue}";
+    /// Every queue whose messages name a run, for the sweepers that look into them.
+    public static readonly string[] RunQueueTables = [RunQueueTable, ReplayQueueTable];
     /// Wakes the Workers' listener on the run queue at once instead of at its next poll (up to 100 ms later): the
     /// notification Wolverine's own senders publish when queue notifications are on (channel and payload as Wolverine
     /// 6.62 names them), sent by the API after a commit that queued runs (WorkersWakeup). Were a Wolverine upgrade to

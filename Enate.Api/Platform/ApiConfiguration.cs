@@ -49,7 +49,7 @@ public static class ApiConfiguration
             options.Policies.UseDurableOutboxOnAllSendingEndpoints();
             // The API only records and hands over: runs execute in the Workers, which listen to this queue.
             options.PublishMessage<ExecuteRun>().ToPostgresqlQueue(EnateStore.RunQueue);
-            options.PublishMessage<Enate.Domain.Replays.AdvanceReplay>().ToPostgresqlQueue(EnateStore.RunQueue);
+            options.PublishMessage<Enate.Domain.Replays.AdvanceReplay>().ToPostgresqlQueue(EnateStore.ReplayJobQueue);
             options.PublishMessage<Enate.Domain.Replays.CompareRuns>().ToPostgresqlQueue(EnateStore.RunQueue);
             // What it sends through Wolverine wakes the Workers' listeners as the group commit's writes do.
             options.Transports.GetOrCreate<Wolverine.Postgresql.Transport.PostgresqlTransport>().EnableQueueNotifications = true;

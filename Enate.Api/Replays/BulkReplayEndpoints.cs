@@ -42,7 +42,7 @@ public static class BulkReplayEndpoints
     private static readonly string[] Finished = RunStatus.All.Where(RunStatus.IsFinished).ToArray();
 
     /// Replays every finished run that matches the filter, as a background job in the Workers. The runs
-    /// are selected now (a snapshot); at most `concurrency` (default and max 20) replays are in flight.
+    /// are selected now (a snapshot); at most `concurrency` (default 100, max 500) replays are unfinished at once.
     [WolverinePost("/api/v1/replays", OperationId = "StartBulkReplay")]
     [Authorize(Policy = Scopes.ReplayWrite)]
     [Tags("Replay")]
@@ -92,10 +92,11 @@ public static class BulkReplayEndpoints
             Reason = request.Reason!.Trim(),
             RequestedBy = Enate.Api.Security.PrincipalExtensions.Who(user),
             CreatedAt = now,
-            Concurrency = request.Concurrency ?? BulkReplay.MaxConcurrency,
-            RunIds = ids.ToList(),
+            Concurrency = request.Concurrency ?? BulkReplay.DefaultConcurrency,
+            Total = ids.Count,
         };
         session.Insert(job);
+        session.Insert(new ReplaySelection { Id = job.Id, RunIds = ids.ToList() });
         await bus.PublishAsync(new AdvanceReplay(job.Id, session.TenantId), new DeliveryOptions { TenantId = session.TenantId });
         await session.SaveChangesAsync(ct);
         return Results.Accepted($"/api/v1/replays/{job.Id}", new ReplayAccepted(job.Id));
@@ -144,20 +145,21 @@ public static class BulkReplayEndpoints
 
     public static async Task<BulkReplayView> ViewAsync(BulkReplay job, IQuerySession session, CancellationToken ct)
     {
-        var newIds = job.Started.Select(s => s.RunId).ToArray();
-        var statuses = newIds.Length == 0
-            ? []
-            : await session.Query<RunSummary>().Where(r => r.Id.IsOneOf(newIds)).Select(r => r.Status).ToListAsync(ct);
-        var succeeded = statuses.Count(s => s == RunStatus.Succeeded);
-        var failed = statuses.Count(s => s is RunStatus.Failed or RunStatus.DeadLettered);
-        var skipped = statuses.Count(s => s == RunStatus.Skipped);
-        var inFlight = job.Started.Count - succeeded - failed - skipped;
+        // The job counted the replays that finished while it looked; those it still holds in flight are counted now.
+        var statuses = await BulkReplay.StatusesAsync(session, job.InFlight, ct);
+        var outcomes = job.Outcomes with { };
+        var inFlight = 0;
+        foreach (var id in job.InFlight)
+        {
+            if (statuses.TryGetValue(id, out var status) && RunStatus.IsFinished(status)) outcomes.Count(status);
+            else if (statuses.ContainsKey(id)) inFlight++;
+        }
         // The Workers mark it completed on their next look; the counts already say so.
-        var status = job.Status == BulkReplayStatus.Running && job.Cursor == job.RunIds.Count && inFlight == 0
+        var state = job.Status == BulkReplayStatus.Running && job.Cursor == job.Total && inFlight == 0
             ? BulkReplayStatus.Completed
             : job.Status;
-        return new BulkReplayView(job.Id, status, job.RunIds.Count, job.Started.Count, succeeded, failed, skipped, inFlight,
-            job.NotStarted.Count, job.Filter, job.RecipeVersion, job.Reason, job.RequestedBy, job.Concurrency, job.CreatedAt,
+        return new BulkReplayView(job.Id, state, job.Total, job.StartedCount, outcomes.Succeeded, outcomes.Failed, outcomes.Skipped,
+            inFlight, job.NotStarted.Count, job.Filter, job.RecipeVersion, job.Reason, job.RequestedBy, job.Concurrency, job.CreatedAt,
             job.FinishedAt, job.NotStarted);
     }
 }

@@ -48,7 +48,7 @@ public static class ReplayRunEndpoint
         };
         if (problem is not null) return problem;
 
-        var newRunId = await Replaying.StartAsync(session, bus, old, target!, request.Reason!.Trim(), Enate.Api.Security.PrincipalExtensions.Who(user), clock.GetUtcNow());
+        var newRunId = await Replaying.StartAsync(session, bus, old, target!, request.Reason!.Trim(), Enate.Api.Security.PrincipalExtensions.Who(user), clock.GetUtcNow(), ct);
         await session.SaveChangesAsync(ct);
         return Results.Accepted($"/api/v1/runs/{newRunId}", new RunAccepted(newRunId));
     }

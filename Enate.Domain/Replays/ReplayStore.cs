@@ -10,6 +10,7 @@ public static class ReplayStore
     {
         options.Events.AddEventType<RunReplayed>();
         options.Schema.For<BulkReplay>();
+        options.Schema.For<ReplaySelection>();
         options.Schema.For<WhatIfJob>();
     }
 }

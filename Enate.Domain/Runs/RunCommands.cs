@@ -3,6 +3,10 @@ namespace Enate.Domain.Runs;
 /// Execute the run's first step: sent by the API with RunRequested, across processes.
 public sealed record ExecuteRun(Guid RunId, string TenantId);
 
+/// Execute the first step of a run that a bulk replay started: what ExecuteRun does, from the replay queue, so a bulk
+/// job's runs take the Workers' spare capacity and never the place of a live run.
+public sealed record ReplayRun(Guid RunId, string TenantId);
+
 /// Execute the run's next step: sent by the Workers to themselves after a step or as a scheduled retry,
 /// which carries the attempt it was scheduled for, so a stale delivery is recognised.
 public sealed record ContinueRun(Guid RunId, string TenantId, int? Attempt = null);

@@ -19,6 +19,8 @@ public static class WorkersConfiguration
 {
     /// Run messages each listener handles at once: runs mostly wait on partners, so many more than the cores.
     public const int DefaultParallelism = 32;
+    /// Bulk replays' runs each replica handles at once, beside the live ones.
+    public const int DefaultReplayParallelism = 8;
 
     public static IHostApplicationBuilder AddWorkers(this IHostApplicationBuilder builder)
     {
@@ -57,9 +59,15 @@ public static class WorkersConfiguration
             options.PublishMessage<ContinueRun>().ToLocalQueue("steps").UseDurableInbox();
             options.LocalQueue("steps").MaximumParallelMessages(parallelism);
             options.PublishMessage<SendEnateCallback>().ToLocalQueue("steps");
-            // Bulk replays: each run they start, and each step of the job, goes through the shared durable queue.
+            // A run replayed alone starts from the run queue, as a live run does. A bulk replay's runs wait in a queue of
+            // their own, taken by fewer listeners, so they use what live runs leave and never sit ahead of one; its
+            // steps, which wait for room among its runs, in another.
             options.PublishMessage<ExecuteRun>().ToPostgresqlQueue(EnateStore.RunQueue);
-            options.PublishMessage<Enate.Domain.Replays.AdvanceReplay>().ToPostgresqlQueue(EnateStore.RunQueue);
+            options.PublishMessage<ReplayRun>().ToPostgresqlQueue(EnateStore.ReplayQueue);
+            options.ListenToPostgresqlQueue(EnateStore.ReplayQueue).PollingInterval(100.Milliseconds())
+                .MaximumParallelMessages(builder.Configuration.GetValue("Enate:Workers:ReplayParallelism", DefaultReplayParallelism));
+            options.PublishMessage<Enate.Domain.Replays.AdvanceReplay>().ToPostgresqlQueue(EnateStore.ReplayJobQueue);
+            options.ListenToPostgresqlQueue(EnateStore.ReplayJobQueue).PollingInterval(250.Milliseconds()).MaximumParallelMessages(4);
             options.PublishMessage<Enate.Domain.Replays.CompareRuns>().ToPostgresqlQueue(EnateStore.RunQueue);
             // A run message that cannot succeed by being tried again goes to the dead letters, and its run says why.
             options.Policies.OnException<Exception>(Runs.RunFailures.IsPermanent).MoveToErrorQueue().And(Runs.RunFailures.RecordAsync);

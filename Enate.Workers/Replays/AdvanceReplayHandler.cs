@@ -6,14 +6,20 @@ using Wolverine;
 
 namespace Enate.Workers.Replays;
 
-/// Drives a bulk replay one step at a time: forget the replays that finished, start as many as the
-/// job's in-flight limit allows, save the cursor with them in one transaction, and look again shortly.
-/// Every step is a durable message, so a restart resumes from the last committed step; two deliveries
-/// of one step collide on the job's version and the loser retries against the fresh state.
+/// Drives a bulk replay one step at a time: wait until the job has room among its replays in flight (half its limit
+/// free, or every replay finished once all are started), start as many as the room allows, save the cursor with them
+/// in one transaction, and hand over to the next step at once. Every step is a durable message in a queue of its own,
+/// so a restart resumes from the last committed step, and a waiting step holds no slot a run needs; two deliveries of
+/// one step collide on the job's version and the loser retries against the fresh state.
 public static class AdvanceReplayHandler
 {
-    /// How long to wait before looking again while replays are in flight.
-    public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
+    /// How often a waiting step looks at its job's replays.
+    public static readonly TimeSpan Look = TimeSpan.FromMilliseconds(50);
+    /// How long one step waits for room before it hands over to the next.
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(2);
+    /// When a whole wait saw none of the job's replays finish (they wait on a slow partner, say), the next step comes
+    /// this much later: a stalled job costs a look every few seconds.
+    public static readonly TimeSpan Idle = TimeSpan.FromSeconds(5);
 
     public static async Task Handle(AdvanceReplay command, IDocumentSession session, IMessageContext bus, TimeProvider clock,
         CancellationToken ct)
@@ -21,60 +27,80 @@ public static class AdvanceReplayHandler
         var job = await session.LoadAsync<BulkReplay>(command.ReplayId, ct);
         if (job is null || job.Status != BulkReplayStatus.Running) return;
 
-        if (job.InFlight.Count > 0)
-        {
-            var inFlight = job.InFlight.ToArray();
-            var unfinished = await session.Query<RunSummary>()
-                .Where(r => r.Id.IsOneOf(inFlight) && !r.Status.IsOneOf(FinishedStatuses))
-                .Select(r => r.Id).ToListAsync(ct);
-            job.InFlight = unfinished.ToList();
-        }
-
+        var (inFlight, cursor) = (job.InFlight.Count, job.Cursor);
+        await WaitForRoomAsync(session, job, clock, ct);
         var room = job.Concurrency - job.InFlight.Count;
-        if (room > 0 && job.Cursor < job.RunIds.Count)
-        {
-            await StartAsync(job, room, session, bus, clock.GetUtcNow(), ct);
-        }
+        if (room > 0 && job.Cursor < job.Total) await StartAsync(job, room, session, bus, clock.GetUtcNow(), ct);
 
-        var now = clock.GetUtcNow();
-        if (job.Cursor == job.RunIds.Count && job.InFlight.Count == 0)
+        if (job.Cursor == job.Total && job.InFlight.Count == 0)
         {
             job.Status = BulkReplayStatus.Completed;
-            job.FinishedAt = now;
+            job.FinishedAt = clock.GetUtcNow();
+            session.Store(job);
+            return;
         }
-        else
-        {
-            await bus.PublishAsync(new AdvanceReplay(job.Id, command.TenantId),
-                new DeliveryOptions { TenantId = command.TenantId, ScheduleDelay = PollInterval });
-        }
-        session.Store(job);
+        var moved = job.Cursor != cursor || job.InFlight.Count != inFlight;
+        if (moved) session.Store(job);
+        await bus.PublishAsync(new AdvanceReplay(job.Id, command.TenantId),
+            new DeliveryOptions { TenantId = command.TenantId, ScheduleDelay = moved ? null : Idle });
     }
 
-    private static readonly string[] FinishedStatuses = RunStatus.All.Where(RunStatus.IsFinished).ToArray();
+    /// Moves the replays that finished out of the job's in-flight list, counting their outcomes, until there is room
+    /// for a batch or the step's patience is spent.
+    private static async Task WaitForRoomAsync(IQuerySession session, BulkReplay job, TimeProvider clock, CancellationToken ct)
+    {
+        var enough = job.Cursor < job.Total ? job.Concurrency / 2 : 0;
+        var deadline = clock.GetUtcNow() + Patience;
+        while (job.InFlight.Count > 0)
+        {
+            var statuses = await BulkReplay.StatusesAsync(session, job.InFlight, ct);
+            // A replay without a summary has nothing left to wait for.
+            job.InFlight.RemoveAll(id =>
+            {
+                if (!statuses.TryGetValue(id, out var status)) return true;
+                if (!RunStatus.IsFinished(status)) return false;
+                job.Outcomes.Count(status);
+                return true;
+            });
+            if (job.InFlight.Count <= enough || clock.GetUtcNow() >= deadline) return;
+            await Task.Delay(Look, clock, ct);
+        }
+    }
 
+    /// Starts the next replays of the job, reading what they need in a few round trips for the whole batch.
     private static async Task StartAsync(BulkReplay job, int room, IDocumentSession session, IMessageBus bus, DateTimeOffset now,
         CancellationToken ct)
     {
-        var batch = job.RunIds.Skip(job.Cursor).Take(room).ToArray();
+        var selection = await session.LoadAsync<ReplaySelection>(job.Id, ct)
+                        ?? throw new InvalidOperationException($"Bulk replay {job.Id} has no selection of runs.");
+        var batch = selection.RunIds.Skip(job.Cursor).Take(room).ToArray();
+        job.Cursor += batch.Length;
         var olds = (await session.LoadManyAsync<RunSummary>(ct, batch)).ToDictionary(r => r.Id);
         var targets = new ReplayTargets(session, ReplayVersion.Parse(job.RecipeVersion)!);
+        var chosen = new List<(RunSummary Old, RecipeVersion Target)>();
         foreach (var oldId in batch)
         {
-            job.Cursor++;
             if (!olds.TryGetValue(oldId, out var old))
             {
                 job.NotStarted.Add(new ReplayNotStarted(oldId, "The run's summary is gone."));
                 continue;
             }
             var (target, _, reason) = await targets.ResolveAsync(old, ct);
-            if (target is null)
+            if (target is null) job.NotStarted.Add(new ReplayNotStarted(oldId, reason));
+            else chosen.Add((old, target));
+        }
+
+        var inputs = await Replaying.InputsAsync(session, chosen.Select(c => c.Old.Id).ToList(), ct);
+        foreach (var (old, target) in chosen)
+        {
+            if (!inputs.TryGetValue(old.Id, out var input))
             {
-                job.NotStarted.Add(new ReplayNotStarted(oldId, reason));
+                job.NotStarted.Add(new ReplayNotStarted(old.Id, "The run's recorded request is gone."));
                 continue;
             }
-
-            var newRunId = await Replaying.StartAsync(session, bus, old, target, job.Reason, job.RequestedBy, now, job.Id);
-            job.Started.Add(new ReplayedRun(oldId, newRunId));
+            var newRunId = Replaying.Start(session, old, target, input, job.Reason, job.RequestedBy, now, job.Id);
+            await bus.PublishAsync(new ReplayRun(newRunId, session.TenantId), new DeliveryOptions { TenantId = session.TenantId });
+            job.StartedCount++;
             job.InFlight.Add(newRunId);
         }
     }

@@ -17,6 +17,10 @@ public static class ExecuteRunHandler
         TenantSlots slots, CancellationToken ct) =>
         AdvanceAsync(command, command.RunId, null, session, bus, engine, caller, slots, ct);
 
+    public static Task Handle(ReplayRun command, IDocumentSession session, IMessageContext bus, RunEngine engine, OutboundCaller caller,
+        TenantSlots slots, CancellationToken ct) =>
+        AdvanceAsync(command, command.RunId, null, session, bus, engine, caller, slots, ct);
+
     public static Task Handle(ContinueRun command, IDocumentSession session, IMessageContext bus, RunEngine engine, OutboundCaller caller,
         TenantSlots slots, CancellationToken ct) =>
         AdvanceAsync(command, command.RunId, command.Attempt, session, bus, engine, caller, slots, ct);

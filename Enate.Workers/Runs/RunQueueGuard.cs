@@ -3,7 +3,7 @@ using Npgsql;
 
 namespace Enate.Workers.Runs;
 
-/// Keeps the run queue moving when a message in it is already in the Workers' inbox.
+/// Keeps the run queues moving when a message in one is already in the Workers' inbox.
 ///
 /// Wolverine's listener moves up to 20 queue rows into its inbox (`wolverine_incoming_envelopes`) in one statement.
 /// A row whose id is already in the inbox fails that statement, so every poll fails and the whole queue stops —
@@ -16,8 +16,8 @@ public sealed class RunQueueGuard(NpgsqlDataSource database, ILogger<RunQueueGua
 
     // Returns what the inbox row says of itself (under which address, in which state, owned by which node, how many
     // attempts), so each warning tells where the copy came from: the origin is still unknown.
-    public static readonly string Sql =
-        $"delete from {EnateStore.RunQueueTable} q using {EnateStore.WolverineSchema}.wolverine_incoming_envelopes i " +
+    public static string Sql(string queueTable) =>
+        $"delete from {queueTable} q using {EnateStore.WolverineSchema}.wolverine_incoming_envelopes i " +
         "where q.id = i.id returning q.id, q.message_type, i.received_at, i.status, i.owner_id, i.attempts, i.execution_time, q.timestamp";
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -27,15 +27,7 @@ public sealed class RunQueueGuard(NpgsqlDataSource database, ILogger<RunQueueGua
             try
             {
                 await Task.Delay(Every, stoppingToken);
-                await using var command = database.CreateCommand(Sql);
-                await using var reader = await command.ExecuteReaderAsync(stoppingToken);
-                while (await reader.ReadAsync(stoppingToken))
-                    logger.LogWarning(
-                        "Dropped message {MessageId} ({MessageType}, queued {QueuedAt}) from the run queue: the Workers' inbox already holds it " +
-                        "(received at {ReceivedAt}, {Status}, owner {Owner}, {Attempts} attempts, due {ExecutionTime}).",
-                        reader.GetGuid(0), reader.GetString(1), reader.IsDBNull(7) ? null : reader.GetValue(7),
-                        reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetString(3), reader.GetInt32(4),
-                        reader.IsDBNull(5) ? 0 : reader.GetInt32(5), reader.IsDBNull(6) ? null : reader.GetValue(6));
+                foreach (var table in EnateStore.RunQueueTables) await DropCopiesAsync(table, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -47,5 +39,18 @@ public sealed class RunQueueGuard(NpgsqlDataSource database, ILogger<RunQueueGua
                 logger.LogDebug("Run queue guard skipped a round: {Reason}", ex.Message);
             }
         }
+    }
+
+    private async Task DropCopiesAsync(string table, CancellationToken ct)
+    {
+        await using var command = database.CreateCommand(Sql(table));
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            logger.LogWarning(
+                "Dropped message {MessageId} ({MessageType}, queued {QueuedAt}) from {Queue}: the Workers' inbox already holds it " +
+                "(received at {ReceivedAt}, {Status}, owner {Owner}, {Attempts} attempts, due {ExecutionTime}).",
+                reader.GetGuid(0), reader.GetString(1), reader.IsDBNull(7) ? null : reader.GetValue(7), table,
+                reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetString(3), reader.GetInt32(4),
+                reader.IsDBNull(5) ? 0 : reader.GetInt32(5), reader.IsDBNull(6) ? null : reader.GetValue(6));
     }
 }

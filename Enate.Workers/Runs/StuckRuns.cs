@@ -7,7 +7,7 @@ namespace Enate.Workers.Runs;
 /// The safety net behind the engine, not its mechanism: every run ends or has a message that moves it on (the next
 /// step, a scheduled retry), and this sweeper reports any run it finds otherwise — unfinished, untouched for
 /// `Enate:Workers:StuckAfter` (default 15 minutes), or a retry overdue by as much, with no message in the Workers'
-/// inbox, outbox or run queue that names it. It reports (log and metric `enate.runs.stuck`) and changes nothing: a stuck run is
+/// inbox, outbox or queues that names it. It reports (log and metric `enate.runs.stuck`) and changes nothing: a stuck run is
 /// a defect to look at, and the report is what makes it seen. One replica sweeps at a time.
 public sealed class StuckRuns(NpgsqlDataSource database, IConfiguration configuration, ILogger<StuckRuns> logger) : BackgroundService
 {
@@ -24,7 +24,8 @@ public sealed class StuckRuns(NpgsqlDataSource database, IConfiguration configur
         $"and not exists (select 1 from {EnateStore.WolverineSchema}.wolverine_incoming_envelopes i " +
         "                 where position(convert_to(r.id::text, 'UTF8') in i.body) > 0 and i.status <> 'Handled') " +
         $"and not exists (select 1 from {EnateStore.WolverineSchema}.wolverine_outgoing_envelopes o where position(convert_to(r.id::text, 'UTF8') in o.body) > 0) " +
-        $"and not exists (select 1 from {EnateStore.RunQueueTable} q where position(convert_to(r.id::text, 'UTF8') in q.body) > 0) " +
+        string.Concat(EnateStore.RunQueueTables.Select(table =>
+            $"and not exists (select 1 from {table} q where position(convert_to(r.id::text, 'UTF8') in q.body) > 0) ")) +
         "limit 100";
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

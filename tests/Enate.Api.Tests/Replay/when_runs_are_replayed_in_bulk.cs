@@ -118,7 +118,7 @@ public sealed class when_runs_are_replayed_in_bulk(AppFixture app) : AppTest(app
     [Fact]
     public async Task two_deliveries_of_one_step_cannot_both_save_the_job()
     {
-        var job = new Enate.Domain.Replays.BulkReplay { Id = Guid.CreateVersion7(), Reason = "race", RunIds = [Guid.CreateVersion7()] };
+        var job = new Enate.Domain.Replays.BulkReplay { Id = Guid.CreateVersion7(), Reason = "race", Total = 1 };
         await using (var setup = App.Store.LightweightSession("*DEFAULT*"))
         {
             setup.Insert(job);
@@ -154,7 +154,7 @@ public sealed class when_runs_are_replayed_in_bulk(AppFixture app) : AppTest(app
         await Expect(422, new { filter = new { recipe = "echo" }, recipeVersion = 5, reason = "x" }, "$.recipeVersion");
         await Expect(422, new { filter = new { status = "failed" }, recipeVersion = 1, reason = "x" }, "$.recipeVersion");
         await Expect(422, new { filter = new { recipe = "echo" }, recipeVersion = "latest" }, "$.reason");
-        await Expect(422, new { filter = new { recipe = "echo" }, recipeVersion = "latest", reason = "x", concurrency = 50 }, "$.concurrency");
+        await Expect(422, new { filter = new { recipe = "echo" }, recipeVersion = "latest", reason = "x", concurrency = 501 }, "$.concurrency");
         await Expect(404, new { filter = new { recipe = "nope" }, recipeVersion = "latest", reason = "x" });
         Assert.Equal(404, (await Api.Post($"/api/v1/replays/{Guid.CreateVersion7()}/cancel", new { })).Status);
         await Api.Scenario(s =>
