@@ -41,7 +41,19 @@ public static class AuditBenchmark
         results.AddRange(await ProofBenchmark.RunAsync(platform, chaining));
 
         Console.WriteLine($"  audit: {reruns:N0} failing runs, {reruns:N0} fresh ones, then a bulk re-run of the failed");
-        results.AddRange(await RerunBenchmark.RunAsync(platform, reruns));
+        results.AddRange(await RerunBenchmark.RunAsync(platform, reruns, smoke));
         return results;
+    }
+
+    /// The bulk re-run alone (`--only replay`), on a durable server of its own, for working on it.
+    public static async Task<IEnumerable<Result>> ReplayOnlyAsync(bool smoke)
+    {
+        var reruns = smoke ? 20 : 10_000;
+        await using var database = await TestDatabase.StartAsync("replay", durable: true, settings: BenchServer.Settings());
+        var key = "bench-admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+        await using var platform = await BenchPlatform.StartAsync(database.ConnectionString, key);
+        platform.StartWorkers();
+        Console.WriteLine($"  replay: {reruns:N0} failing runs, {reruns:N0} fresh ones, then a bulk re-run of the failed beside live runs");
+        return await RerunBenchmark.RunAsync(platform, reruns, smoke);
     }
 }
