@@ -64,6 +64,8 @@ public static class ApiConfiguration
         builder.Services.AddEnateDataProtection();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddScoped<RunStarter>();
+        builder.Services.AddSingleton(new Enate.Domain.Runs.IdempotencyWindow(
+            builder.Configuration.GetValue(Enate.Domain.Runs.IdempotencyWindow.Setting, Enate.Domain.Runs.IdempotencyWindow.Default)));
         builder.Services.AddSingleton<BulkWriter>();
         builder.Services.AddSingleton<GroupCommit>();
         builder.Services.AddSingleton<WorkersWakeup>();

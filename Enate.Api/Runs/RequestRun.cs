@@ -17,8 +17,10 @@ public sealed record RunAccepted(Guid RunId);
 public static class RequestRunEndpoint
 {
     /// Starts a run of the recipe's latest version with the request body (any JSON) as its input. A repeated
-    /// Idempotency-Key with the same body answers 200 with the original run; with another body, 409. A body that is
-    /// not JSON text (not UTF-8, malformed, an unpaired surrogate escape) is 400 and recorded as refused.
+    /// Idempotency-Key with the same body answers as the first request did (202, the same run, and
+    /// `Idempotent-Replayed: true`); with another body, 422. Keys are remembered for `Enate:Idempotency:KeepFor`
+    /// (24 hours). A body that is not JSON text (not UTF-8, malformed, an unpaired surrogate escape) is 400 and
+    /// recorded as refused.
     [WolverinePost("/api/v1/recipes/{key}/runs", OperationId = "RequestRun")]
     [Authorize(Policy = Scopes.RunsTrigger)]
     [Tags("Runs")]
@@ -52,21 +54,20 @@ public static class RequestRunEndpoint
             InboundId: inboundId, Inbound: runId => copy.Record(inboundId, Verdicts.Accepted, StatusCodes.Status202Accepted, null, [runId])), ct);
         if (outcome.Result == StartResult.Duplicate)
         {
-            session.Events.StartStream(inboundId, copy.Record(inboundId, Verdicts.Duplicate, StatusCodes.Status200OK,
+            session.Events.StartStream(inboundId, copy.Record(inboundId, Verdicts.Duplicate, StatusCodes.Status202Accepted,
                 "A repeat of an Idempotency-Key.", [outcome.RunId]));
             await session.SaveChangesAsync(ct);
+            http.HttpContext.Response.Headers["Idempotent-Replayed"] = "true";
         }
-        var answer = Accepted(outcome);
+        var answer = Answer(outcome);
         if (outcome.Result == StartResult.Conflict)
-            await inbound.RejectAsync(tenant, copy, StatusCodes.Status409Conflict, $"Idempotency-Key reused with another body (run {outcome.RunId}).", ct);
+            await inbound.RejectAsync(tenant, copy, StatusCodes.Status422UnprocessableEntity, $"Idempotency-Key reused with another body (run {outcome.RunId}).", ct);
         return answer;
     }
 
-    public static IResult Accepted(StartOutcome outcome) => outcome.Result switch
-    {
-        StartResult.Started => Results.Accepted($"/api/v1/runs/{outcome.RunId}", new RunAccepted(outcome.RunId)),
-        StartResult.Duplicate => Results.Ok(new RunAccepted(outcome.RunId)),
-        _ => Problems.Conflict("idempotency-conflict",
-            $"This Idempotency-Key was used for run {outcome.RunId} with a different body."),
-    };
+    /// A repeat answers with the first request's status and body.
+    private static IResult Answer(StartOutcome outcome) => outcome.Result is StartResult.Started or StartResult.Duplicate
+        ? Results.Accepted($"/api/v1/runs/{outcome.RunId}", new RunAccepted(outcome.RunId))
+        : Problems.Problem(StatusCodes.Status422UnprocessableEntity, "idempotency-conflict", "Idempotency-Key reused.",
+            $"This Idempotency-Key was used for run {outcome.RunId} with a different body.");
 }

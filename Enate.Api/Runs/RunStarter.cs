@@ -29,20 +29,25 @@ public sealed record StartOutcome(StartResult Result, Guid RunId);
 
 /// Records RunRequested and hands the run to the Workers in one transaction (group commit: the run, its records
 /// and its queue message commit together): an accepted run is never lost, even if this process dies the next instant.
-public sealed class RunStarter(IDocumentSession session, GroupCommit commits, TimeProvider clock)
+public sealed class RunStarter(IDocumentSession session, GroupCommit commits, TimeProvider clock, IdempotencyWindow window)
 {
     public async Task<StartOutcome> StartAsync(RunRequest request, CancellationToken ct)
     {
         var recipe = request.Recipe;
         var bodySha = Sha256(request.Input.GetRawText());
         var idempotencyId = request.IdempotencyKey is { } key ? RunIdempotency.IdFor(recipe.Id, key) : null;
+        var now = clock.GetUtcNow();
 
         if (idempotencyId is not null && await session.LoadAsync<RunIdempotency>(idempotencyId, ct) is { } seen)
         {
-            return Seen(seen, bodySha);
+            if (window.Holds(seen, now)) return Seen(seen, bodySha);
+            // The key has expired and may start a new run. Only the expired record goes: one a concurrent request
+            // has just written stays, and this request's insert then loses the race below and answers with its run.
+            var cutoff = window.Cutoff(now);
+            session.DeleteWhere<RunIdempotency>(k => k.Id == idempotencyId && k.CreatedAt <= cutoff);
+            await session.SaveChangesAsync(ct);
         }
 
-        var now = clock.GetUtcNow();
         var (run, message) = await PrepareAsync(session, request, now, ct);
         var streams = new List<NewStream> { run };
         // The request's own record commits with the run it started.

@@ -95,6 +95,7 @@ public static class WorkersConfiguration
         builder.Services.AddHostedService<Audit.AuditChainer>();
         builder.Services.AddHostedService<Runs.RunQueueGuard>();
         builder.Services.AddHostedService<Runs.StuckRuns>();
+        builder.Services.AddHostedService<Runs.ExpiredKeys>();
         return builder;
     }
 }
