@@ -21,14 +21,17 @@ public static class ConnectionEndpoints
 {
     /// Creates or replaces a connection. Secrets are encrypted at rest and never returned; sending "***" keeps the stored
     /// one, unless the connection now points elsewhere (base URL, token URL, auth type, header, a new callback origin):
-    /// then the secret must be sent again (422), so it never follows a connection to a new place.
+    /// then the secret must be sent again (422), so it never follows a connection to a new place. The answer's ETag
+    /// is the connection's; with `If-Match` the write happens only if the connection is still as the client read it
+    /// (412 otherwise), with `If-None-Match: *` only if the name is new.
     [WolverinePut("/api/v1/connections/{name}", OperationId = "PutConnection")]
     [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Connections")]
-    public static async Task<IResult> Put(string name, ConnectionRequest request, IDocumentSession session,
+    public static async Task<IResult> Put(string name, ConnectionRequest request, HttpContext http, IDocumentSession session,
         ConnectionSecrets secrets, TimeProvider clock, CancellationToken ct)
     {
         var existing = Names.IsValid(name) ? await session.LoadAsync<Connection>(name, ct) : null;
+        if (Preconditions.CheckWrite(http.Request, existing?.Revision, $"Connection '{name}'") is { } failed) return failed;
         var errors = ConnectionRules.Check(name, request, existing);
         if (errors.Count > 0) return Problems.Validation(errors);
 
@@ -43,42 +46,76 @@ public static class ConnectionEndpoints
             TimeoutSeconds = request.TimeoutSeconds ?? 30,
             CallbackOrigins = (request.CallbackOrigins ?? []).Select(o => o.TrimEnd('/')).Distinct().ToList(),
             UpdatedAt = clock.GetUtcNow(),
+            // The revision read: a write by someone else since then makes this one fail instead of undoing theirs.
+            Revision = existing?.Revision ?? Guid.Empty,
         };
-        session.Store(connection);
-        await session.SaveChangesAsync(ct);
+        if (existing is null) session.Insert(connection);
+        else session.Store(connection);
+        try
+        {
+            await session.SaveChangesAsync(ct);
+        }
+        catch (Exception e) when (e is JasperFx.DocumentAlreadyExistsException or JasperFx.ConcurrencyException)
+        {
+            return Preconditions.Lost(http.Request, $"Connection '{name}'");
+        }
+        Preconditions.Tag(http.Response, connection.Revision);
         var view = ConnectionView.Of(connection);
         return existing is null ? Results.Created($"/api/v1/connections/{name}", view) : Results.Ok(view);
     }
 
+    /// Connections by name, paged with `limit` and `cursor`; secrets masked.
     [WolverineGet("/api/v1/connections", OperationId = "ListConnections")]
     [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Connections")]
-    public static async Task<IResult> List(IQuerySession session, CancellationToken ct)
+    public static async Task<IResult> List(int? limit, string? cursor, IQuerySession session, CancellationToken ct)
     {
-        var all = await session.Query<Connection>().OrderBy(c => c.Id).ToListAsync(ct);
-        return Results.Ok(new { items = all.Select(ConnectionView.Of) });
+        if (Paging.Check(limit, cursor, "connection", out var after) is { } problem) return problem;
+        var query = session.Query<Connection>().AsQueryable();
+        if (after is not null) query = query.Where(c => c.Id.CompareTo(after) > 0);
+        var take = limit ?? Paging.DefaultLimit;
+        var read = await query.OrderBy(c => c.Id).Take(take + 1).ToListAsync(ct);
+        return Results.Ok(Paging.Of(read.Select(ConnectionView.Of).ToList(), take, c => c.Name, "connection"));
     }
 
+    /// One connection, secrets masked, with its ETag (`If-None-Match` with it: 304).
     [WolverineGet("/api/v1/connections/{name}", OperationId = "GetConnection")]
     [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Connections")]
-    public static async Task<IResult> Get(string name, IQuerySession session, CancellationToken ct) =>
-        await session.LoadAsync<Connection>(name, ct) is { } c ? Results.Ok(ConnectionView.Of(c)) : Problems.NotFound($"Connection '{name}'");
+    public static async Task<IResult> Get(string name, HttpContext http, IQuerySession session, CancellationToken ct)
+    {
+        if (await session.LoadAsync<Connection>(name, ct) is not { } c) return Problems.NotFound($"Connection '{name}'");
+        Preconditions.Tag(http.Response, c.Revision);
+        return Preconditions.NotModified(http.Request, c.Revision) ? Results.StatusCode(StatusCodes.Status304NotModified) : Results.Ok(ConnectionView.Of(c));
+    }
 
-    /// Deletes a connection unless an active recipe still uses it (409).
+    /// Deletes a connection unless an active recipe still uses it (409); with `If-Match`, only the revision the client read.
     [WolverineDelete("/api/v1/connections/{name}", OperationId = "DeleteConnection")]
     [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Connections")]
-    public static async Task<IResult> Delete(string name, IDocumentSession session, CancellationToken ct)
+    public static async Task<IResult> Delete(string name, HttpContext http, IDocumentSession session, Npgsql.NpgsqlDataSource database,
+        CancellationToken ct)
     {
-        if (await session.LoadAsync<Connection>(name, ct) is null) return Problems.NotFound($"Connection '{name}'");
+        if (await session.LoadAsync<Connection>(name, ct) is not { } existing) return Problems.NotFound($"Connection '{name}'");
+        if (Preconditions.CheckWrite(http.Request, existing.Revision, $"Connection '{name}'") is { } failed) return failed;
         var users = await session.Query<Recipe>().Where(r => r.Active && r.Connections.Contains(name)).Select(r => r.Id).ToListAsync(ct);
         if (users.Count > 0)
         {
             return Problems.Conflict("connection-in-use", $"Connection '{name}' is used by active recipe(s): {string.Join(", ", users)}.");
         }
-        session.Delete<Connection>(name);
-        await session.SaveChangesAsync(ct);
-        return Results.NoContent();
+        if (!Preconditions.Conditional(http.Request))
+        {
+            session.Delete<Connection>(name);
+            await session.SaveChangesAsync(ct);
+            return Results.NoContent();
+        }
+        // Only the revision the precondition was checked against: a write in between leaves the connection in place.
+        await using var delete = database.CreateCommand(
+            $"delete from {Enate.Domain.EnateStore.Schema}.mt_doc_connection where tenant_id = @tenant and id = @id and mt_version = @revision");
+        delete.Parameters.AddWithValue("tenant", session.TenantId);
+        delete.Parameters.AddWithValue("id", name);
+        delete.Parameters.AddWithValue("revision", existing.Revision);
+        var deleted = await delete.ExecuteNonQueryAsync(ct);
+        return deleted == 1 ? Results.NoContent() : Preconditions.Lost(http.Request, $"Connection '{name}'");
     }
 }

@@ -15,6 +15,8 @@ public sealed record RecipeSaved(string Key, int Version, IReadOnlyList<FieldPro
 
 public sealed record RecipeView(string Key, string Name, bool Active, int LatestVersion, RecipeDefinition Definition, IReadOnlyList<RecipeVersionInfo> Versions);
 
+public sealed record RecipeListed(string Key, string Name, bool Active, int LatestVersion, string Trigger, DateTimeOffset UpdatedAt);
+
 public sealed record RecipeVersionView(string Key, int Version, string Sha256, DateTimeOffset CreatedAt, string CreatedBy, RecipeDefinition Definition);
 
 public static class RecipeEndpoints
@@ -25,12 +27,14 @@ public static class RecipeEndpoints
     [Tags("Recipes")]
     public static IResult Schema() => Results.Text(RecipeJson.Schema.Value, "application/schema+json");
 
-    /// Saves a new version when the definition changed; an identical one returns the current version.
+    /// Saves a new version when the definition changed; an identical one returns the current version. The answer's
+    /// ETag is the recipe's; with `If-Match` the save happens only if the recipe is still as the client read it (412
+    /// otherwise), with `If-None-Match: *` only if the key is new.
     [WolverinePut("/api/v1/recipes/{key}", OperationId = "PutRecipe")]
     [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Recipes")]
-    public static async Task<IResult> Put(string key, JsonElement body, IDocumentSession session, TimeProvider clock, RecipeCache cache,
-        CancellationToken ct)
+    public static async Task<IResult> Put(string key, JsonElement body, HttpContext http, IDocumentSession session, TimeProvider clock,
+        RecipeCache cache, CancellationToken ct)
     {
         if (!Names.IsValid(key)) return Problems.Validation([new("$key", Names.Rule)]);
         var (definition, shapeProblem) = RecipeJson.Read(body);
@@ -43,9 +47,15 @@ public static class RecipeEndpoints
 
         var sha = RunStarter.Sha256(RecipeJson.Canonical(definition));
         var recipe = await session.LoadAsync<Recipe>(key, ct);
-        if (recipe is not null && recipe.Versions[^1].Sha256 == sha) return Results.Ok(new RecipeSaved(key, recipe.LatestVersion, notes));
+        if (Preconditions.CheckWrite(http.Request, recipe?.Revision, $"Recipe '{key}'") is { } failed) return failed;
+        if (recipe is not null && recipe.Versions[^1].Sha256 == sha)
+        {
+            Preconditions.Tag(http.Response, recipe.Revision);
+            return Results.Ok(new RecipeSaved(key, recipe.LatestVersion, notes));
+        }
 
         var now = clock.GetUtcNow();
+        var isNew = recipe is null;
         recipe ??= new Recipe { Id = key };
         var version = recipe.LatestVersion + 1;
         recipe.Name = definition.Name;
@@ -56,7 +66,9 @@ public static class RecipeEndpoints
         recipe.Versions.Add(new RecipeVersionInfo(version, sha, now, "api"));
         recipe.UpdatedAt = now;
 
-        session.Store(recipe);
+        // Checked against the revision read: a concurrent change makes this save fail instead of undoing it.
+        if (isNew) session.Insert(recipe);
+        else session.Store(recipe);
         // Insert, not store: versions are immutable, and two concurrent saves cannot both take one number.
         session.Insert(new RecipeVersion
         {
@@ -67,35 +79,45 @@ public static class RecipeEndpoints
         {
             await session.SaveChangesAsync(ct);
         }
-        catch (JasperFx.DocumentAlreadyExistsException)
+        catch (Exception e) when (e is JasperFx.DocumentAlreadyExistsException or JasperFx.ConcurrencyException)
         {
-            return Problems.Conflict("concurrent-change", $"Another version of recipe '{key}' was saved at the same moment; read it and try again.");
+            return Preconditions.Lost(http.Request, $"Recipe '{key}'");
         }
         cache.Forget(session.TenantId, key);
+        Preconditions.Tag(http.Response, recipe.Revision);
         var saved = new RecipeSaved(key, version, notes);
         return version == 1 ? Results.Created($"/api/v1/recipes/{key}", saved) : Results.Ok(saved);
     }
 
+    /// Recipes by key, paged with `limit` and `cursor`.
     [WolverineGet("/api/v1/recipes", OperationId = "ListRecipes")]
     [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Recipes")]
-    public static async Task<IResult> List(IQuerySession session, CancellationToken ct)
+    public static async Task<IResult> List(int? limit, string? cursor, IQuerySession session, CancellationToken ct)
     {
-        var recipes = await session.Query<Recipe>().OrderBy(r => r.Id).ToListAsync(ct);
-        return Results.Ok(new
-        {
-            items = recipes.Select(r => new { key = r.Id, r.Name, r.Active, r.LatestVersion, trigger = r.TriggerType, r.UpdatedAt }),
-        });
+        if (Paging.Check(limit, cursor, "recipe", out var after) is { } problem) return problem;
+        var query = session.Query<Recipe>().AsQueryable();
+        if (after is not null) query = query.Where(r => r.Id.CompareTo(after) > 0);
+        var take = limit ?? Paging.DefaultLimit;
+        var recipes = await query.OrderBy(r => r.Id).Take(take + 1).ToListAsync(ct);
+        return Results.Ok(Paging.Of(recipes.Select(r => new RecipeListed(r.Id, r.Name, r.Active, r.LatestVersion, r.TriggerType, r.UpdatedAt)).ToList(),
+            take, r => r.Key, "recipe"));
     }
 
-    /// The latest definition and the list of versions; with asOf, the version that was latest then.
+    /// The latest definition and the list of versions, with the recipe's ETag (`If-None-Match` with it: 304); with
+    /// asOf, the version that was latest then.
     [WolverineGet("/api/v1/recipes/{key}", OperationId = "GetRecipe")]
     [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Recipes")]
-    public static async Task<IResult> Get(string key, DateTimeOffset? asOf, IQuerySession session, CancellationToken ct)
+    public static async Task<IResult> Get(string key, DateTimeOffset? asOf, HttpContext http, IQuerySession session, CancellationToken ct)
     {
         var recipe = await session.LoadAsync<Recipe>(key, ct);
         if (recipe is null) return Problems.NotFound($"Recipe '{key}'");
+        if (asOf is null)
+        {
+            Preconditions.Tag(http.Response, recipe.Revision);
+            if (Preconditions.NotModified(http.Request, recipe.Revision)) return Results.StatusCode(StatusCodes.Status304NotModified);
+        }
         // As it was at a time: the newest version saved by then (versions are immutable).
         var version = asOf is null ? recipe.LatestVersion : recipe.Versions.Where(v => v.CreatedAt <= asOf).Select(v => v.Version).DefaultIfEmpty(0).Max();
         if (version == 0) return Problems.NotFound($"Recipe '{key}' at {asOf:O}");
@@ -116,24 +138,35 @@ public static class RecipeEndpoints
     [WolverinePost("/api/v1/recipes/{key}/activate", OperationId = "ActivateRecipe")]
     [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Recipes")]
-    public static Task<IResult> Activate(string key, IDocumentSession session, RecipeCache cache, CancellationToken ct) =>
-        SetActive(key, true, session, cache, ct);
+    public static Task<IResult> Activate(string key, HttpContext http, IDocumentSession session, RecipeCache cache, CancellationToken ct) =>
+        SetActive(key, true, http, session, cache, ct);
 
     /// An inactive recipe rejects triggers with 409.
     [WolverinePost("/api/v1/recipes/{key}/deactivate", OperationId = "DeactivateRecipe")]
     [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Recipes")]
-    public static Task<IResult> Deactivate(string key, IDocumentSession session, RecipeCache cache, CancellationToken ct) =>
-        SetActive(key, false, session, cache, ct);
+    public static Task<IResult> Deactivate(string key, HttpContext http, IDocumentSession session, RecipeCache cache, CancellationToken ct) =>
+        SetActive(key, false, http, session, cache, ct);
 
-    private static async Task<IResult> SetActive(string key, bool active, IDocumentSession session, RecipeCache cache, CancellationToken ct)
+    /// Activation is a write of the recipe: it changes its ETag and honours `If-Match`.
+    private static async Task<IResult> SetActive(string key, bool active, HttpContext http, IDocumentSession session, RecipeCache cache,
+        CancellationToken ct)
     {
         var recipe = await session.LoadAsync<Recipe>(key, ct);
         if (recipe is null) return Problems.NotFound($"Recipe '{key}'");
+        if (Preconditions.CheckWrite(http.Request, recipe.Revision, $"Recipe '{key}'") is { } failed) return failed;
         recipe.Active = active;
         session.Store(recipe);
-        await session.SaveChangesAsync(ct);
+        try
+        {
+            await session.SaveChangesAsync(ct);
+        }
+        catch (JasperFx.ConcurrencyException)
+        {
+            return Preconditions.Lost(http.Request, $"Recipe '{key}'");
+        }
         cache.Forget(session.TenantId, key);
+        Preconditions.Tag(http.Response, recipe.Revision);
         return Results.Ok(new { key, active });
     }
 }

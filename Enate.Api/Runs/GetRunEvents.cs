@@ -11,14 +11,21 @@ public sealed record RecordedEvent(long Sequence, long Version, string Type, Dat
 
 public static class GetRunEventsEndpoint
 {
-    /// Every event of the run in order, with each outbound request and response as recorded (secrets redacted).
+    /// The run's events in order, with each outbound request and response as recorded (secrets redacted); paged with
+    /// `limit` and `cursor`, as every list is.
     [WolverineGet("/api/v1/runs/{id}/events", OperationId = "GetRunEvents")]
     [Authorize(Policy = Scopes.AuditRead)]
     [Tags("Runs")]
-    public static async Task<IResult> Get(Guid id, IQuerySession session, CancellationToken ct)
+    public static async Task<IResult> Get(Guid id, int? limit, string? cursor, IQuerySession session, CancellationToken ct)
     {
-        var events = await session.Events.FetchStreamAsync(id, token: ct);
-        if (events.Count == 0) return Problems.NotFound($"Run {id}");
+        if (Paging.Check(limit, cursor, "event", out var position) is { } problem) return problem;
+        var after = 0L;
+        if (position is not null && !long.TryParse(position, out after)) return Paging.InvalidCursor;
+        var take = limit ?? Paging.DefaultLimit;
+        var events = await session.Events.QueryAllRawEvents()
+            .Where(e => e.StreamId == id && e.Version > after)
+            .OrderBy(e => e.Version).Take(take + 1).ToListAsync(ct);
+        if (events.Count == 0 && await session.Events.FetchStreamStateAsync(id, ct) is null) return Problems.NotFound($"Run {id}");
         var items = new List<RecordedEvent>(events.Count);
         foreach (var e in events)
         {
@@ -26,6 +33,6 @@ public static class GetRunEventsEndpoint
             var data = e.Data is RunRequested requested ? await RunInputs.WithInputAsync(session, requested, ct) : e.Data;
             items.Add(new RecordedEvent(e.Sequence, e.Version, e.EventType.Name, e.Timestamp, data));
         }
-        return Results.Ok(new { items });
+        return Results.Ok(Paging.Of(items, take, e => e.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), "event"));
     }
 }

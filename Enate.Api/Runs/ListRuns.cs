@@ -1,6 +1,5 @@
 using Enate.Domain.Security;
 using Microsoft.AspNetCore.Authorization;
-using System.Text;
 using Enate.Api.Platform;
 using Enate.Domain.Platform;
 using Enate.Domain.Runs;
@@ -10,13 +9,8 @@ using Wolverine.Http;
 
 namespace Enate.Api.Runs;
 
-public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);
-
 public static class ListRunsEndpoint
 {
-    public const int DefaultLimit = 50;
-    public const int MaxLimit = 500;
-
     /// Runs, newest first, filtered by recipe, status, Enate work item and time; paged with an opaque cursor.
     [WolverineGet("/api/v1/runs", OperationId = "ListRuns")]
     [Authorize(Policy = Scopes.RunsRead)]
@@ -26,11 +20,11 @@ public static class ListRunsEndpoint
     {
         if (status is not null && !RunStatus.All.Contains(status))
             return Problems.Validation([new("$status", $"must be one of {string.Join(", ", RunStatus.All)}.")]);
-        if (limit is < 1 or > MaxLimit) return Problems.Validation([new("$limit", $"must be between 1 and {MaxLimit}.")]);
+        if (limit is < 1 or > Paging.MaxLimit) return Problems.Validation([new("$limit", $"must be between 1 and {Paging.MaxLimit}.")]);
         Guid? after = null;
         if (cursor is not null)
         {
-            if (!TryReadCursor(cursor, out var id)) return Problems.BadRequest("invalid-cursor", "The cursor is not one this API issued.");
+            if (!TryReadCursor(cursor, out var id)) return Paging.InvalidCursor;
             after = id;
         }
 
@@ -44,25 +38,17 @@ public static class ListRunsEndpoint
         // Run ids are version 7 GUIDs: ordering by id is ordering by time, and a stable keyset.
         if (after is not null) query = query.Where(r => r.MatchesSql("d.id < ?", after.Value));
 
-        var take = limit ?? DefaultLimit;
+        var take = limit ?? Paging.DefaultLimit;
         var items = await query.OrderByDescending(r => r.Id).Take(take + 1).ToListAsync(ct);
         var next = items.Count > take ? WriteCursor(items[take - 1].Id) : null;
         return Results.Ok(new Page<RunSummary>((await RunSummaryProjection.WithInputsAsync(session, items.Take(take).ToList(), ct)).ToList(), next));
     }
 
-    public static string WriteCursor(Guid id) => Convert.ToBase64String(Encoding.UTF8.GetBytes("run:" + id.ToString("N")));
+    public static string WriteCursor(Guid id) => Paging.Cursor("run", id.ToString("N"));
 
     public static bool TryReadCursor(string cursor, out Guid id)
     {
         id = default;
-        try
-        {
-            var text = Encoding.UTF8.GetString(Convert.FromBase64String(cursor));
-            return text.StartsWith("run:") && Guid.TryParseExact(text[4..], "N", out id);
-        }
-        catch (FormatException)
-        {
-            return false;
-        }
+        return Paging.TryRead(cursor, "run", out var position) && Guid.TryParseExact(position, "N", out id);
     }
 }

@@ -24,8 +24,8 @@ public static class InboundEndpoints
     {
         if (verdict is not null && !AllVerdicts.Contains(verdict))
             return Problems.Validation([new("$verdict", $"must be one of {string.Join(", ", AllVerdicts)}.")]);
-        if (limit is < 1 or > ListRunsEndpoint.MaxLimit)
-            return Problems.Validation([new("$limit", $"must be between 1 and {ListRunsEndpoint.MaxLimit}.")]);
+        if (limit is < 1 or > Paging.MaxLimit)
+            return Problems.Validation([new("$limit", $"must be between 1 and {Paging.MaxLimit}.")]);
         Guid after = default;
         if (cursor is not null && !ListRunsEndpoint.TryReadCursor(cursor, out after))
             return Problems.BadRequest("invalid-cursor", "The cursor is not one this API issued.");
@@ -37,7 +37,7 @@ public static class InboundEndpoints
         if (from is not null) query = query.Where(r => r.MatchesSql("d.id >= ?", TimeOrderedIds.First(from.Value)) && r.ReceivedAt >= from.Value);
         if (to is not null) query = query.Where(r => r.MatchesSql("d.id < ?", TimeOrderedIds.After(to.Value)) && r.ReceivedAt < to.Value);
         if (cursor is not null) query = query.Where(r => r.MatchesSql("d.id < ?", after));
-        var take = limit ?? ListRunsEndpoint.DefaultLimit;
+        var take = limit ?? Paging.DefaultLimit;
         var items = await query.OrderByDescending(r => r.Id).Take(take + 1).ToListAsync(ct);
         var next = items.Count > take ? ListRunsEndpoint.WriteCursor(items[take - 1].Id) : null;
         return Results.Ok(new Page<InboundRequest>(await WithContentAsync(session, items.Take(take).ToList(), ct), next));

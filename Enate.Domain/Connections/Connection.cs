@@ -46,9 +46,13 @@ public sealed record ConnectionAuth
 }
 
 /// An external system or an Enate instance (document id = name).
+[Marten.Schema.UseOptimisticConcurrency]
 public sealed class Connection
 {
     public string Id { get; set; } = "";
+    /// Changes on every write of the document: the connection's ETag. Writes are checked against the revision they read.
+    [Marten.Schema.Version]
+    public Guid Revision { get; set; }
     public string Kind { get; set; } = ConnectionKinds.Http;
     public string BaseUrl { get; set; } = "";
     public ConnectionAuth Auth { get; set; } = new();

@@ -1,9 +1,16 @@
+using Marten.Schema;
+
 namespace Enate.Domain.Recipes;
 
-/// A recipe's identity and state across versions (document id = key).
+/// A recipe's identity and state across versions (document id = key). Writes are checked against the revision they
+/// read, so two changes at once cannot silently undo each other.
+[UseOptimisticConcurrency]
 public sealed class Recipe
 {
     public string Id { get; set; } = "";
+    /// Changes on every write of the document (a new version, activation): the recipe's ETag.
+    [Version]
+    public Guid Revision { get; set; }
     public string Name { get; set; } = "";
     public bool Active { get; set; } = true;
     public int LatestVersion { get; set; }

@@ -78,10 +78,18 @@ public static class ApiCalls
         return (result.Context.Response.StatusCode, await result.ReadAsTextAsync());
     }
 
+    /// Every event of a run, page after page.
     public static async Task<List<JsonElement>> Events(this IAlbaHost api, Guid runId)
     {
-        var result = await api.GetAsJson<JsonElement>($"/api/v1/runs/{runId}/events");
-        return result.GetProperty("items").EnumerateArray().ToList();
+        var events = new List<JsonElement>();
+        string? cursor = null;
+        do
+        {
+            var page = await api.GetAsJson<JsonElement>($"/api/v1/runs/{runId}/events" + (cursor is null ? "" : $"?cursor={Uri.EscapeDataString(cursor)}"));
+            events.AddRange(page.GetProperty("items").EnumerateArray());
+            cursor = page.GetProperty("nextCursor").GetString();
+        } while (cursor is not null);
+        return events;
     }
 
     public static List<string> Types(this IEnumerable<JsonElement> events) => events.Select(e => e.GetProperty("type").GetString()!).ToList();

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Alba;
+using Enate.Api.Platform;
 using Enate.Api.Runs;
 using Enate.Domain.Runs;
 using Enate.Testing;
