@@ -55,19 +55,24 @@ public static class Extensions
                 .AddRuntimeInstrumentation()
                 .AddNpgsqlInstrumentation()
                 .AddMeter(Meters))
-            .WithTracing(tracing => tracing
-                .AddSource(builder.Environment.ApplicationName)
-                .AddSource(Sources)
-                .AddAspNetCoreInstrumentation(options =>
-                    // Probes would drown the traces that matter.
-                    options.Filter = context =>
-                        !context.Request.Path.StartsWithSegments(HealthPath) &&
-                        !context.Request.Path.StartsWithSegments(AlivePath))
-                .AddHttpClientInstrumentation()
-                .AddNpgsql())
+            .WithTracing(tracing => tracing.AddPlatformTracing(builder.Environment.ApplicationName))
             .UseOtlpExporter();
         return builder;
     }
+
+    /// What a service traces: requests (not health probes), message handling, outbound calls and database calls, each
+    /// under the request or run that caused it; background work with no parent is left out (BackgroundSpans).
+    public static TracerProviderBuilder AddPlatformTracing(this TracerProviderBuilder tracing, string serviceName) => tracing
+        .AddSource(serviceName)
+        .AddSource(Sources)
+        .AddAspNetCoreInstrumentation(options =>
+            // Probes would drown the traces that matter.
+            options.Filter = context =>
+                !context.Request.Path.StartsWithSegments(HealthPath) &&
+                !context.Request.Path.StartsWithSegments(AlivePath))
+        .AddHttpClientInstrumentation()
+        .AddNpgsql()
+        .AddProcessor(new BackgroundSpans());
 
     public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
