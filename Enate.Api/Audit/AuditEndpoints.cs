@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using System.Security.Claims;
 using System.Text.Json;
 using Enate.Api.Security;
@@ -22,6 +23,7 @@ public static class AuditEndpoints
     /// passes through a head the witness holds a signed checkpoint of (`rewritten`), or the witness's checkpoints are
     /// forged or one is missing.
     [WolverineGet("/api/v1/audit/verify", OperationId = "VerifyAudit")]
+    [ProducesResponseType<Verification>(200)]
     [Tags("Audit")]
     [Authorize(Policy = Scopes.AuditRead)]
     public static async Task<IResult> Verify(ClaimsPrincipal user, NpgsqlDataSource database, ChainVerification verification,
@@ -35,6 +37,7 @@ public static class AuditEndpoints
     /// Builds every read model document of the caller's tenant again from its events and compares it with what is stored
     /// and served: each difference is named by document, id and field (up to 100 of them).
     [WolverineGet("/api/v1/audit/verify-read-models", OperationId = "VerifyReadModels")]
+    [ProducesResponseType<ReadModelVerification>(200)]
     [Tags("Audit")]
     [Authorize(Policy = Scopes.AuditRead)]
     public static async Task<IResult> VerifyReadModels(ClaimsPrincipal user, ReadModelCheck check, CancellationToken ct) =>
@@ -43,6 +46,7 @@ public static class AuditEndpoints
     /// The public keys the platform signs audit checkpoints with, the current one first: what an auditor verifies
     /// checkpoints and exports with (tools/verify-audit-export.py --public-key).
     [WolverineGet("/api/v1/audit/keys", OperationId = "ListAuditKeys")]
+    [ProducesResponseType<AuditKeys>(200)]
     [Tags("Audit")]
     [AllowAnonymous]
     public static IResult Keys(AuditProof proof) => Results.Ok(new AuditKeys(proof.Keys));
@@ -50,8 +54,11 @@ public static class AuditEndpoints
     /// Signs a checkpoint of the caller's tenant's chain head now, and hands it to the witness: 201 with it, or 200 with
     /// the latest one when the chain has not moved since. 409 when no signing key or witness is configured.
     [WolverinePost("/api/v1/audit/checkpoints", OperationId = "CreateAuditCheckpoint")]
+    [ProducesResponseType<Checkpoint>(201)]
+    [ProducesResponseType<Checkpoint>(200)]
     [Tags("Audit")]
     [Authorize(Policy = Scopes.AuditRead)]
+    [Answers("checkpoints-off", "nothing-chained")]
     public static async Task<IResult> Checkpoint(ClaimsPrincipal user, NpgsqlDataSource database, AuditProof proof, CancellationToken ct)
     {
         if (proof.Checkpointing is null)
@@ -68,6 +75,7 @@ public static class AuditEndpoints
 
     /// The caller's tenant's checkpoints as the witness holds them, the newest `limit` (default 50, at most 500) last.
     [WolverineGet("/api/v1/audit/checkpoints", OperationId = "ListAuditCheckpoints")]
+    [ProducesResponseType<Checkpoints>(200)]
     [Tags("Audit")]
     [Authorize(Policy = Scopes.AuditRead)]
     public static async Task<IResult> ListCheckpoints(ClaimsPrincipal user, AuditProof proof, int? limit, CancellationToken ct)
@@ -86,6 +94,7 @@ public static class AuditEndpoints
     /// The caller's tenant's chained events as NDJSON, one event a line with its hashes, streamed from the
     /// database as it is read (constant memory however long the range). docs/audit.md explains how to verify it.
     [WolverineGet("/api/v1/audit/export", OperationId = "ExportAudit")]
+    [ProducesResponseType<string>(200, "application/x-ndjson")]
     [Tags("Audit")]
     [Authorize(Policy = Scopes.AuditRead)]
     public static async Task Export(HttpContext http, ClaimsPrincipal user, NpgsqlDataSource database, AuditProof proof, DateTimeOffset? from,

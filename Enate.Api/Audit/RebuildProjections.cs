@@ -21,6 +21,7 @@ public static class RebuildProjectionsEndpoint
     [Authorize(Policy = Scopes.Admin)]
     [Tags("Admin")]
     [ProducesResponseType<RebuildAccepted>(StatusCodes.Status202Accepted)]
+    [Answers("rebuild-running")]
     public static async Task<IResult> Post(ClaimsPrincipal user, ProjectionRebuilder rebuilder, CancellationToken ct)
     {
         var rebuild = await rebuilder.StartAsync(user.Tenant(), user.Who(), ct);
@@ -28,7 +29,8 @@ public static class RebuildProjectionsEndpoint
         return Results.Accepted($"/api/v1/admin/projections/rebuild/{rebuild.Id}", new RebuildAccepted(rebuild.Id));
     }
 
-    /// `{status, eventsProcessed, total, streamsCaughtUp, ...}`: status is running, succeeded, failed or abandoned.
+    /// A rebuild's progress: its status (running, succeeded, failed or abandoned), events processed of the total, and
+    /// streams caught up.
     [WolverineGet("/api/v1/admin/projections/rebuild/{id}", OperationId = "GetProjectionRebuild")]
     [Authorize(Policy = Scopes.Admin)]
     [Tags("Admin")]

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using Enate.Domain.Security;
 using Microsoft.AspNetCore.Authorization;
 using Enate.Api.Platform;
@@ -25,8 +26,11 @@ public static class ConnectionEndpoints
     /// is the connection's; with `If-Match` the write happens only if the connection is still as the client read it
     /// (412 otherwise), with `If-None-Match: *` only if the name is new.
     [WolverinePut("/api/v1/connections/{name}", OperationId = "PutConnection")]
+    [ProducesResponseType<ConnectionView>(201)]
+    [ProducesResponseType<ConnectionView>(200)]
     [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Connections")]
+    [Answers("precondition-failed", "concurrent-change")]
     public static async Task<IResult> Put(string name, ConnectionRequest request, HttpContext http, IDocumentSession session,
         ConnectionSecrets secrets, TimeProvider clock, CancellationToken ct)
     {
@@ -66,8 +70,10 @@ public static class ConnectionEndpoints
 
     /// Connections by name, paged with `limit` and `cursor`; secrets masked.
     [WolverineGet("/api/v1/connections", OperationId = "ListConnections")]
+    [ProducesResponseType<Page<ConnectionView>>(200)]
     [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Connections")]
+    [Answers("invalid-cursor")]
     public static async Task<IResult> List(int? limit, string? cursor, IQuerySession session, CancellationToken ct)
     {
         if (Paging.Check(limit, cursor, "connection", out var after) is { } problem) return problem;
@@ -80,6 +86,8 @@ public static class ConnectionEndpoints
 
     /// One connection, secrets masked, with its ETag (`If-None-Match` with it: 304).
     [WolverineGet("/api/v1/connections/{name}", OperationId = "GetConnection")]
+    [ProducesResponseType<ConnectionView>(200)]
+    [ProducesResponseType(304)]
     [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Connections")]
     public static async Task<IResult> Get(string name, HttpContext http, IQuerySession session, CancellationToken ct)
@@ -91,8 +99,10 @@ public static class ConnectionEndpoints
 
     /// Deletes a connection unless an active recipe still uses it (409); with `If-Match`, only the revision the client read.
     [WolverineDelete("/api/v1/connections/{name}", OperationId = "DeleteConnection")]
+    [ProducesResponseType(204)]
     [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Connections")]
+    [Answers("connection-in-use", "precondition-failed", "concurrent-change")]
     public static async Task<IResult> Delete(string name, HttpContext http, IDocumentSession session, Npgsql.NpgsqlDataSource database,
         CancellationToken ct)
     {

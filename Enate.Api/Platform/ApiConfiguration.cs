@@ -83,8 +83,8 @@ public static class ApiConfiguration
         builder.Services.AddSingleton(services => new Enate.Domain.Engine.RunEngine(services.GetRequiredService<Enate.Domain.Engine.Limits>(),
             services.GetRequiredService<TimeProvider>(), "api"));
         builder.Services.AddWolverineHttp();
-        builder.Services.AddOpenApi();
-        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi(OpenApiDescription.Configure);
+        builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = Problems.Customize);
         builder.Services.AddExceptionHandler<DatabaseProblems>();
         return builder;
     }

@@ -2,6 +2,9 @@ using System.Text;
 
 namespace Enate.Api.Platform;
 
+/// A list answered whole (it grows only by an administrator's hand).
+public sealed record Listing<T>(IReadOnlyList<T> Items);
+
 /// One page of a list, and the cursor of the next (null on the last page).
 public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);
 

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Enate.Api.Platform;
@@ -26,6 +27,7 @@ public static class DryRunEndpoint
     /// output and the requests it would send. No outbound call is made and no run is recorded; a call step's output is
     /// empty in a dry run, and a retry is never needed.
     [WolverinePost("/api/v1/recipes/{key}/dry-run", OperationId = "DryRunRecipe")]
+    [ProducesResponseType<DryRunResult>(200)]
     [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Recipes")]
     public static async Task<IResult> Post(string key, DryRunRequest request, IQuerySession session, RunEngine engine, TimeProvider clock,

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using Enate.Domain.Security;
 using Microsoft.AspNetCore.Authorization;
 using System.Text.Json;
@@ -15,6 +16,8 @@ public sealed record RecipeSaved(string Key, int Version, IReadOnlyList<FieldPro
 
 public sealed record RecipeView(string Key, string Name, bool Active, int LatestVersion, RecipeDefinition Definition, IReadOnlyList<RecipeVersionInfo> Versions);
 
+public sealed record RecipeActivation(string Key, bool Active);
+
 public sealed record RecipeListed(string Key, string Name, bool Active, int LatestVersion, string Trigger, DateTimeOffset UpdatedAt);
 
 public sealed record RecipeVersionView(string Key, int Version, string Sha256, DateTimeOffset CreatedAt, string CreatedBy, RecipeDefinition Definition);
@@ -23,6 +26,7 @@ public static class RecipeEndpoints
 {
     /// The JSON Schema of a recipe definition.
     [WolverineGet("/api/v1/recipes/schema", OperationId = "GetRecipeSchema")]
+    [ProducesResponseType<System.Text.Json.JsonElement>(200, "application/schema+json")]
     [AllowAnonymous]
     [Tags("Recipes")]
     public static IResult Schema() => Results.Text(RecipeJson.Schema.Value, "application/schema+json");
@@ -31,8 +35,11 @@ public static class RecipeEndpoints
     /// ETag is the recipe's; with `If-Match` the save happens only if the recipe is still as the client read it (412
     /// otherwise), with `If-None-Match: *` only if the key is new.
     [WolverinePut("/api/v1/recipes/{key}", OperationId = "PutRecipe")]
+    [ProducesResponseType<RecipeSaved>(201)]
+    [ProducesResponseType<RecipeSaved>(200)]
     [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Recipes")]
+    [Answers("precondition-failed", "concurrent-change")]
     public static async Task<IResult> Put(string key, JsonElement body, HttpContext http, IDocumentSession session, TimeProvider clock,
         RecipeCache cache, CancellationToken ct)
     {
@@ -91,8 +98,10 @@ public static class RecipeEndpoints
 
     /// Recipes by key, paged with `limit` and `cursor`.
     [WolverineGet("/api/v1/recipes", OperationId = "ListRecipes")]
+    [ProducesResponseType<Page<RecipeListed>>(200)]
     [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Recipes")]
+    [Answers("invalid-cursor")]
     public static async Task<IResult> List(int? limit, string? cursor, IQuerySession session, CancellationToken ct)
     {
         if (Paging.Check(limit, cursor, "recipe", out var after) is { } problem) return problem;
@@ -107,6 +116,8 @@ public static class RecipeEndpoints
     /// The latest definition and the list of versions, with the recipe's ETag (`If-None-Match` with it: 304); with
     /// asOf, the version that was latest then.
     [WolverineGet("/api/v1/recipes/{key}", OperationId = "GetRecipe")]
+    [ProducesResponseType<RecipeView>(200)]
+    [ProducesResponseType(304)]
     [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Recipes")]
     public static async Task<IResult> Get(string key, DateTimeOffset? asOf, HttpContext http, IQuerySession session, CancellationToken ct)
@@ -128,6 +139,7 @@ public static class RecipeEndpoints
 
     /// One version, exactly as it was saved.
     [WolverineGet("/api/v1/recipes/{key}/versions/{version}", OperationId = "GetRecipeVersion")]
+    [ProducesResponseType<RecipeVersionView>(200)]
     [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Recipes")]
     public static async Task<IResult> GetVersion(string key, int version, IQuerySession session, CancellationToken ct) =>
@@ -135,16 +147,21 @@ public static class RecipeEndpoints
             ? Results.Ok(new RecipeVersionView(v.Key, v.Version, v.Sha256, v.CreatedAt, v.CreatedBy, v.Definition))
             : Problems.NotFound($"Version {version} of recipe '{key}'");
 
+    /// An active recipe starts runs when triggered.
     [WolverinePost("/api/v1/recipes/{key}/activate", OperationId = "ActivateRecipe")]
+    [ProducesResponseType<RecipeActivation>(200)]
     [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Recipes")]
+    [Answers("precondition-failed", "concurrent-change")]
     public static Task<IResult> Activate(string key, HttpContext http, IDocumentSession session, RecipeCache cache, CancellationToken ct) =>
         SetActive(key, true, http, session, cache, ct);
 
     /// An inactive recipe rejects triggers with 409.
     [WolverinePost("/api/v1/recipes/{key}/deactivate", OperationId = "DeactivateRecipe")]
+    [ProducesResponseType<RecipeActivation>(200)]
     [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Recipes")]
+    [Answers("precondition-failed", "concurrent-change")]
     public static Task<IResult> Deactivate(string key, HttpContext http, IDocumentSession session, RecipeCache cache, CancellationToken ct) =>
         SetActive(key, false, http, session, cache, ct);
 
@@ -167,6 +184,6 @@ public static class RecipeEndpoints
         }
         cache.Forget(session.TenantId, key);
         Preconditions.Tag(http.Response, recipe.Revision);
-        return Results.Ok(new { key, active });
+        return Results.Ok(new RecipeActivation(key, active));
     }
 }

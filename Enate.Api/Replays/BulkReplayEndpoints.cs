@@ -102,7 +102,9 @@ public static class BulkReplayEndpoints
         return Results.Accepted($"/api/v1/replays/{job.Id}", new ReplayAccepted(job.Id));
     }
 
+    /// A bulk replay's progress: how many runs it selected, started and finished, with each outcome's count.
     [WolverineGet("/api/v1/replays/{id}", OperationId = "GetBulkReplay")]
+    [ProducesResponseType<BulkReplayView>(200)]
     [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Replay")]
     public static async Task<IResult> Get(Guid id, IQuerySession session, CancellationToken ct)
@@ -113,8 +115,10 @@ public static class BulkReplayEndpoints
 
     /// Stops starting replays; those already started finish on their own. A finished job answers 409.
     [WolverinePost("/api/v1/replays/{id}/cancel", OperationId = "CancelBulkReplay")]
+    [ProducesResponseType<BulkReplayView>(200)]
     [Authorize(Policy = Scopes.ReplayWrite)]
     [Tags("Replay")]
+    [Answers("replay-finished")]
     public static async Task<IResult> Cancel(System.Security.Claims.ClaimsPrincipal user, Guid id, IDocumentSession session, TimeProvider clock, CancellationToken ct)
     {
         // The Workers save the job as it advances: on a collision, read it again and retry.

@@ -26,6 +26,7 @@ public static class ReplayRunEndpoint
     [Authorize(Policy = Scopes.ReplayWrite)]
     [Tags("Replay")]
     [ProducesResponseType<RunAccepted>(StatusCodes.Status202Accepted)]
+    [Answers("recipe-inactive", "run-not-finished")]
     public static async Task<IResult> Post(Guid id, ReplayRunRequest request, System.Security.Claims.ClaimsPrincipal user,
         IDocumentSession session, IMessageBus bus,
         TimeProvider clock, CancellationToken ct)

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using System.Security.Claims;
 using Enate.Api.Platform;
 using Enate.Api.Security;
@@ -31,6 +32,8 @@ public static class WhatIfEndpoint
     /// the same step and attempt. No call is made and nothing is recorded. With `Prefer: respond-async` the comparison
     /// runs in the Workers instead: 202 with the job's address (GET /api/v1/what-ifs/{id}).
     [WolverinePost("/api/v1/recipes/{key}/versions/{version}/what-if", OperationId = "WhatIfRecipeVersion")]
+    [ProducesResponseType<WhatIfResult>(200)]
+    [ProducesResponseType<WhatIfAccepted>(202)]
     [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Replay")]
     public static async Task<IResult> Post(string key, int version, WhatIfBody? body, HttpRequest http, ClaimsPrincipal user,
@@ -70,6 +73,7 @@ public static class WhatIfEndpoint
 
     /// A what-if job: running with the comparisons so far, or completed with all of them.
     [WolverineGet("/api/v1/what-ifs/{id}", OperationId = "GetWhatIf")]
+    [ProducesResponseType<WhatIfJobView>(200)]
     [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Replay")]
     public static async Task<IResult> Get(Guid id, IQuerySession session, CancellationToken ct) =>

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using Enate.Api.Platform;
 using Enate.Domain.Security;
 using Microsoft.AspNetCore.Authorization;
@@ -12,6 +13,7 @@ public static class GetRunEndpoint
     /// One run as it stands now, caught up with its latest event; or, with `asOf` (a time) or `version` (an
     /// event number in the run's stream), as it stood then, rebuilt from the events up to that point.
     [WolverineGet("/api/v1/runs/{id}", OperationId = "GetRun")]
+    [ProducesResponseType<RunSummary>(200)]
     [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Runs")]
     public static async Task<IResult> Get(Guid id, DateTimeOffset? asOf, long? version, IDocumentSession session, CancellationToken ct)

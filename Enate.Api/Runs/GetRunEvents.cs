@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using Enate.Domain.Security;
 using Microsoft.AspNetCore.Authorization;
 using Enate.Api.Platform;
@@ -14,8 +15,10 @@ public static class GetRunEventsEndpoint
     /// The run's events in order, with each outbound request and response as recorded (secrets redacted); paged with
     /// `limit` and `cursor`, as every list is.
     [WolverineGet("/api/v1/runs/{id}/events", OperationId = "GetRunEvents")]
+    [ProducesResponseType<Page<RecordedEvent>>(200)]
     [Authorize(Policy = Scopes.AuditRead)]
     [Tags("Runs")]
+    [Answers("invalid-cursor")]
     public static async Task<IResult> Get(Guid id, int? limit, string? cursor, IQuerySession session, CancellationToken ct)
     {
         if (Paging.Check(limit, cursor, "event", out var position) is { } problem) return problem;

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using Enate.Domain.Security;
 using Microsoft.AspNetCore.Authorization;
 using Enate.Api.Platform;
@@ -13,8 +14,10 @@ public static class ListRunsEndpoint
 {
     /// Runs, newest first, filtered by recipe, status, Enate work item and time; paged with an opaque cursor.
     [WolverineGet("/api/v1/runs", OperationId = "ListRuns")]
+    [ProducesResponseType<Page<RunSummary>>(200)]
     [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Runs")]
+    [Answers("invalid-cursor")]
     public static async Task<IResult> Get(IQuerySession session, string? recipe, string? status, string? workItem,
         DateTimeOffset? from, DateTimeOffset? to, int? limit, string? cursor, CancellationToken ct)
     {

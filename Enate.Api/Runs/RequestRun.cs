@@ -25,6 +25,7 @@ public static class RequestRunEndpoint
     [Authorize(Policy = Scopes.RunsTrigger)]
     [Tags("Runs")]
     [ProducesResponseType<RunAccepted>(StatusCodes.Status202Accepted)]
+    [Answers("recipe-inactive", "idempotency-key", "idempotency-conflict")]
     public static async Task<IResult> Post(
         string key,
         [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,

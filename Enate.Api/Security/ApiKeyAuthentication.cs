@@ -16,7 +16,7 @@ public static class EnateClaims
     public const string KeyId = "enate:key";
 }
 
-/// `Authorization: Bearer <api key>`: one lookup by the key's hash (cached for a few seconds, so a
+/// `Authorization: Bearer &lt;api key&gt;`: one lookup by the key's hash (cached for a few seconds, so a
 /// revocation reaches every API replica within that time), then the key's tenant and scopes become claims.
 public sealed class ApiKeyAuthentication(
     IOptionsMonitor<AuthenticationSchemeOptions> options,

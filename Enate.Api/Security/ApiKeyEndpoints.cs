@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using System.Security.Claims;
 using Enate.Api.Platform;
 using Enate.Domain.Security;
@@ -19,7 +20,10 @@ public sealed record ApiKeyCreated(Guid Id, string Name, string[] Scopes, string
 
 public static class ApiKeyEndpoints
 {
+    /// Creates an API key of the caller's tenant with the scopes asked for. The key is in this answer only: it is stored
+    /// as its SHA-256 and can never be read again.
     [WolverinePost("/api/v1/api-keys", OperationId = "CreateApiKey")]
+    [ProducesResponseType<ApiKeyCreated>(201)]
     [Tags("API keys")]
     [Authorize(Policy = Scopes.Admin)]
     public static async Task<IResult> Create(ApiKeyRequest request, ClaimsPrincipal user, IDocumentStore store,
@@ -48,7 +52,9 @@ public static class ApiKeyEndpoints
             new ApiKeyCreated(document.KeyId, document.Name, document.Scopes, key));
     }
 
+    /// The API keys of the caller's tenant: name, scopes, the key's first characters, when made and when revoked; never the key.
     [WolverineGet("/api/v1/api-keys", OperationId = "ListApiKeys")]
+    [ProducesResponseType<Listing<ApiKeyView>>(200)]
     [Tags("API keys")]
     [Authorize(Policy = Scopes.Admin)]
     public static async Task<IResult> List(ClaimsPrincipal user, IDocumentStore store, CancellationToken ct)
@@ -56,11 +62,12 @@ public static class ApiKeyEndpoints
         await using var session = store.QuerySession();
         var tenant = user.Tenant();
         var keys = await session.Query<ApiKey>().Where(k => k.TenantId == tenant).OrderBy(k => k.CreatedAt).ToListAsync(ct);
-        return Results.Ok(new { items = keys.Select(ApiKeyView.Of) });
+        return Results.Ok(new Listing<ApiKeyView>(keys.Select(ApiKeyView.Of).ToList()));
     }
 
     /// Revokes a key of the caller's tenant. Another tenant's key is "not found".
     [WolverineDelete("/api/v1/api-keys/{id}", OperationId = "RevokeApiKey")]
+    [ProducesResponseType(204)]
     [Tags("API keys")]
     [Authorize(Policy = Scopes.Admin)]
     public static async Task<IResult> Revoke(Guid id, ClaimsPrincipal user, IDocumentStore store, ApiKeyCache cache,

@@ -53,7 +53,7 @@ public static class RateLimits
 
     private static bool IsDelivery(PathString path) => path.StartsWithSegments("/api/v1/hooks") || path.StartsWithSegments("/api/v1/enate/webhooks");
 
-    /// The route template and the id it addresses, as one key: "/api/v1/hooks/{hookId}:<guid>". Every spelling of an id
+    /// The route template and the id it addresses, as one key: "/api/v1/hooks/{hookId}:&lt;guid&gt;". Every spelling of an id
     /// that is not a GUID shares one bucket per route.
     private static string Target(HttpContext context)
     {

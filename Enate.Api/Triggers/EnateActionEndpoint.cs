@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using System.Security.Claims;
 using System.Text.Json;
 using Enate.Api.Platform;
@@ -21,8 +22,11 @@ public static class EnateActionEndpoint
     /// Enate's "Trigger External API" action (pattern 1 and 4): body `{"Action":[packet],"CallBackURL":"..."}`.
     /// The action's CallBackURL identifies the call: Enate repeating it starts nothing new (200, same run).
     [WolverinePost("/api/v1/enate/actions/{recipeKey}", OperationId = "TriggerFromEnateAction")]
+    [ProducesResponseType<RunAccepted>(202)]
+    [ProducesResponseType<RunAccepted>(200)]
     [Tags("Triggers")]
     [Authorize(Policy = Scopes.RunsTrigger)]
+    [Answers("recipe-inactive", "trigger-mismatch")]
     public static async Task<IResult> Post(string recipeKey, HttpRequest request, ClaimsPrincipal user,
         InboundRequests inbound, RecipeCache recipes, IDocumentStore store, CancellationToken ct)
     {

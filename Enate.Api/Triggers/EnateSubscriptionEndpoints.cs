@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
@@ -24,6 +25,9 @@ namespace Enate.Api.Triggers;
 
 public sealed record SubscriptionRequest(string? Connection, string? Webhook, int? FilterObjectType, Guid? FilterObjectGuid);
 
+/// The runs a delivery started (none when no recipe matched it).
+public sealed record RunsStarted(Guid[] RunIds);
+
 public sealed record SubscriptionView(Guid Id, string Url, string Connection, string Webhook, int? FilterObjectType,
     Guid? FilterObjectGuid, string? EnateGuid, DateTimeOffset CreatedAt);
 
@@ -38,8 +42,10 @@ public static class EnateSubscriptionEndpoints
     /// Registers a webhook subscription with Enate (its /WebHookSubscription API) pointing at this platform, with a
     /// generated custom-header secret that Enate sends back with every delivery.
     [WolverinePost("/api/v1/enate/subscriptions", OperationId = "SubscribeToEnateWebhook")]
+    [ProducesResponseType<SubscriptionView>(201)]
     [Tags("Triggers")]
     [Authorize(Policy = Scopes.RecipesWrite)]
+    [Answers("enate-unavailable")]
     public static async Task<IResult> Subscribe(SubscriptionRequest request, HttpRequest http, ClaimsPrincipal user,
         IDocumentStore store, OutboundCaller caller, IDataProtectionProvider protection, TimeProvider clock, CancellationToken ct)
     {
@@ -86,7 +92,9 @@ public static class EnateSubscriptionEndpoints
         return Results.Created($"/api/v1/enate/subscriptions/{id}", View(subscription, url));
     }
 
+    /// The tenant's Enate webhook subscriptions, each with the address Enate delivers to.
     [WolverineGet("/api/v1/enate/subscriptions", OperationId = "ListEnateSubscriptions")]
+    [ProducesResponseType<Listing<SubscriptionView>>(200)]
     [Tags("Triggers")]
     [Authorize(Policy = Scopes.RunsRead)]
     public static async Task<IResult> List(HttpRequest http, ClaimsPrincipal user, IDocumentStore store, CancellationToken ct)
@@ -94,15 +102,18 @@ public static class EnateSubscriptionEndpoints
         var tenant = user.Tenant();
         await using var session = store.QuerySession();
         var all = await session.Query<EnateSubscription>().Where(s => s.TenantId == tenant).OrderBy(s => s.CreatedAt).ToListAsync(ct);
-        return Results.Ok(new { items = all.Select(s => View(s, $"{PublicBase(http)}/api/v1/enate/webhooks/{s.Id}")) });
+        return Results.Ok(new Listing<SubscriptionView>(all.Select(s => View(s, $"{PublicBase(http)}/api/v1/enate/webhooks/{s.Id}")).ToList()));
     }
 
     /// Enate's webhook delivery. Authenticated by the subscription's custom header (constant-time comparison).
     /// Enate sends no event id and may deliver twice: the delivery key is the webhook type, the packet GUID and
     /// a hash of the state it reports, so a repeat starts nothing and a real change starts new runs.
     [WolverinePost("/api/v1/enate/webhooks/{subscriptionId}", OperationId = "ReceiveEnateWebhook")]
+    [ProducesResponseType<RunsStarted>(202)]
+    [ProducesResponseType<RunsStarted>(200)]
     [Tags("Triggers")]
     [AllowAnonymous]
+    [Answers("bad-signature")]
     public static async Task<IResult> Receive(Guid subscriptionId, HttpRequest request, InboundRequests inbound,
         IDocumentStore store, IDataProtectionProvider protection, CancellationToken ct)
     {
@@ -135,7 +146,7 @@ public static class EnateSubscriptionEndpoints
         var recipes = await MatchingRecipesAsync(store, subscription.TenantId, webhook, input, ct);
         var result = await inbound.AcceptAsync(subscription.TenantId, copy, DeliveryKey(subscription.Id, webhook, input),
             recipes, $"enate subscription {subscription.Id}", ct);
-        var answer = new { runIds = result.RunIds };
+        var answer = new RunsStarted(result.RunIds);
         return result.Duplicate || result.RunIds.Length == 0 ? Results.Ok(answer) : Results.Json(answer, statusCode: 202);
     }
 

@@ -1,3 +1,5 @@
+using Enate.Api.Runs;
+using Microsoft.AspNetCore.Mvc;
 using System.Security.Cryptography;
 using System.Text;
 using Enate.Api.Platform;
@@ -21,6 +23,7 @@ public static class HookEndpoints
 {
     /// The partner-facing URL and signing secret of a `webhook` recipe (created on first request).
     [WolverineGet("/api/v1/recipes/{key}/webhook", OperationId = "GetRecipeWebhook")]
+    [ProducesResponseType<HookView>(200)]
     [Tags("Triggers")]
     [Authorize(Policy = Scopes.RecipesWrite)]
     public static async Task<IResult> Get(string key, HttpRequest request, IQuerySession session, HookSecrets secrets,
@@ -33,6 +36,7 @@ public static class HookEndpoints
 
     /// A new secret; the previous one keeps verifying for 24 hours so the partner can switch without loss.
     [WolverinePost("/api/v1/recipes/{key}/webhook/rotate-secret", OperationId = "RotateRecipeWebhookSecret")]
+    [ProducesResponseType<HookView>(200)]
     [Tags("Triggers")]
     [Authorize(Policy = Scopes.RecipesWrite)]
     public static async Task<IResult> Rotate(string key, HttpRequest request, IQuerySession session, HookSecrets secrets,
@@ -46,8 +50,11 @@ public static class HookEndpoints
     /// A partner's webhook, verified as Standard Webhooks (HMAC-SHA256 over id.timestamp.body, 5 minutes
     /// tolerance, several signatures, constant-time comparison). A repeated webhook-id starts nothing.
     [WolverinePost("/api/v1/hooks/{hookId}", OperationId = "ReceivePartnerWebhook")]
+    [ProducesResponseType<RunAccepted>(202)]
+    [ProducesResponseType<RunAccepted>(200)]
     [Tags("Triggers")]
     [AllowAnonymous]
+    [Answers("bad-signature", "recipe-inactive", "trigger-mismatch")]
     public static async Task<IResult> Receive(Guid hookId, HttpRequest request, InboundRequests inbound,
         HookSecrets secrets, RecipeCache recipes, CancellationToken ct)
     {
@@ -88,8 +95,8 @@ public static class HookEndpoints
         var result = await inbound.AcceptAsync(hook.TenantId, copy, $"hook:{hook.Id}:{request.Headers["webhook-id"]}",
             [recipe], $"webhook {hook.Id}", ct);
         return result.Duplicate
-            ? Results.Ok(new { runId = result.RunIds[0] })
-            : Results.Accepted($"/api/v1/runs/{result.RunIds[0]}", new { runId = result.RunIds[0] });
+            ? Results.Ok(new RunAccepted(result.RunIds[0]))
+            : Results.Accepted($"/api/v1/runs/{result.RunIds[0]}", new RunAccepted(result.RunIds[0]));
     }
 
     private static async Task<IResult?> WebhookRecipe(IQuerySession session, string key, CancellationToken ct)

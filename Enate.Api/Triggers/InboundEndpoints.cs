@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using Enate.Api.Platform;
 using Enate.Api.Runs;
 using Enate.Domain;
@@ -17,8 +18,10 @@ public static class InboundEndpoints
 
     /// Every request that reached a trigger, newest first, with its verdict and the runs it started.
     [WolverineGet("/api/v1/inbound", OperationId = "ListInbound")]
+    [ProducesResponseType<Page<InboundRequest>>(200)]
     [Tags("Audit")]
     [Authorize(Policy = Scopes.AuditRead)]
+    [Answers("invalid-cursor")]
     public static async Task<IResult> List(IQuerySession session, string? verdict, string? trigger, DateTimeOffset? from,
         DateTimeOffset? to, int? limit, string? cursor, CancellationToken ct)
     {
@@ -52,7 +55,9 @@ public static class InboundEndpoints
         return page.Select(r => recorded.TryGetValue(r.Id, out var e) ? InboundRequestProjection.WithContent(r, e) : r).ToList();
     }
 
+    /// One inbound request as it arrived: its headers (credentials redacted), body, verdict, answer and the runs it started.
     [WolverineGet("/api/v1/inbound/{id}", OperationId = "GetInbound")]
+    [ProducesResponseType<InboundRequest>(200)]
     [Tags("Audit")]
     [Authorize(Policy = Scopes.AuditRead)]
     public static async Task<IResult> Get(Guid id, IQuerySession session, CancellationToken ct) =>

@@ -28,7 +28,7 @@ public sealed class when_a_client_edits_what_it_read(AppFixture app) : AppTest(a
     {
         Assert.Equal(412, result.Context.Response.StatusCode);
         Assert.Equal("application/problem+json", result.Context.Response.ContentType);
-        Assert.Equal("https://enate.dev/problems/precondition-failed", result.ReadAsJson<JsonElement>().GetProperty("type").GetString());
+        Assert.Equal("/problems/precondition-failed", result.ReadAsJson<JsonElement>().GetProperty("type").GetString());
     }
 
     [Fact]

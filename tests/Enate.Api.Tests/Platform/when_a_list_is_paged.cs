@@ -74,7 +74,7 @@ public sealed class when_a_list_is_paged(AppFixture app) : AppTest(app)
                 s.StatusCodeShouldBe(400);
                 s.ContentTypeShouldBe("application/problem+json");
             });
-            Assert.Equal("https://enate.dev/problems/invalid-cursor", wrong.ReadAsJson<JsonElement>().GetProperty("type").GetString());
+            Assert.Equal("/problems/invalid-cursor", wrong.ReadAsJson<JsonElement>().GetProperty("type").GetString());
             await Api.Scenario(s =>
             {
                 s.Get.Url($"{path}?limit=501");

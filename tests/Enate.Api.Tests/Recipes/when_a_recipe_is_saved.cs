@@ -54,7 +54,7 @@ public sealed class when_a_recipe_is_saved(AppFixture app) : AppTest(app)
             s.ContentTypeShouldBe("application/problem+json");
         });
         var problem = result.ReadAsJson<JsonElement>();
-        Assert.Equal("https://enate.dev/problems/validation", problem.GetProperty("type").GetString());
+        Assert.Equal("/problems/validation", problem.GetProperty("type").GetString());
         var paths = problem.GetProperty("errors").EnumerateArray().Select(e => e.GetProperty("path").GetString()).ToList();
         Assert.Contains("$.steps[0].connection", paths);
         Assert.Contains("$.steps[0].path", paths);

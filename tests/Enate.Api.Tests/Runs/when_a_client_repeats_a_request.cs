@@ -56,7 +56,7 @@ public sealed class when_a_client_repeats_a_request(AppFixture app) : AppTest(ap
         Assert.Equal(422, other.Context.Response.StatusCode);
         Assert.Equal("application/problem+json", other.Context.Response.ContentType);
         var problem = other.ReadAsJson<JsonElement>();
-        Assert.Equal("https://enate.dev/problems/idempotency-conflict", problem.GetProperty("type").GetString());
+        Assert.Equal("/problems/idempotency-conflict", problem.GetProperty("type").GetString());
         Assert.Contains(first.ReadAsJson<JsonElement>().GetProperty("runId").GetString()!, problem.GetProperty("detail").GetString());
         var runs = await Api.GetAsJson<JsonElement>("/api/v1/runs?recipe=orders");
         Assert.Single(runs.GetProperty("items").EnumerateArray());

@@ -21,7 +21,7 @@ public sealed class when_a_caller_presents_a_key(AppFixture app) : AppTest(app)
             s.StatusCodeShouldBe(HttpStatusCode.Unauthorized);
             s.ContentTypeShouldBe("application/problem+json");
         });
-        Assert.Equal("https://enate.dev/problems/unauthenticated", result.ReadAsJson<JsonElement>().GetProperty("type").GetString());
+        Assert.Equal("/problems/unauthenticated", result.ReadAsJson<JsonElement>().GetProperty("type").GetString());
     }
 
     [Fact]
@@ -42,7 +42,7 @@ public sealed class when_a_caller_presents_a_key(AppFixture app) : AppTest(app)
             s.WithRequestHeader("Authorization", $"Bearer {reader}");
             s.StatusCodeShouldBe(HttpStatusCode.Forbidden);
         });
-        Assert.Equal("https://enate.dev/problems/forbidden", result.ReadAsJson<JsonElement>().GetProperty("type").GetString());
+        Assert.Equal("/problems/forbidden", result.ReadAsJson<JsonElement>().GetProperty("type").GetString());
         await Api.Scenario(s =>
         {
             s.Get.Url("/api/v1/recipes/forbidden");

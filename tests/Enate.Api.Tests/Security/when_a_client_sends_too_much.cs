@@ -66,7 +66,7 @@ public sealed class when_a_client_sends_too_much : IAsyncLifetime
         Assert.Contains(429, statuses);
         Assert.NotNull(last);
         Assert.True(int.Parse(last.RetryAfter) >= 1);
-        Assert.Equal("https://enate.dev/problems/rate-limited", last.Type);
+        Assert.Equal("/problems/rate-limited", last.Type);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text;
 using Alba;
 using Marten;
@@ -122,12 +123,23 @@ public sealed class when_clients_send_garbage_everywhere(AppFixture app, ITestOu
             else if (result.Context.Response.ContentLength is > 0 && status >= 400 &&
                      result.Context.Response.ContentType?.StartsWith("application/problem+json") != true)
                 failures.Add($"{status} without problem+json: {method} {url}");
+            else if (status >= 400 && result.Context.Response.ContentType?.StartsWith("application/problem+json") == true &&
+                     KnownProblem(await result.ReadAsTextAsync(), status) is { } unknown)
+                failures.Add($"{status} {unknown}: {method} {url}");
         }
 
         output.WriteLine($"{sent} requests over {routes.Count} routes");
         Assert.True(failures.Count == 0, string.Join("\n", failures.Distinct().Take(30)) + "\n" +
             string.Join("\n", App.Logs.Lines.Where(l => (l.StartsWith("Error") || l.StartsWith("Critical")) && !l.Contains("deserialize JSON")).Take(2)));
         Assert.Equal(before, await StateAsync());
+    }
+
+    /// Null when the problem's type is in the catalogue (docs/problems.md) with this status; otherwise what is wrong.
+    private static string? KnownProblem(string body, int status)
+    {
+        var type = JsonDocument.Parse(body).RootElement.TryGetProperty("type", out var t) ? t.GetString() ?? "" : "";
+        var kind = type.StartsWith(Enate.Api.Platform.Problems.TypeBase) ? Enate.Api.Platform.ProblemCatalogue.Find(type[Enate.Api.Platform.Problems.TypeBase.Length..]) : null;
+        return kind is null ? $"type '{type}' is not in the catalogue" : kind.Status != status ? $"type '{type}' is listed as {kind.Status}" : null;
     }
 
     /// Reads may address the real recipe and connection ("fuzz"); writes only ever address what does not exist,

@@ -119,7 +119,7 @@ public sealed class when_a_body_holds_what_text_cannot(AppFixture app) : AppTest
         foreach (var (route, status, answer) in answers)
         {
             Assert.True(status == 400, $"{route} answered {status} to a body that is {what}");
-            Assert.Equal("https://enate.dev/problems/malformed-json", answer.GetProperty("type").GetString());
+            Assert.Equal("/problems/malformed-json", answer.GetProperty("type").GetString());
         }
         var rejected = await Api.GetAsJson<JsonElement>("/api/v1/inbound?verdict=rejected");
         Assert.Equal(4, rejected.GetProperty("items").EnumerateArray().Count(i => i.GetProperty("status").GetInt32() == 400));
@@ -136,7 +136,7 @@ public sealed class when_a_body_holds_what_text_cannot(AppFixture app) : AppTest
             s.WithRequestHeader("Content-Type", "application/json");
             s.StatusCodeShouldBe(400);
         });
-        Assert.Equal("https://enate.dev/problems/nul-character", recipe.ReadAsJson<JsonElement>().GetProperty("type").GetString());
+        Assert.Equal("/problems/nul-character", recipe.ReadAsJson<JsonElement>().GetProperty("type").GetString());
         await Api.Scenario(s =>
         {
             s.Get.Url("/api/v1/recipes/with-nul");
