@@ -5,6 +5,9 @@ var builder = DistributedApplication.CreateBuilder(args);
 
 var database = builder.AddEnateDatabase();
 var bootstrapApiKey = builder.AddParameter("bootstrap-api-key", secret: true);
+// The platform operator's key, which creates and disables tenants: random per developer, kept in user secrets.
+var operatorApiKey = builder.AddParameter("operator-api-key",
+    new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
 // The key audit checkpoints are signed with must not live in the database it vouches for: a random one per
 // developer, kept in this project's user secrets; in production, an environment secret (docs/audit.md).
 var auditSigningKey = builder.AddParameter("audit-signing-key",
@@ -26,6 +29,7 @@ var api = builder.AddProject<Projects.Enate_Api>("api", launchProfileName: null)
     .WaitFor(simulators)
     .WithEnvironment("ASPNETCORE_ENVIRONMENT", builder.Environment.EnvironmentName)
     .WithEnvironment("Enate__Bootstrap__ApiKey", bootstrapApiKey)
+    .WithEnvironment("Enate__Operator__ApiKey", operatorApiKey)
     .WithEnvironment("Enate__Audit__SigningKey", auditSigningKey)
     .WithEnvironment("Enate__Audit__Witness__Folder", witness)
     .WithHttpHealthCheck("/health");

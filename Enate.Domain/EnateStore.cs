@@ -118,6 +118,7 @@ public static class EnateStore
         // A rebuild re-projects every tenant's read models: it is the platform's, and records who asked.
         options.Schema.For<ProjectionRebuild>().SingleTenanted();
         // A key is looked up before its tenant is known; it carries its tenant as a field.
+        options.Schema.For<Enate.Domain.Security.Tenant>().SingleTenanted();
         options.Schema.For<ApiKey>().SingleTenanted().Index(x => x.KeyId).Index(x => x.TenantId);
     }
 }

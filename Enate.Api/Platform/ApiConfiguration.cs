@@ -64,6 +64,7 @@ public static class ApiConfiguration
         builder.Services.AddEnateDataProtection();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddScoped<RunStarter>();
+        builder.Services.AddSingleton<Tenants.TenantStatus>();
         builder.Services.AddSingleton(new Enate.Domain.Runs.IdempotencyWindow(
             builder.Configuration.GetValue(Enate.Domain.Runs.IdempotencyWindow.Setting, Enate.Domain.Runs.IdempotencyWindow.Default)));
         builder.Services.AddSingleton<BulkWriter>();

@@ -17,15 +17,19 @@ public static class EnateClaims
 }
 
 /// `Authorization: Bearer &lt;api key&gt;`: one lookup by the key's hash (cached for a few seconds, so a
-/// revocation reaches every API replica within that time), then the key's tenant and scopes become claims.
+/// revocation reaches every API replica within that time), then the key's tenant and scopes become claims. The
+/// platform operator's key (`Enate:Operator:ApiKey`) carries the operator scope and no tenant. A key of a disabled
+/// tenant is refused with 403 `tenant-disabled`.
 public sealed class ApiKeyAuthentication(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    ApiKeyCache cache)
+    ApiKeyCache cache,
+    OperatorKey operatorKey)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
+    private const string TenantDisabled = "enate:tenant-disabled";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -34,8 +38,21 @@ public sealed class ApiKeyAuthentication(
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || header.Length <= 7)
             return AuthenticateResult.Fail("The Authorization header is not a bearer API key.");
 
-        var key = await cache.FindAsync(header[7..].Trim(), Context.Connection.RemoteIpAddress?.ToString(), Context.RequestAborted);
-        if (key is null) return AuthenticateResult.Fail("Unknown or revoked API key.");
+        var presented = header[7..].Trim();
+        if (operatorKey.Matches(presented))
+        {
+            var operatorClaims = new ClaimsIdentity([
+                new(ClaimTypes.Name, "platform operator"), new(EnateClaims.KeyId, "operator"), new(EnateClaims.Scope, Scopes.Operator)], SchemeName);
+            return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(operatorClaims), SchemeName));
+        }
+        var known = await cache.FindAsync(presented, Context.Connection.RemoteIpAddress?.ToString(), Context.RequestAborted);
+        if (known is null) return AuthenticateResult.Fail("Unknown or revoked API key.");
+        if (known.TenantDisabled)
+        {
+            Context.Items[TenantDisabled] = known.Key.TenantId;
+            return AuthenticateResult.Fail("The key's tenant is disabled.");
+        }
+        var key = known.Key;
 
         var claims = new List<Claim>
         {
@@ -50,6 +67,9 @@ public sealed class ApiKeyAuthentication(
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (Context.Items.TryGetValue(TenantDisabled, out var tenant))
+            return WriteProblem(StatusCodes.Status403Forbidden, "tenant-disabled", "Tenant disabled.",
+                $"Tenant '{tenant}' is disabled; its keys are refused until the platform operator enables it.");
         Response.Headers.WWWAuthenticate = "Bearer";
         return WriteProblem(StatusCodes.Status401Unauthorized, "unauthenticated", "Authentication required.",
             "Send a valid API key as 'Authorization: Bearer <key>'.");
@@ -69,7 +89,7 @@ public sealed class ApiKeyAuthentication(
 /// database, and a key that is in use is held after its first request.
 public sealed class ApiKeyCache(IDocumentStore store, TimeProvider clock, IConfiguration configuration)
 {
-    private readonly FreshCache<string, ApiKey?> _keys = new(TimeSpan.FromSeconds(5), clock);
+    private readonly FreshCache<string, KnownKey?> _keys = new(TimeSpan.FromSeconds(5), clock);
     private readonly PartitionedRateLimiter<string> _lookups = PartitionedRateLimiter.Create<string, string>(address =>
         RateLimitPartition.GetTokenBucketLimiter(address, _ => new TokenBucketRateLimiterOptions
         {
@@ -80,7 +100,7 @@ public sealed class ApiKeyCache(IDocumentStore store, TimeProvider clock, IConfi
             AutoReplenishment = true,
         }));
 
-    public async Task<ApiKey?> FindAsync(string presented, string? address, CancellationToken ct)
+    public async Task<KnownKey?> FindAsync(string presented, string? address, CancellationToken ct)
     {
         if (presented.Length is < 16 or > 200) return null;
         var hashed = ApiKey.HashOf(presented);
@@ -93,9 +113,33 @@ public sealed class ApiKeyCache(IDocumentStore store, TimeProvider clock, IConfi
         {
             await using var session = store.QuerySession();
             var key = await session.LoadAsync<ApiKey>(hash);
-            return key?.RevokedAt is null ? key : null;
+            if (key is null || key.RevokedAt is not null) return null;
+            var tenant = await session.LoadAsync<Tenant>(key.TenantId);
+            return new KnownKey(key, tenant?.Disabled == true);
         }, ct);
     }
 
     public void Forget(string hash) => _keys.Forget(hash);
+}
+
+/// A key that exists and is not revoked, and whether its tenant is disabled.
+public sealed record KnownKey(ApiKey Key, bool TenantDisabled);
+
+/// The platform operator's key (`Enate:Operator:ApiKey`, at least 32 characters), compared in constant time; none
+/// configured: no request is the operator's.
+public sealed class OperatorKey
+{
+    private readonly byte[]? _hash;
+
+    public OperatorKey(IConfiguration configuration)
+    {
+        var key = configuration["Enate:Operator:ApiKey"];
+        if (string.IsNullOrWhiteSpace(key)) return;
+        if (key.Length < 32) throw new InvalidOperationException("Enate:Operator:ApiKey must be at least 32 characters.");
+        _hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key));
+    }
+
+    public bool Matches(string presented) => _hash is not null &&
+        System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+            _hash, System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(presented)));
 }

@@ -24,6 +24,19 @@ public sealed class BootstrapKey(IConfiguration configuration, IHostEnvironment 
 
         var tenant = configuration["Enate:Bootstrap:Tenant"] is { Length: > 0 } t ? t : "demo";
         await using var session = store.LightweightSession();
+        if (await session.LoadAsync<Tenant>(tenant, ct) is null)
+        {
+            await using var record = store.LightweightSession();
+            record.Insert(new Tenant { Id = tenant, Name = tenant, CreatedAt = clock.GetUtcNow(), CreatedBy = "bootstrap" });
+            try
+            {
+                await record.SaveChangesAsync(ct);
+            }
+            catch (JasperFx.DocumentAlreadyExistsException)
+            {
+                // Another API replica recorded it first.
+            }
+        }
         var hash = ApiKey.HashOf(key);
         if (await session.LoadAsync<ApiKey>(hash, ct) is not null) return;
         session.Insert(new ApiKey

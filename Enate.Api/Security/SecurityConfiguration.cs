@@ -10,6 +10,7 @@ public static class SecurityConfiguration
     public static WebApplicationBuilder AddApiSecurity(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<ApiKeyCache>();
+        builder.Services.AddSingleton<OperatorKey>();
         builder.Services.AddAuthentication(ApiKeyAuthentication.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthentication>(
                 ApiKeyAuthentication.SchemeName, _ => { });
@@ -25,6 +26,11 @@ public static class SecurityConfiguration
                     .RequireAssertion(context => context.User.HasClaim(EnateClaims.Scope, scope)
                                                  || context.User.HasClaim(EnateClaims.Scope, Scopes.Admin)));
             }
+            // The operator's scope is its own: no tenant's admin key holds it.
+            options.AddPolicy(Scopes.Operator, policy => policy
+                .AddAuthenticationSchemes(ApiKeyAuthentication.SchemeName)
+                .RequireAuthenticatedUser()
+                .RequireClaim(EnateClaims.Scope, Scopes.Operator));
         });
         builder.Services.AddHostedService<BootstrapKey>();
         return builder;

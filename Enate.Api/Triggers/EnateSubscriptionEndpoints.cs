@@ -113,9 +113,9 @@ public static class EnateSubscriptionEndpoints
     [ProducesResponseType<RunsStarted>(200)]
     [Tags("Triggers")]
     [AllowAnonymous]
-    [Answers("bad-signature")]
+    [Answers("bad-signature", "tenant-disabled")]
     public static async Task<IResult> Receive(Guid subscriptionId, HttpRequest request, InboundRequests inbound,
-        IDocumentStore store, IDataProtectionProvider protection, CancellationToken ct)
+        IDocumentStore store, IDataProtectionProvider protection, Tenants.TenantStatus tenants, CancellationToken ct)
     {
         await using var platform = store.QuerySession();
         var subscription = await platform.LoadAsync<EnateSubscription>(subscriptionId, ct);
@@ -134,6 +134,11 @@ public static class EnateSubscriptionEndpoints
             await inbound.RejectAsync(subscription.TenantId, copy, 401, $"Missing or wrong {subscription.HeaderName} header.", ct);
             return Problems.Problem(StatusCodes.Status401Unauthorized, "bad-signature", "Not authenticated.",
                 $"The {subscription.HeaderName} header does not match this subscription.");
+        }
+        if (await tenants.IsDisabledAsync(subscription.TenantId, ct))
+        {
+            await inbound.RejectAsync(subscription.TenantId, copy, 403, "The tenant is disabled.", ct);
+            return Tenants.TenantStatus.Refusal(subscription.TenantId);
         }
         if (copy.Json() is not { ValueKind: JsonValueKind.Object } input)
         {

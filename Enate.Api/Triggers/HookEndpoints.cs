@@ -54,9 +54,9 @@ public static class HookEndpoints
     [ProducesResponseType<RunAccepted>(200)]
     [Tags("Triggers")]
     [AllowAnonymous]
-    [Answers("bad-signature", "recipe-inactive", "trigger-mismatch")]
+    [Answers("bad-signature", "tenant-disabled", "recipe-inactive", "trigger-mismatch")]
     public static async Task<IResult> Receive(Guid hookId, HttpRequest request, InboundRequests inbound,
-        HookSecrets secrets, RecipeCache recipes, CancellationToken ct)
+        HookSecrets secrets, RecipeCache recipes, Tenants.TenantStatus tenants, CancellationToken ct)
     {
         var copy = await InboundCopy.ReadAsync(request, TriggerTypes.Webhook, hookId.ToString(), inbound.Now);
         var known = await secrets.FindAsync(hookId, ct);
@@ -78,6 +78,12 @@ public static class HookEndpoints
             await inbound.RejectAsync(hook.TenantId, copy, 401, $"Signature: {failure}", ct);
             return Problems.Problem(StatusCodes.Status401Unauthorized, "bad-signature", "Bad signature.",
                 "The webhook signature does not verify (Standard Webhooks: webhook-id, webhook-timestamp within 5 minutes, webhook-signature).");
+        }
+        // Only a partner that proved who it is learns that the tenant is disabled.
+        if (await tenants.IsDisabledAsync(hook.TenantId, ct))
+        {
+            await inbound.RejectAsync(hook.TenantId, copy, 403, "The tenant is disabled.", ct);
+            return Tenants.TenantStatus.Refusal(hook.TenantId);
         }
         if (copy.JsonProblem is { } malformed)
         {

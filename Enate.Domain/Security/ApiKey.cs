@@ -14,6 +14,9 @@ public static class Scopes
     public const string Admin = "admin";
 
     public static readonly string[] All = [RecipesWrite, RunsTrigger, RunsRead, AuditRead, ReplayWrite, Admin];
+
+    /// The platform operator's, held by no tenant's key: it manages tenants and nothing inside them.
+    public const string Operator = "platform:operator";
 }
 
 /// An API key as stored: only the SHA-256 of the key, never the key. The document id is that hash, so

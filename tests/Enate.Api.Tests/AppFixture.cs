@@ -29,6 +29,8 @@ public sealed class AppFixture : IAsyncLifetime
 
     /// The bootstrap admin key of tenant `demo`, as the AppHost seeds it in Development.
     public const string AdminKey = "test-admin-key-for-tenant-demo-0001";
+    /// The platform operator's key, which manages tenants.
+    public const string OperatorKey = "test-operator-key-0123456789-abcdefghij";
 
     /// The audit signing key the API and the Workers share, and the folder their checkpoints are witnessed in.
     public const string AuditSigningKey = "test-audit-signing-key-not-a-secret-0001";
@@ -89,6 +91,7 @@ public sealed class AppFixture : IAsyncLifetime
             web.UseEnvironment("Testing");
             web.UseSetting($"ConnectionStrings:{EnateStore.DatabaseName}", connectionString);
             web.UseSetting("Enate:Bootstrap:ApiKey", AdminKey);
+            web.UseSetting("Enate:Operator:ApiKey", OperatorKey);
             web.UseSetting("Enate:Audit:SigningKey", AuditSigningKey);
             web.UseSetting("Enate:Audit:Witness:Folder", WitnessFolderFor(connectionString));
             // The fuzz test alone sends thousands of requests with one key; limits have their own test host.
