@@ -63,6 +63,8 @@ public static class EnateStore
             json.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
             // Values jsonb cannot hold as they are (U+0000) are kept all the same.
             StoredJson.AddConverters(json);
+            // A recipe's JSON written out keeps its members' order, which jsonb would not.
+            json.Converters.Add(new JsonTemplate.Stored());
         });
         options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
 

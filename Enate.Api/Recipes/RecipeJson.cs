@@ -14,6 +14,9 @@ public static class RecipeJson
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         RespectNullableAnnotations = true,
         RespectRequiredConstructorParameters = true,
+        // Set, not left to the first serialization: the schema is exported from these options, and a process whose
+        // first request asks for the schema would otherwise fail there.
+        TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
     };
 
     public static readonly Lazy<string> Schema = new(() =>
@@ -25,6 +28,9 @@ public static class RecipeJson
                 var description = context.PropertyInfo?.AttributeProvider?
                     .GetCustomAttributes(typeof(System.ComponentModel.DescriptionAttribute), false)
                     .OfType<System.ComponentModel.DescriptionAttribute>().FirstOrDefault()?.Description;
+                // JSON to produce: a template in a string, or JSON written out.
+                if (context.TypeInfo.Type == typeof(JsonTemplate))
+                    node = new System.Text.Json.Nodes.JsonObject { ["type"] = new System.Text.Json.Nodes.JsonArray("string", "object", "array") };
                 if (description is not null && node is System.Text.Json.Nodes.JsonObject obj) obj.Insert(0, "description", description);
                 return node;
             },

@@ -66,12 +66,5 @@ public static class EnateOperations
     private static string Text(JsonNode? value) =>
         value is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.String ? v.GetValue<string>() : value?.ToJsonString() ?? "";
 
-    private static JsonNode? Resolve(JsonNode? value, JsonObject context, TransformBudget budget) => value switch
-    {
-        JsonValue v when v.GetValueKind() == System.Text.Json.JsonValueKind.String => Templates.Render(v.GetValue<string>(), context, budget),
-        JsonObject o when o.Count == 1 && o["$select"] is JsonValue select => Expressions.Evaluate(select.GetValue<string>(), context, budget)?.DeepClone(),
-        JsonObject o => new JsonObject(o.Select(p => KeyValuePair.Create(p.Key, Resolve(p.Value, context, budget)))),
-        JsonArray a => new JsonArray(a.Select(item => Resolve(item, context, budget)).ToArray()),
-        _ => value?.DeepClone(),
-    };
+    private static JsonNode? Resolve(JsonNode? value, JsonObject context, TransformBudget budget) => Templates.Resolve(value, context, budget);
 }

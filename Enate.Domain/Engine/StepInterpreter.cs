@@ -23,7 +23,7 @@ public static class StepInterpreter
     {
         var headers = (step.Headers ?? new Dictionary<string, string>())
             .ToDictionary(h => h.Key, h => Templates.Render(h.Value, context, budget), StringComparer.OrdinalIgnoreCase);
-        var body = step.Body is null ? null : Templates.RenderJson(step.Body, context, budget)?.ToJsonString();
+        var body = step.Body is null ? null : Templates.RenderJson(step.Body.Node, context, budget)?.ToJsonString();
         return new CallPlan(step.Connection!, (step.Method ?? "GET").ToUpperInvariant(), Templates.RenderPath(step.Path ?? "", context, budget).Trim(),
             headers, body, body is null ? null : "application/json");
     }
@@ -38,7 +38,7 @@ public static class StepInterpreter
             // The template sees the whole context, plus the selected/parsed data as `data`.
             var model = (JsonObject)context.DeepClone();
             model["data"] = data?.DeepClone();
-            data = Templates.RenderJson(step.Template, model, budget);
+            data = Templates.RenderJson(step.Template.Node, model, budget);
         }
         return step.To is null ? data : Write(step.To, data, budget);
     }

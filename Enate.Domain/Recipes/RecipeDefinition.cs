@@ -71,11 +71,11 @@ public sealed record StepDefinition
     [Description("http: extra headers; each value is a Liquid template.")]
     public IReadOnlyDictionary<string, string>? Headers { get; init; }
 
-    [Description("http: a Liquid template for the JSON body; enate: templates for the operation's arguments.")]
-    public string? Body { get; init; }
+    [Description("http: the JSON body, either a Liquid template that renders JSON (a string) or JSON written out whose string values are Liquid templates and whose {\"$select\": \"<JMESPath>\"} objects take any JSON value from the run context.")]
+    public JsonTemplate? Body { get; init; }
 
-    [Description("transform: a Liquid template that renders JSON.")]
-    public string? Template { get; init; }
+    [Description("transform: the JSON to produce, either a Liquid template that renders JSON (a string) or JSON written out whose string values are Liquid templates and whose {\"$select\": \"<JMESPath>\"} objects take any JSON value (the selected data is `data`).")]
+    public JsonTemplate? Template { get; init; }
 
     [Description("transform: a JMESPath expression over the run context (input, steps, recipe, run, tenant).")]
     public string? Select { get; init; }

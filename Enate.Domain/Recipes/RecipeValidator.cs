@@ -29,6 +29,28 @@ public static partial class RecipeValidator
         {
             if (expression is not null && Expressions.Validate(expression) is { } error) Add(path, error);
         }
+        // JSON to render: a Liquid template as a string, or JSON written out with templates and $select inside.
+        void CheckJson(string path, System.Text.Json.Nodes.JsonNode? node)
+        {
+            switch (node)
+            {
+                case null:
+                    return;
+                case System.Text.Json.Nodes.JsonValue v when v.TryGetValue<string>(out var template):
+                    Liquid(path, template);
+                    return;
+                case System.Text.Json.Nodes.JsonObject o when o.Count == 1 && o.ContainsKey("$select"):
+                    if (o["$select"] is System.Text.Json.Nodes.JsonValue s && s.TryGetValue<string>(out var select)) JmesPath($"{path}.$select", select);
+                    else Add($"{path}.$select", "must be a JMESPath expression (a string).");
+                    return;
+                case System.Text.Json.Nodes.JsonObject o:
+                    foreach (var (name, value) in o) CheckJson($"{path}.{name}", value);
+                    return;
+                case System.Text.Json.Nodes.JsonArray a:
+                    for (var i = 0; i < a.Count; i++) CheckJson($"{path}[{i}]", a[i]);
+                    return;
+            }
+        }
 
         if (string.IsNullOrWhiteSpace(recipe.Name)) Add("$.name", "is required.");
 
@@ -78,7 +100,7 @@ public static partial class RecipeValidator
                     var connection = step.Connection is null ? null : connections.GetValueOrDefault(step.Connection);
                     if (step.Path is not null && connection is not null && OriginProblem(step.Path, connection) is { } elsewhere)
                         Add($"{at}.path", elsewhere);
-                    Liquid($"{at}.body", step.Body);
+                    CheckJson($"{at}.body", step.Body?.Node);
                     foreach (var (name, value) in step.Headers ?? new Dictionary<string, string>())
                     {
                         Liquid($"{at}.headers.{name}", value);
@@ -102,7 +124,7 @@ public static partial class RecipeValidator
                 case StepTypes.Transform:
                     if (step.Template is null && step.Select is null && step.To is null)
                         Add(at, "a transform needs a template, a select or a to.");
-                    Liquid($"{at}.template", step.Template);
+                    CheckJson($"{at}.template", step.Template?.Node);
                     JmesPath($"{at}.select", step.Select);
                     if (step.From is not null && !DataFormats.All.Contains(step.From)) Add($"{at}.from", $"must be one of {string.Join(", ", DataFormats.All)}.");
                     if (step.To is not null && !DataFormats.All.Contains(step.To)) Add($"{at}.to", $"must be one of {string.Join(", ", DataFormats.All)}.");

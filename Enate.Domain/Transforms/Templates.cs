@@ -74,6 +74,24 @@ public static class Templates
         }
     }
 
+    /// JSON from a template as a recipe writes it: a string is a Liquid template rendering JSON; JSON written out keeps its
+    /// shape, each string value rendered as a Liquid template and each `{"$select": "<JMESPath>"}` replaced by the value
+    /// it selects. Both forms of the same JSON render the same bytes.
+    public static JsonNode? RenderJson(JsonNode template, JsonNode? model, TransformBudget? budget = null) =>
+        template is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.String
+            ? RenderJson(v.GetValue<string>(), model, budget)
+            : Resolve(template, model, budget);
+
+    /// A string value rendered as Liquid text, `{"$select": …}` as the JSON value it selects; everything else as written.
+    public static JsonNode? Resolve(JsonNode? value, JsonNode? model, TransformBudget? budget = null) => value switch
+    {
+        JsonValue v when v.GetValueKind() == System.Text.Json.JsonValueKind.String => Render(v.GetValue<string>(), model, budget),
+        JsonObject o when o.Count == 1 && o["$select"] is JsonValue select => Expressions.Evaluate(select.GetValue<string>(), model, budget)?.DeepClone(),
+        JsonObject o => new JsonObject(o.Select(p => KeyValuePair.Create(p.Key, Resolve(p.Value, model, budget)))),
+        JsonArray a => new JsonArray(a.Select(item => Resolve(item, model, budget)).ToArray()),
+        _ => value?.DeepClone(),
+    };
+
     /// Renders, then reads the output as JSON.
     public static JsonNode? RenderJson(string template, JsonNode? model, TransformBudget? budget = null)
     {
