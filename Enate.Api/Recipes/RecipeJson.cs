@@ -35,16 +35,24 @@ public static class RecipeJson
                 return node;
             },
         });
+        RecipeSchema.Refine(schema.AsObject());
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema";
         schema["title"] = "Enate integration recipe";
         return schema.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     });
 
-    /// Reads a definition; a shape error comes back as a problem with its JSON path.
+    /// Reads a definition; a shape error comes back as a problem with its JSON path. A `$schema` member is for editors
+    /// and is not part of the recipe (nor of its hash).
     public static (RecipeDefinition? Recipe, RecipeProblem? Problem) Read(JsonElement body)
     {
         try
         {
+            if (body.ValueKind == JsonValueKind.Object && body.TryGetProperty("$schema", out _))
+            {
+                var without = System.Text.Json.Nodes.JsonObject.Create(body)!;
+                without.Remove("$schema");
+                body = JsonSerializer.SerializeToElement(without);
+            }
             var recipe = body.Deserialize<RecipeDefinition>(Options);
             return recipe is null ? (null, new RecipeProblem("$", "must be a JSON object.")) : (recipe, null);
         }

@@ -96,7 +96,9 @@ public sealed class when_a_recipe_writes_its_json_out(AppFixture app) : AppTest(
         // request may be for the schema.
         Assert.NotNull(RecipeJson.Options.TypeInfoResolver);
         var schema = await Api.GetAsJson<JsonElement>("/api/v1/recipes/schema");
-        var body = schema.GetProperty("properties").GetProperty("steps").GetProperty("items").GetProperty("properties").GetProperty("body");
+        var http = schema.GetProperty("properties").GetProperty("steps").GetProperty("items").GetProperty("oneOf").EnumerateArray()
+            .Single(step => step.GetProperty("properties").GetProperty("type").GetProperty("const").GetString() == "http");
+        var body = http.GetProperty("properties").GetProperty("body");
         Assert.Equal(["string", "object", "array"], body.GetProperty("type").EnumerateArray().Select(t => t.GetString()));
         Assert.Contains("$select", body.GetProperty("description").GetString());
     }
