@@ -14,6 +14,7 @@ public static class ProblemCatalogue
     [
         new("bad-request", 400, "Bad request.", "A value in the path or query does not parse (a GUID, a number, a time), or the request itself is malformed.", "Send the value in the form the API reference gives."),
         new("malformed-json", 400, "Bad request.", "The body is not JSON text: malformed, not UTF-8, or an escape of half a surrogate pair.", "Send valid JSON in UTF-8."),
+        new("malformed-yaml", 400, "Bad request.", "A recipe sent as YAML does not parse, holds more than one document, or expands to too much (the detail gives the line).", "Fix the YAML at the place named."),
         new("nul-character", 400, "Bad request.", "A recipe, connection or setting holds the character U+0000, which none may contain (trigger inputs may).", "Remove the \\u0000."),
         new("unstorable-value", 400, "Bad request.", "The request holds a value the database cannot store; nothing was recorded.", "Change the value the detail names."),
         new("idempotency-key", 400, "Bad request.", "The Idempotency-Key header is empty or longer than 200 characters.", "Send 1 to 200 characters."),

@@ -49,7 +49,7 @@ public static class RequestGuards
                 return;
             }
             var hasBody = request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0;
-            if (hasBody && request.Path.StartsWithSegments("/api") && !IsJson(request.ContentType))
+            if (hasBody && request.Path.StartsWithSegments("/api") && !IsJson(request.ContentType) && !IsRecipeInYaml(request))
             {
                 await Problems.Problem(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Unsupported media type.",
                     $"Send the body as application/json, not '{request.ContentType ?? "(none)"}'.").ExecuteAsync(context);
@@ -123,6 +123,11 @@ public static class RequestGuards
     private static Task TooLarge(HttpContext context, long limit) =>
         Problems.Problem(StatusCodes.Status413PayloadTooLarge, "payload-too-large", "Payload too large.",
             $"The body is larger than the {limit} bytes this endpoint accepts.").ExecuteAsync(context);
+
+    /// A recipe may be saved as YAML (PUT /api/v1/recipes/{key}).
+    private static bool IsRecipeInYaml(HttpRequest request) =>
+        HttpMethods.IsPut(request.Method) && Recipes.RecipeYaml.IsYaml(request.ContentType) &&
+        request.Path.StartsWithSegments("/api/v1/recipes", out var rest) && rest.Value?.Count(c => c == '/') == 1;
 
     private static bool IsJson(string? contentType) =>
         contentType is not null && (contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) ||

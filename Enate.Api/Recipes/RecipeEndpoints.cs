@@ -33,17 +33,21 @@ public static class RecipeEndpoints
 
     /// Saves a new version when the definition changed; an identical one returns the current version. The answer's
     /// ETag is the recipe's; with `If-Match` the save happens only if the recipe is still as the client read it (412
-    /// otherwise), with `If-None-Match: *` only if the key is new.
+    /// otherwise), with `If-None-Match: *` only if the key is new. The recipe may be sent as YAML
+    /// (`Content-Type: application/yaml`): the same recipe, validated the same way, with the same JSON paths.
     [WolverinePut("/api/v1/recipes/{key}", OperationId = "PutRecipe")]
     [ProducesResponseType<RecipeSaved>(201)]
     [ProducesResponseType<RecipeSaved>(200)]
     [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Recipes")]
-    [Answers("precondition-failed", "concurrent-change")]
-    public static async Task<IResult> Put(string key, JsonElement body, HttpContext http, IDocumentSession session, TimeProvider clock,
+    [Answers("precondition-failed", "concurrent-change", "malformed-yaml")]
+    [Consumes(typeof(RecipeDefinition), "application/json", "application/yaml")]
+    public static async Task<IResult> Put(string key, HttpContext http, IDocumentSession session, TimeProvider clock,
         RecipeCache cache, CancellationToken ct)
     {
         if (!Names.IsValid(key)) return Problems.Validation([new("$key", Names.Rule)]);
+        var (body, unreadable) = await ReadBodyAsync(http.Request, ct);
+        if (unreadable is not null) return unreadable;
         var (definition, shapeProblem) = RecipeJson.Read(body);
         if (definition is null) return Problems.Validation([new(shapeProblem!.Path, shapeProblem.Message)], "The recipe is not valid.");
 
@@ -94,6 +98,30 @@ public static class RecipeEndpoints
         Preconditions.Tag(http.Response, recipe.Revision);
         var saved = new RecipeSaved(key, version, notes);
         return version == 1 ? Results.Created($"/api/v1/recipes/{key}", saved) : Results.Ok(saved);
+    }
+
+    /// The recipe as JSON, or as YAML (`Content-Type: application/yaml`) read into the JSON it stands for.
+    private static async Task<(JsonElement Body, IResult? Problem)> ReadBodyAsync(HttpRequest request, CancellationToken ct)
+    {
+        if (RecipeYaml.IsYaml(request.ContentType))
+        {
+            using var reader = new StreamReader(request.Body, System.Text.Encoding.UTF8);
+            var (json, problem) = RecipeYaml.Read(await reader.ReadToEndAsync(ct));
+            if (problem is not null) return (default, Problems.BadRequest("malformed-yaml", problem));
+            var text = json?.ToJsonString() ?? "null";
+            if (text.Contains("\\u0000", StringComparison.Ordinal))
+                return (default, Problems.BadRequest("nul-character", "The recipe holds the character U+0000, which no recipe may contain."));
+            return (JsonSerializer.SerializeToElement(json), null);
+        }
+        try
+        {
+            using var document = await JsonDocument.ParseAsync(request.Body, cancellationToken: ct);
+            return (document.RootElement.Clone(), null);
+        }
+        catch (JsonException e)
+        {
+            return (default, Problems.BadRequest("malformed-json", $"The body is not JSON: {e.Message.Split(" LineNumber:")[0]}"));
+        }
     }
 
     /// Recipes by key, paged with `limit` and `cursor`.

@@ -45,7 +45,7 @@ public sealed class when_clients_send_garbage_everywhere(AppFixture app, ITestOu
     ];
 
     private static readonly string[] ContentTypes =
-        ["application/json", "text/plain", "application/xml", "", "application/json; charset=utf-16", "multipart/form-data"];
+        ["application/json", "text/plain", "application/xml", "", "application/json; charset=utf-16", "multipart/form-data", "application/yaml"];
 
     private static readonly string[] RouteValues =
     [
