@@ -2,7 +2,7 @@ using System.Text;
 
 namespace Enate.Api.Platform;
 
-/// A list answered whole (it grows only by an administrator's hand).
+/// A short, fixed list answered whole (the problem catalogue).
 public sealed record Listing<T>(IReadOnlyList<T> Items);
 
 /// One page of a list, and the cursor of the next (null on the last page).

@@ -1,3 +1,4 @@
+using Marten.Linq.MatchesSql;
 using Microsoft.AspNetCore.Mvc;
 using System.Security.Claims;
 using Enate.Api.Platform;
@@ -54,15 +55,22 @@ public static class ApiKeyEndpoints
 
     /// The API keys of the caller's tenant: name, scopes, the key's first characters, when made and when revoked; never the key.
     [WolverineGet("/api/v1/api-keys", OperationId = "ListApiKeys")]
-    [ProducesResponseType<Listing<ApiKeyView>>(200)]
+    [ProducesResponseType<Page<ApiKeyView>>(200)]
+    [Answers("invalid-cursor")]
     [Tags("API keys")]
     [Authorize(Policy = Scopes.Admin)]
-    public static async Task<IResult> List(ClaimsPrincipal user, IDocumentStore store, CancellationToken ct)
+    public static async Task<IResult> List(int? limit, string? cursor, ClaimsPrincipal user, IDocumentStore store, CancellationToken ct)
     {
+        if (Paging.Check(limit, cursor, "key", out var position) is { } problem) return problem;
+        if (position is not null && !Guid.TryParseExact(position, "D", out _)) return Paging.InvalidCursor;
         await using var session = store.QuerySession();
         var tenant = user.Tenant();
-        var keys = await session.Query<ApiKey>().Where(k => k.TenantId == tenant).OrderBy(k => k.CreatedAt).ToListAsync(ct);
-        return Results.Ok(new Listing<ApiKeyView>(keys.Select(ApiKeyView.Of).ToList()));
+        var query = session.Query<ApiKey>().Where(k => k.TenantId == tenant);
+        // Key ids are version 7 GUIDs: in the order the keys were made.
+        if (position is not null) query = query.Where(k => k.MatchesSql("d.data ->> 'keyId' > ?", position));
+        var take = limit ?? Paging.DefaultLimit;
+        var keys = await query.OrderBy(k => k.KeyId).Take(take + 1).ToListAsync(ct);
+        return Results.Ok(Paging.Of(keys.Select(ApiKeyView.Of).ToList(), take, k => k.Id.ToString("D"), "key"));
     }
 
     /// Revokes a key of the caller's tenant. Another tenant's key is "not found".

@@ -66,16 +66,21 @@ public static class TenantEndpoints
             new TenantCreated(TenantView.Of(tenant), new ApiKeyCreated(admin.KeyId, admin.Name, admin.Scopes, key)));
     }
 
-    /// Every tenant, by id.
+    /// Tenants by id, paged with `limit` and `cursor`.
     [WolverineGet("/api/v1/tenants", OperationId = "ListTenants")]
-    [ProducesResponseType<Listing<TenantView>>(200)]
+    [ProducesResponseType<Page<TenantView>>(200)]
     [Authorize(Policy = Scopes.Operator)]
     [Tags("Tenants")]
-    public static async Task<IResult> List(IDocumentStore store, CancellationToken ct)
+    [Answers("invalid-cursor")]
+    public static async Task<IResult> List(int? limit, string? cursor, IDocumentStore store, CancellationToken ct)
     {
+        if (Paging.Check(limit, cursor, "tenant", out var after) is { } problem) return problem;
         await using var session = store.QuerySession();
-        var tenants = await session.Query<Tenant>().OrderBy(t => t.Id).ToListAsync(ct);
-        return Results.Ok(new Listing<TenantView>(tenants.Select(TenantView.Of).ToList()));
+        var query = session.Query<Tenant>().AsQueryable();
+        if (after is not null) query = query.Where(t => t.Id.CompareTo(after) > 0);
+        var take = limit ?? Paging.DefaultLimit;
+        var tenants = await query.OrderBy(t => t.Id).Take(take + 1).ToListAsync(ct);
+        return Results.Ok(Paging.Of(tenants.Select(TenantView.Of).ToList(), take, t => t.Id, "tenant"));
     }
 
     /// One tenant.

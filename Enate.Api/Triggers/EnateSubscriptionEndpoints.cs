@@ -1,3 +1,4 @@
+using Marten.Linq.MatchesSql;
 using Microsoft.AspNetCore.Mvc;
 using System.Security.Claims;
 using System.Security.Cryptography;
@@ -94,15 +95,29 @@ public static class EnateSubscriptionEndpoints
 
     /// The tenant's Enate webhook subscriptions, each with the address Enate delivers to.
     [WolverineGet("/api/v1/enate/subscriptions", OperationId = "ListEnateSubscriptions")]
-    [ProducesResponseType<Listing<SubscriptionView>>(200)]
+    [ProducesResponseType<Page<SubscriptionView>>(200)]
+    [Answers("invalid-cursor")]
     [Tags("Triggers")]
     [Authorize(Policy = Scopes.RunsRead)]
-    public static async Task<IResult> List(HttpRequest http, ClaimsPrincipal user, IDocumentStore store, CancellationToken ct)
+    public static async Task<IResult> List(int? limit, string? cursor, HttpRequest http, ClaimsPrincipal user, IDocumentStore store,
+        CancellationToken ct)
     {
+        if (Paging.Check(limit, cursor, "subscription", out var position) is { } problem) return problem;
+        Guid? after = null;
+        if (position is not null)
+        {
+            if (!Guid.TryParseExact(position, "N", out var id)) return Paging.InvalidCursor;
+            after = id;
+        }
         var tenant = user.Tenant();
         await using var session = store.QuerySession();
-        var all = await session.Query<EnateSubscription>().Where(s => s.TenantId == tenant).OrderBy(s => s.CreatedAt).ToListAsync(ct);
-        return Results.Ok(new Listing<SubscriptionView>(all.Select(s => View(s, $"{PublicBase(http)}/api/v1/enate/webhooks/{s.Id}")).ToList()));
+        var query = session.Query<EnateSubscription>().Where(s => s.TenantId == tenant);
+        // Subscription ids are version 7 GUIDs: in the order the subscriptions were made.
+        if (after is not null) query = query.Where(s => s.MatchesSql("d.id > ?", after.Value));
+        var take = limit ?? Paging.DefaultLimit;
+        var read = await query.OrderBy(s => s.Id).Take(take + 1).ToListAsync(ct);
+        return Results.Ok(Paging.Of(read.Select(s => View(s, $"{PublicBase(http)}/api/v1/enate/webhooks/{s.Id}")).ToList(), take,
+            s => s.Id.ToString("N"), "subscription"));
     }
 
     /// Enate's webhook delivery. Authenticated by the subscription's custom header (constant-time comparison).

@@ -40,6 +40,60 @@ public sealed class when_a_list_is_paged(AppFixture app) : AppTest(app)
     }
 
     [Fact]
+    public async Task keys_subscriptions_and_tenants_come_in_pages_in_the_order_made()
+    {
+        foreach (var name in new[] { "k1", "k2", "k3" })
+            await Api.Scenario(s =>
+            {
+                s.Post.Json(new { name, scopes = new[] { "runs:read" } }).ToUrl("/api/v1/api-keys");
+                s.StatusCodeShouldBe(201);
+            });
+        var keys = await Pages("/api/v1/api-keys", 2);
+        Assert.Equal([2, 2], keys.Select(p => p.Count));
+        Assert.Equal(["bootstrap", "k1", "k2", "k3"], keys.SelectMany(p => p).Select(k => k.GetProperty("name").GetString()));
+
+        await using var enate = await Enate.Testing.TestPartner.StartAsync();
+        await Api.PutConnection("enate", enate.BaseUrl, new { type = "bearer", token = "enate-token" }, kind: "enate");
+        var made = new List<string>();
+        foreach (var webhook in new[] { "PacketCreated", "PacketUpdated", "NewCommunication" })
+        {
+            enate.Then(201, """{"GUID":"6a1f0c3e-0000-4000-8000-000000000001"}""");
+            var created = await Api.Scenario(s =>
+            {
+                s.Post.Json(new { connection = "enate", webhook }).ToUrl("/api/v1/enate/subscriptions");
+                s.StatusCodeShouldBe(201);
+            });
+            made.Add(created.ReadAsJson<JsonElement>().GetProperty("id").GetString()!);
+        }
+        var subscriptions = await Pages("/api/v1/enate/subscriptions", 2);
+        Assert.Equal([2, 1], subscriptions.Select(p => p.Count));
+        Assert.Equal(made, subscriptions.SelectMany(p => p).Select(s => s.GetProperty("id").GetString()!));
+
+        foreach (var id in new[] { "t-c", "t-a", "t-b" })
+            await Api.Scenario(s =>
+            {
+                s.Post.Json(new { id, name = id }).ToUrl("/api/v1/tenants");
+                s.WithRequestHeader("Authorization", $"Bearer {AppFixture.OperatorKey}");
+                s.StatusCodeShouldBe(201);
+            });
+        var tenants = new List<string>();
+        string? cursor = null;
+        do
+        {
+            var page = await Api.Scenario(s =>
+            {
+                s.Get.Url("/api/v1/tenants?limit=2" + (cursor is null ? "" : $"&cursor={Uri.EscapeDataString(cursor)}"));
+                s.WithRequestHeader("Authorization", $"Bearer {AppFixture.OperatorKey}");
+                s.StatusCodeShouldBeOk();
+            });
+            var json = page.ReadAsJson<JsonElement>();
+            tenants.AddRange(json.GetProperty("items").EnumerateArray().Select(t => t.GetProperty("id").GetString()!));
+            cursor = json.GetProperty("nextCursor").GetString();
+        } while (cursor is not null);
+        Assert.Equal(["t-a", "t-b", "t-c"], tenants.Where(t => t.StartsWith("t-")));
+    }
+
+    [Fact]
     public async Task a_runs_events_come_in_pages_in_their_order()
     {
         await Api.PutRecipe("steps", new
