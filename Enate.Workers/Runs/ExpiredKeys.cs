@@ -7,36 +7,16 @@ namespace Enate.Workers.Runs;
 /// Deletes the Idempotency-Keys older than `Enate:Idempotency:KeepFor`, so the table holds about one window of keys.
 /// A request with an expired key that is not deleted yet treats it as gone (RunStarter), so the sweep decides nothing.
 public sealed class ExpiredKeys(NpgsqlDataSource database, IConfiguration configuration, TimeProvider clock, ILogger<ExpiredKeys> logger)
-    : BackgroundService
+    : Platform.Sweeper(configuration.GetValue("Enate:Idempotency:SweepEvery", TimeSpan.FromMinutes(10)), logger)
 {
     private const int Batch = 5000;
     private readonly IdempotencyWindow _window = new(configuration.GetValue(IdempotencyWindow.Setting, IdempotencyWindow.Default));
-    private readonly TimeSpan _every = configuration.GetValue("Enate:Idempotency:SweepEvery", TimeSpan.FromMinutes(10));
 
     public static readonly string Sql =
         $"delete from {EnateStore.Schema}.mt_doc_runidempotency where ctid in (" +
         $"select ctid from {EnateStore.Schema}.mt_doc_runidempotency where (data ->> 'createdAt')::timestamptz <= @cutoff limit {Batch})";
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(_every, stoppingToken);
-                await SweepAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
-            {
-                // The table may not exist yet on a fresh database, or the database is away: try again next round.
-                logger.LogDebug("The expired-key sweep skipped a round: {Reason}", ex.Message);
-            }
-        }
-    }
+    protected override Task RoundAsync(CancellationToken ct) => SweepAsync(ct);
 
     /// Deletes every expired key, a batch per transaction; the number deleted.
     public async Task<int> SweepAsync(CancellationToken ct)

@@ -9,11 +9,11 @@ namespace Enate.Workers.Runs;
 /// `Enate:Workers:StuckAfter` (default 15 minutes), or a retry overdue by as much, with no message in the Workers'
 /// inbox, outbox or queues that names it. It reports (log and metric `enate.runs.stuck`) and changes nothing: a stuck run is
 /// a defect to look at, and the report is what makes it seen. One replica sweeps at a time.
-public sealed class StuckRuns(NpgsqlDataSource database, IConfiguration configuration, ILogger<StuckRuns> logger) : BackgroundService
+public sealed class StuckRuns(NpgsqlDataSource database, IConfiguration configuration, ILogger<StuckRuns> logger)
+    : Platform.Sweeper(configuration.GetValue("Enate:Workers:StuckCheckEvery", TimeSpan.FromMinutes(1)), logger)
 {
     private const long LockKey = 0x456e617465537475; // "EnateStu"
     private readonly TimeSpan _after = configuration.GetValue("Enate:Workers:StuckAfter", TimeSpan.FromMinutes(15));
-    private readonly TimeSpan _every = configuration.GetValue("Enate:Workers:StuckCheckEvery", TimeSpan.FromMinutes(1));
 
     /// Unfinished runs, quiet for longer than the threshold (a waiting run: overdue by it), that no message names.
     public static readonly string Sql =
@@ -28,28 +28,7 @@ public sealed class StuckRuns(NpgsqlDataSource database, IConfiguration configur
             $"and not exists (select 1 from {table} q where position(convert_to(r.id::text, 'UTF8') in q.body) > 0) ")) +
         "limit 100";
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(_every, stoppingToken);
-                await SweepAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
-            {
-                // The tables may not exist yet on a fresh database, or the database is away: try again next round.
-                logger.LogDebug("The stuck-run sweep skipped a round: {Reason}", ex.Message);
-            }
-        }
-    }
-
-    private async Task SweepAsync(CancellationToken ct)
+    protected override async Task RoundAsync(CancellationToken ct)
     {
         await using var connection = await database.OpenConnectionAsync(ct);
         await using (var lockCommand = new NpgsqlCommand($"select pg_try_advisory_lock({LockKey})", connection))
