@@ -87,6 +87,16 @@ public sealed partial class when_the_api_is_described(AppFixture app) : AppTest(
     }
 
     [Fact]
+    public async Task every_route_is_in_the_reference_in_docs_and_the_reference_names_no_other()
+    {
+        var served = Operations(await DocumentAsync()).Select(o => o.Name).ToHashSet();
+        var page = await File.ReadAllTextAsync(Path.Combine(WorkerProcess.RepositoryRoot(), "docs", "api.md"));
+        var documented = RouteInDocs().Matches(page).Select(m => m.Groups[1].Value).ToHashSet();
+        Assert.True(served.SetEquals(documented),
+            "docs/api.md lacks: " + string.Join(", ", served.Except(documented)) + "; names what the API lacks: " + string.Join(", ", documented.Except(served)));
+    }
+
+    [Fact]
     public async Task every_problem_the_api_answers_is_in_the_catalogue_it_serves_and_in_the_docs()
     {
         // Every kind the code answers with, written out where it is answered.
@@ -124,6 +134,9 @@ public sealed partial class when_the_api_is_described(AppFixture app) : AppTest(
             s.StatusCodeShouldBe(HttpStatusCode.NotFound);
         });
     }
+
+    [GeneratedRegex(@"\| `((?:GET|POST|PUT|DELETE|PATCH) /[^`]+)` \|")]
+    private static partial Regex RouteInDocs();
 
     [GeneratedRegex("^[A-Z][A-Za-z]+$")]
     private static partial Regex OperationId();
