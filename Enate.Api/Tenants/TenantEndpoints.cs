@@ -140,6 +140,13 @@ public sealed class TenantStatus(IDocumentStore store, TimeProvider clock)
 
     public void Forget(string tenant) => _disabled.Forget(tenant);
 
-    public static IResult Refusal(string tenant) => Problems.Problem(StatusCodes.Status403Forbidden, "tenant-disabled", "Tenant disabled.",
-        $"Tenant '{tenant}' is disabled; its keys and deliveries are refused until the platform operator enables it.");
+    /// A delivery to a disabled tenant's hook or subscription: recorded as refused, and answered 403; null when the
+    /// tenant is enabled.
+    public async Task<IResult?> RefusalAsync(string tenant, Triggers.InboundCopy copy, Triggers.InboundRequests inbound, CancellationToken ct)
+    {
+        if (!await IsDisabledAsync(tenant, ct)) return null;
+        await inbound.RejectAsync(tenant, copy, StatusCodes.Status403Forbidden, "The tenant is disabled.", ct);
+        return Problems.Problem(StatusCodes.Status403Forbidden, "tenant-disabled", "Tenant disabled.",
+            $"Tenant '{tenant}' is disabled; its keys and deliveries are refused until the platform operator enables it.");
+    }
 }

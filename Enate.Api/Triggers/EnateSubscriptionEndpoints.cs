@@ -150,11 +150,7 @@ public static class EnateSubscriptionEndpoints
             return Problems.Problem(StatusCodes.Status401Unauthorized, "bad-signature", "Not authenticated.",
                 $"The {subscription.HeaderName} header does not match this subscription.");
         }
-        if (await tenants.IsDisabledAsync(subscription.TenantId, ct))
-        {
-            await inbound.RejectAsync(subscription.TenantId, copy, 403, "The tenant is disabled.", ct);
-            return Tenants.TenantStatus.Refusal(subscription.TenantId);
-        }
+        if (await tenants.RefusalAsync(subscription.TenantId, copy, inbound, ct) is { } disabled) return disabled;
         if (copy.Json() is not { ValueKind: JsonValueKind.Object } input)
         {
             var malformed = copy.JsonProblem ?? "The body is not a JSON object.";

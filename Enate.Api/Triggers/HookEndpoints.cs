@@ -80,11 +80,7 @@ public static class HookEndpoints
                 "The webhook signature does not verify (Standard Webhooks: webhook-id, webhook-timestamp within 5 minutes, webhook-signature).");
         }
         // Only a partner that proved who it is learns that the tenant is disabled.
-        if (await tenants.IsDisabledAsync(hook.TenantId, ct))
-        {
-            await inbound.RejectAsync(hook.TenantId, copy, 403, "The tenant is disabled.", ct);
-            return Tenants.TenantStatus.Refusal(hook.TenantId);
-        }
+        if (await tenants.RefusalAsync(hook.TenantId, copy, inbound, ct) is { } disabled) return disabled;
         if (copy.JsonProblem is { } malformed)
         {
             await inbound.RejectAsync(hook.TenantId, copy, 400, malformed, ct);

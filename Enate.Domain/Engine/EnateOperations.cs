@@ -40,7 +40,7 @@ public static class EnateOperations
         var args = new JsonObject();
         foreach (var (name, value) in step.Args ?? [])
         {
-            args[name] = Resolve(value, context, budget);
+            args[name] = Templates.Resolve(value, context, budget);
         }
 
         var path = operation.Path;
@@ -65,6 +65,4 @@ public static class EnateOperations
 
     private static string Text(JsonNode? value) =>
         value is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.String ? v.GetValue<string>() : value?.ToJsonString() ?? "";
-
-    private static JsonNode? Resolve(JsonNode? value, JsonObject context, TransformBudget budget) => Templates.Resolve(value, context, budget);
 }

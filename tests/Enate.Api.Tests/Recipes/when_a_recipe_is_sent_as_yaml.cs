@@ -8,19 +8,8 @@ namespace Enate.Api.Tests.Recipes;
 
 /// A recipe may be saved as YAML: it is read into the JSON it stands for and saved as that JSON would be — the same
 /// definition and hash, the same validation, the same JSON paths in problems.
-public sealed class when_a_recipe_is_sent_as_yaml(AppFixture app) : AppTest(app)
+public sealed class when_a_recipe_is_sent_as_yaml(AppFixture app) : PartnerTest(app)
 {
-    private TestPartner _partner = null!;
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        _partner = await TestPartner.StartAsync();
-        await Api.PutConnection("crm", _partner.BaseUrl);
-    }
-
-    public override async Task DisposeAsync() => await _partner.DisposeAsync();
-
     private const string Yaml = """
         $schema: ../../../docs/recipe.schema.json
         name: Deal to CRM
@@ -84,7 +73,7 @@ public sealed class when_a_recipe_is_sent_as_yaml(AppFixture app) : AppTest(app)
         var input = new { id = 7, name = "Acme", amount = 500 };
         await Api.WaitForRun(await Api.RequestRun("from-yaml", input), RunStatus.Succeeded);
         await Api.WaitForRun(await Api.RequestRun("from-json", input), RunStatus.Succeeded);
-        var bodies = _partner.Requests.Select(r => r.Body).ToList();
+        var bodies = Partner.Requests.Select(r => r.Body).ToList();
         Assert.Equal(2, bodies.Count);
         Assert.Equal(bodies[0], bodies[1]);
         Assert.Equal(500, JsonDocument.Parse(bodies[0]).RootElement.GetProperty("amount").GetInt32());

@@ -9,19 +9,8 @@ namespace Enate.Api.Tests.Recipes;
 
 /// A body or a transform's template may be JSON written out — string values are Liquid templates, `{"$select": …}`
 /// takes any JSON value — instead of JSON escaped inside a string. Both forms of the same JSON send the same bytes.
-public sealed class when_a_recipe_writes_its_json_out(AppFixture app) : AppTest(app)
+public sealed class when_a_recipe_writes_its_json_out(AppFixture app) : PartnerTest(app)
 {
-    private TestPartner _partner = null!;
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        _partner = await TestPartner.StartAsync();
-        await Api.PutConnection("crm", _partner.BaseUrl);
-    }
-
-    public override async Task DisposeAsync() => await _partner.DisposeAsync();
-
     private Task Recipe(string key, object shape, object body) => Api.PutRecipe(key, new
     {
         name = key,
@@ -51,7 +40,7 @@ public sealed class when_a_recipe_writes_its_json_out(AppFixture app) : AppTest(
         await Api.WaitForRun(first, RunStatus.Succeeded);
         await Api.WaitForRun(second, RunStatus.Succeeded);
 
-        var bodies = _partner.Requests.Select(r => r.Body).ToList();
+        var bodies = Partner.Requests.Select(r => r.Body).ToList();
         Assert.Equal(2, bodies.Count);
         Assert.Equal(bodies[0], bodies[1]);
         Assert.Equal("Acme \"Gold\" <Zürich>", JsonNode.Parse(bodies[0])!["deal"]!["dealName"]!.GetValue<string>());

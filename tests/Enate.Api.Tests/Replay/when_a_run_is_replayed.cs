@@ -6,19 +6,8 @@ using Enate.Testing;
 
 namespace Enate.Api.Tests.Replay;
 
-public sealed class when_a_run_is_replayed(AppFixture app) : AppTest(app)
+public sealed class when_a_run_is_replayed(AppFixture app) : PartnerTest(app)
 {
-    private TestPartner _partner = null!;
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        _partner = await TestPartner.StartAsync();
-        await Api.PutConnection("crm", _partner.BaseUrl);
-    }
-
-    public override async Task DisposeAsync() => await _partner.DisposeAsync();
-
     private Task PutOrders(string field) => Api.PutRecipe("orders", new
     {
         name = "Orders",
@@ -33,7 +22,7 @@ public sealed class when_a_run_is_replayed(AppFixture app) : AppTest(app)
     public async Task a_failed_run_is_re_run_from_its_input_and_both_streams_record_the_link()
     {
         await PutOrders("n");
-        _partner.Then(400, "{\"error\":\"down for maintenance\"}");
+        Partner.Then(400, "{\"error\":\"down for maintenance\"}");
         var oldId = await Api.RequestRun("orders", new { n = 41 });
         await Api.WaitForRun(oldId, RunStatus.Failed);
 
@@ -61,8 +50,8 @@ public sealed class when_a_run_is_replayed(AppFixture app) : AppTest(app)
         Assert.Equal("replay", requested.Str("trigger"));
 
         // The same recorded input reached the partner again.
-        Assert.Equal(2, _partner.Requests.Count);
-        Assert.All(_partner.Requests, r => Assert.Equal("{\"n\":41}", r.Body));
+        Assert.Equal(2, Partner.Requests.Count);
+        Assert.All(Partner.Requests, r => Assert.Equal("{\"n\":41}", r.Body));
     }
 
     [Fact]
@@ -80,7 +69,7 @@ public sealed class when_a_run_is_replayed(AppFixture app) : AppTest(app)
         Assert.Equal(2, latest.RecipeVersion);
         Assert.Equal(1, first.RecipeVersion);
         Assert.Equal(1, original.RecipeVersion);
-        Assert.Equal(["{\"n\":1}", "{\"quantity\":1}", "{\"n\":1}", "{\"n\":1}"], _partner.Requests.Select(r => r.Body));
+        Assert.Equal(["{\"n\":1}", "{\"quantity\":1}", "{\"n\":1}", "{\"n\":1}"], Partner.Requests.Select(r => r.Body));
         var old = (await Api.GetAsJson<RunSummary>($"/api/v1/runs/{oldId}"))!;
         Assert.Equal([latest.Id, first.Id, original.Id], old.ReplayedBy);
     }
@@ -121,7 +110,7 @@ public sealed class when_a_run_is_replayed(AppFixture app) : AppTest(app)
             steps = new object[] { new { id = "post", type = "http", connection = "crm", method = "POST", path = "/x", body = "{}" } },
             retry = new { schedule = new[] { "0", "600" }, jitter = 0 },
         });
-        _partner.Then(503);
+        Partner.Then(503);
         var runId = await Api.RequestRun("slow", new { });
         await Api.WaitForRun(runId, RunStatus.Waiting);
 
