@@ -124,10 +124,11 @@ public static class RequestGuards
         Problems.Problem(StatusCodes.Status413PayloadTooLarge, "payload-too-large", "Payload too large.",
             $"The body is larger than the {limit} bytes this endpoint accepts.").ExecuteAsync(context);
 
-    /// A recipe may be saved as YAML (PUT /api/v1/recipes/{key}).
+    /// A recipe may be saved or validated as YAML (PUT /api/v1/recipes/{key}, POST /api/v1/recipes/{key}/validate).
     private static bool IsRecipeInYaml(HttpRequest request) =>
-        HttpMethods.IsPut(request.Method) && Recipes.RecipeYaml.IsYaml(request.ContentType) &&
-        request.Path.StartsWithSegments("/api/v1/recipes", out var rest) && rest.Value?.Count(c => c == '/') == 1;
+        Recipes.RecipeYaml.IsYaml(request.ContentType) && request.Path.StartsWithSegments("/api/v1/recipes", out var rest) &&
+        (HttpMethods.IsPut(request.Method) && rest.Value?.Count(c => c == '/') == 1 ||
+         HttpMethods.IsPost(request.Method) && rest.Value?.Count(c => c == '/') == 2 && rest.Value.EndsWith("/validate", StringComparison.Ordinal));
 
     private static bool IsJson(string? contentType) =>
         contentType is not null && (contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) ||

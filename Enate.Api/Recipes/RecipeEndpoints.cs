@@ -16,6 +16,10 @@ public sealed record RecipeSaved(string Key, int Version, IReadOnlyList<FieldPro
 
 public sealed record RecipeView(string Key, string Name, bool Active, int LatestVersion, RecipeDefinition Definition, IReadOnlyList<RecipeVersionInfo> Versions);
 
+/// A recipe checked and not saved: `changed` is true when saving it would make a new version (always, for a new key).
+public sealed record RecipeChecked(string Key, string Sha256, int? LatestVersion, bool Changed, RecipeDefinition Definition,
+    IReadOnlyList<FieldProblem> Notes);
+
 public sealed record RecipeActivation(string Key, bool Active);
 
 public sealed record RecipeListed(string Key, string Name, bool Active, int LatestVersion, string Trigger, DateTimeOffset UpdatedAt);
@@ -45,18 +49,9 @@ public static class RecipeEndpoints
     public static async Task<IResult> Put(string key, HttpContext http, IDocumentSession session, TimeProvider clock,
         RecipeCache cache, CancellationToken ct)
     {
-        if (!Names.IsValid(key)) return Problems.Validation([new("$key", Names.Rule)]);
-        var (body, unreadable) = await ReadBodyAsync(http.Request, ct);
-        if (unreadable is not null) return unreadable;
-        var (definition, shapeProblem) = RecipeJson.Read(body);
-        if (definition is null) return Problems.Validation([new(shapeProblem!.Path, shapeProblem.Message)], "The recipe is not valid.");
-
-        var connections = await session.Query<Connection>().ToListAsync(ct);
-        var problems = RecipeValidator.Validate(definition, connections.ToDictionary(c => c.Id));
-        if (problems.Count > 0) return Problems.Validation(problems.Select(p => new FieldProblem(p.Path, p.Message)).ToList(), "The recipe is not valid.");
-        var notes = RecipeValidator.Notes(definition).Select(n => new FieldProblem(n.Path, n.Message)).ToList();
-
-        var sha = RunStarter.Sha256(RecipeJson.Canonical(definition));
+        var (checkedRecipe, refused) = await CheckAsync(key, http.Request, session, ct);
+        if (checkedRecipe is null) return refused!;
+        var (definition, sha, notes) = checkedRecipe;
         var recipe = await session.LoadAsync<Recipe>(key, ct);
         if (Preconditions.CheckWrite(http.Request, recipe?.Revision, $"Recipe '{key}'") is { } failed) return failed;
         if (recipe is not null && recipe.Versions[^1].Sha256 == sha)
@@ -98,6 +93,46 @@ public static class RecipeEndpoints
         Preconditions.Tag(http.Response, recipe.Revision);
         var saved = new RecipeSaved(key, version, notes);
         return version == 1 ? Results.Created($"/api/v1/recipes/{key}", saved) : Results.Ok(saved);
+    }
+
+    /// Checks a recipe as a save would, and saves nothing: the definition as the platform reads it (YAML turned into
+    /// JSON, `$schema` dropped), its hash, and whether saving it would make a new version. For CI: a recipe file that
+    /// passes here is saved by `PUT` unless a connection it uses changes in between.
+    [WolverinePost("/api/v1/recipes/{key}/validate", OperationId = "ValidateRecipe")]
+    [ProducesResponseType<RecipeChecked>(200)]
+    [Authorize(Policy = Scopes.RecipesWrite)]
+    [Tags("Recipes")]
+    [Answers("malformed-yaml")]
+    [Consumes(typeof(RecipeDefinition), "application/json", "application/yaml")]
+    // Not named Validate: Wolverine would take a method of that name for middleware of every endpoint in the class.
+    public static async Task<IResult> CheckOnly(string key, HttpContext http, IQuerySession session, CancellationToken ct)
+    {
+        var (checkedRecipe, refused) = await CheckAsync(key, http.Request, session, ct);
+        if (checkedRecipe is null) return refused!;
+        var recipe = await session.LoadAsync<Recipe>(key, ct);
+        var latest = recipe?.Versions[^1];
+        return Results.Ok(new RecipeChecked(key, checkedRecipe.Sha256, latest?.Version, latest?.Sha256 != checkedRecipe.Sha256,
+            checkedRecipe.Definition, checkedRecipe.Notes));
+    }
+
+    private sealed record Checked(RecipeDefinition Definition, string Sha256, IReadOnlyList<FieldProblem> Notes);
+
+    /// What a save and a validation share: the body read as JSON or YAML, its shape, its rules against the tenant's
+    /// connections.
+    private static async Task<(Checked? Recipe, IResult? Problem)> CheckAsync(string key, HttpRequest request, IQuerySession session,
+        CancellationToken ct)
+    {
+        if (!Names.IsValid(key)) return (null, Problems.Validation([new("$key", Names.Rule)]));
+        var (body, unreadable) = await ReadBodyAsync(request, ct);
+        if (unreadable is not null) return (null, unreadable);
+        var (definition, shapeProblem) = RecipeJson.Read(body);
+        if (definition is null) return (null, Problems.Validation([new(shapeProblem!.Path, shapeProblem.Message)], "The recipe is not valid."));
+
+        var connections = await session.Query<Connection>().ToListAsync(ct);
+        var problems = RecipeValidator.Validate(definition, connections.ToDictionary(c => c.Id));
+        if (problems.Count > 0) return (null, Problems.Validation(problems.Select(p => new FieldProblem(p.Path, p.Message)).ToList(), "The recipe is not valid."));
+        var notes = RecipeValidator.Notes(definition).Select(n => new FieldProblem(n.Path, n.Message)).ToList();
+        return (new Checked(definition, RunStarter.Sha256(RecipeJson.Canonical(definition)), notes), null);
     }
 
     /// The recipe as JSON, or as YAML (`Content-Type: application/yaml`) read into the JSON it stands for.

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Alba;
 using Enate.Api.Platform;
@@ -84,6 +85,24 @@ public sealed partial class when_the_api_is_described(AppFixture app) : AppTest(
             }
         }
         Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    /// The CLI's client is generated from docs/openapi.json (Enate.Cli/Client): when the API changes, the checked-in
+    /// document must change with it, and the client is generated again (see Enate.Cli/README.md).
+    [Fact]
+    public async Task the_checked_in_document_is_the_one_the_api_serves()
+    {
+        var served = JsonNode.Parse((await DocumentAsync()).GetRawText())!.AsObject();
+        served.Remove("servers");
+        var path = Path.Combine(WorkerProcess.RepositoryRoot(), "docs", "openapi.json");
+        var text = served.ToJsonString(new JsonSerializerOptions
+        {
+            WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        }) + "\n";
+        if (Environment.GetEnvironmentVariable("ENATE_WRITE_OPENAPI") == "1") await File.WriteAllTextAsync(path, text);
+        var checkedIn = File.Exists(path) ? JsonNode.Parse(await File.ReadAllTextAsync(path)) : null;
+        Assert.True(JsonNode.DeepEquals(checkedIn, served),
+            "docs/openapi.json is not the document GET /openapi/v1.json serves: run this test with ENATE_WRITE_OPENAPI=1, then generate the CLI's client again.");
     }
 
     [Fact]
