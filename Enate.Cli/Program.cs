@@ -1,0 +1,3 @@
+using Enate.Cli;
+
+return await Cli.RunAsync(args, Terminal.FromSystem());
