@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Controllers;
 using Microsoft.AspNetCore.OpenApi;
@@ -62,6 +63,18 @@ public static partial class OpenApiDescription
         if (scope is not null)
             operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(Scheme, context.Document)] = [scope] }];
 
+        // An endpoint that reads its body itself (a recipe as JSON or YAML, a trigger's JSON as it came) names it with
+        // [Consumes]: described here, as nothing else sees it.
+        if (operation.RequestBody is null && method?.GetCustomAttribute<ConsumesAttribute>() is IAcceptsMetadata consumes)
+        {
+            var schema = await SchemaOfAsync(context, consumes.RequestType, ct);
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = true,
+                Content = consumes.ContentTypes.ToDictionary(type => type, _ => new OpenApiMediaType { Schema = schema }),
+            };
+        }
+
         operation.Responses ??= new OpenApiResponses();
         // An endpoint that returns IResult is described by its [ProducesResponseType] attributes, not as "IResult".
         foreach (var untyped in operation.Responses.Where(r => r.Value.Content?.Values.Any(m => m.Schema is OpenApiSchemaReference { Reference.Id: "IResult" }) == true)
@@ -108,6 +121,15 @@ public static partial class OpenApiDescription
     private static bool IsTrigger(string path) =>
         path.StartsWith("/api/v1/hooks/", StringComparison.Ordinal) || path.StartsWith("/api/v1/enate/actions/", StringComparison.Ordinal) ||
         path.StartsWith("/api/v1/enate/webhooks/", StringComparison.Ordinal) || (path.StartsWith("/api/v1/recipes/", StringComparison.Ordinal) && path.EndsWith("/runs", StringComparison.Ordinal));
+
+    /// A named type as a reference to its schema among the components; any JSON (JsonElement, or no type) as `{}`.
+    private static async Task<IOpenApiSchema> SchemaOfAsync(OpenApiOperationTransformerContext context, Type? type, CancellationToken ct)
+    {
+        if (type is null || type == typeof(System.Text.Json.JsonElement)) return new OpenApiSchema();
+        if (context.Document!.Components?.Schemas?.ContainsKey(type.Name) != true)
+            context.Document.AddComponent(type.Name, await context.GetOrCreateSchemaAsync(type, null, ct));
+        return new OpenApiSchemaReference(type.Name, context.Document);
+    }
 
     private static async Task EnsureProblemSchemaAsync(OpenApiOperationTransformerContext context, CancellationToken ct)
     {

@@ -21,6 +21,7 @@ public static class RequestRunEndpoint
     /// `Idempotent-Replayed: true`); with another body, 422. Keys are remembered for `Enate:Idempotency:KeepFor`
     /// (24 hours). A body that is not JSON text (not UTF-8, malformed, an unpaired surrogate escape) is 400 and
     /// recorded as refused.
+    [Consumes(typeof(System.Text.Json.JsonElement), "application/json")]
     [WolverinePost("/api/v1/recipes/{key}/runs", OperationId = "RequestRun")]
     [Authorize(Policy = Scopes.RunsTrigger)]
     [Tags("Runs")]

@@ -21,6 +21,7 @@ public static class EnateActionEndpoint
 {
     /// Enate's "Trigger External API" action (pattern 1 and 4): body `{"Action":[packet],"CallBackURL":"..."}`.
     /// The action's CallBackURL identifies the call: Enate repeating it starts nothing new (200, same run).
+    [Consumes(typeof(System.Text.Json.JsonElement), "application/json")]
     [WolverinePost("/api/v1/enate/actions/{recipeKey}", OperationId = "TriggerFromEnateAction")]
     [ProducesResponseType<RunAccepted>(202)]
     [ProducesResponseType<RunAccepted>(200)]

@@ -123,6 +123,7 @@ public static class EnateSubscriptionEndpoints
     /// Enate's webhook delivery. Authenticated by the subscription's custom header (constant-time comparison).
     /// Enate sends no event id and may deliver twice: the delivery key is the webhook type, the packet GUID and
     /// a hash of the state it reports, so a repeat starts nothing and a real change starts new runs.
+    [Consumes(typeof(System.Text.Json.JsonElement), "application/json")]
     [WolverinePost("/api/v1/enate/webhooks/{subscriptionId}", OperationId = "ReceiveEnateWebhook")]
     [ProducesResponseType<RunsStarted>(202)]
     [ProducesResponseType<RunsStarted>(200)]

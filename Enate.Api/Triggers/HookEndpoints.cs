@@ -49,6 +49,7 @@ public static class HookEndpoints
 
     /// A partner's webhook, verified as Standard Webhooks (HMAC-SHA256 over id.timestamp.body, 5 minutes
     /// tolerance, several signatures, constant-time comparison). A repeated webhook-id starts nothing.
+    [Consumes(typeof(System.Text.Json.JsonElement), "application/json")]
     [WolverinePost("/api/v1/hooks/{hookId}", OperationId = "ReceivePartnerWebhook")]
     [ProducesResponseType<RunAccepted>(202)]
     [ProducesResponseType<RunAccepted>(200)]

@@ -39,7 +39,7 @@ public static class RecipeCommands
         var results = new List<Checked>();
         foreach (var file in files)
         {
-            var request = Platform.WithRecipe(context.Platform.Client.Api.V1.Recipes[file.Key].Validate.ToPostRequestInformation(), file);
+            var request = Platform.WithRecipe(context.Platform.Client.Api.V1.Recipes[file.Key].Validate.ToPostRequestInformation(new RecipeDefinition()), file);
             try
             {
                 results.Add(new Checked(file, await context.Platform.Adapter.SendAsync(request, RecipeChecked.CreateFromDiscriminatorValue, Platform.Problems, ct), null));
@@ -156,7 +156,7 @@ public static class RecipeCommands
             foreach (var (file, result, _) in results)
             {
                 var before = result!.LatestVersion;
-                var request = Platform.WithRecipe(context.Platform.Client.Api.V1.Recipes[file.Key].ToPutRequestInformation(), file);
+                var request = Platform.WithRecipe(context.Platform.Client.Api.V1.Recipes[file.Key].ToPutRequestInformation(new RecipeDefinition()), file);
                 var saved = await context.Platform.JsonAsync(request, ct);
                 var version = saved?["version"]?.GetValue<int>() ?? throw new Failure($"{file.Path}: the platform's answer names no version.");
                 var state = before is null ? "new" : version == before ? "same" : "saved";

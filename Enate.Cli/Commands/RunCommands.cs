@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text;
 using System.Text.Json.Nodes;
 using Enate.Cli.Client.Models;
 using Microsoft.Kiota.Abstractions.Serialization;
@@ -144,10 +143,10 @@ public static class RunCommands
         command.Does(terminal, async (context, parsed, ct) =>
         {
             var body = await Input.ReadAsync(context, parsed.GetValue(input), ct);
-            var request = context.Platform.Client.Api.V1.Recipes[parsed.GetValue(key)!].Runs.ToPostRequestInformation();
-            request.SetStreamContent(new MemoryStream(Encoding.UTF8.GetBytes(await KiotaJsonSerializer.SerializeAsStringAsync(body))), "application/json");
-            if (parsed.GetValue(idempotency) is { Length: > 0 } k) request.Headers.Add("Idempotency-Key", k);
-            var accepted = await context.Platform.Adapter.SendAsync(request, RunAccepted.CreateFromDiscriminatorValue, Platform.Problems, ct);
+            var accepted = await context.Platform.Client.Api.V1.Recipes[parsed.GetValue(key)!].Runs.PostAsync(body, r =>
+            {
+                if (parsed.GetValue(idempotency) is { Length: > 0 } k) r.Headers.Add("Idempotency-Key", k);
+            }, ct);
             return await AcceptedAsync(context, accepted!.RunId!.Value, parsed.GetValue(follow), ct);
         });
         return command;

@@ -76,7 +76,8 @@ public sealed class Context(Terminal terminal, ParseResult parsed)
         if (json?["errors"] is JsonArray errors)
             foreach (var field in errors)
                 await error.WriteLineAsync($"  {field?["path"]}: {field?["message"]}");
-        if (problem.Type is { Length: > 0 } type) await error.WriteLineAsync($"  see {type}");
+        // The catalogue entry explains the problem and what to do; the API names it by path.
+        if (problem.Type is { Length: > 0 } type) await error.WriteLineAsync($"  see {(type.StartsWith('/') ? _platform?.Url + type : type)}");
         if (AsJson) await WriteJsonAsync(json);
     }
 

@@ -16,11 +16,15 @@ public sealed class CommandLine(AppFixture app) : IDisposable
         public override string ToString() => $"exit {ExitCode}\n--- out\n{Out}\n--- error\n{Error}";
     }
 
+    /// The environment the command sees (ENATE_API_KEY, ENATE_URL); empty unless a test sets it.
+    public Dictionary<string, string> Environment { get; } = [];
+
     public async Task<Result> RunWithInputAsync(string input, params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var terminal = new Terminal(output, error, new StringReader(input), Interactive: false, ConfigFolder, _ => null, app.Api.Server.CreateHandler());
+        var terminal = new Terminal(output, error, new StringReader(input), Interactive: false, ConfigFolder, name => Environment.GetValueOrDefault(name),
+            app.Api.Server.CreateHandler());
         var code = await cli::Enate.Cli.Cli.RunAsync(args, terminal);
         return new Result(code, output.ToString(), error.ToString());
     }

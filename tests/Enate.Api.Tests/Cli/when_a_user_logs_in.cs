@@ -27,6 +27,17 @@ public sealed class when_a_user_logs_in(AppFixture app) : AppTest(app), IDisposa
         Assert.DoesNotContain(AppFixture.AdminKey, await File.ReadAllTextAsync(config));
     }
 
+    /// CI takes the key from its secret store into the environment; nothing is saved.
+    [Fact]
+    public async Task a_key_in_the_environment_stands_in_for_a_login()
+    {
+        _enate.Environment["ENATE_API_KEY"] = AppFixture.AdminKey;
+        _enate.Environment["ENATE_URL"] = CommandLine.Url;
+        var listed = await _enate.RunAsync("runs", "ls", "--json");
+        Assert.True(listed.ExitCode == 0, listed.ToString());
+        Assert.False(File.Exists(Path.Combine(_enate.ConfigFolder, "config.json")));
+    }
+
     [Fact]
     public async Task a_wrong_command_line_exits_2_and_a_refusal_1_with_the_problem()
     {

@@ -19,6 +19,14 @@ public sealed partial class when_the_api_is_described(AppFixture app) : AppTest(
         "GET /api/v1/audit/keys", "GET /problems", "GET /problems/{kind}",
     ];
 
+    /// The writes that read no body: each is a verb on what its path names.
+    private static readonly HashSet<string> Bodiless =
+    [
+        "POST /api/v1/recipes/{key}/webhook/rotate-secret", "POST /api/v1/tenants/{id}/disable", "POST /api/v1/tenants/{id}/enable",
+        "POST /api/v1/replays/{id}/cancel", "POST /api/v1/recipes/{key}/activate", "POST /api/v1/recipes/{key}/deactivate",
+        "POST /api/v1/audit/checkpoints", "POST /api/v1/admin/projections/rebuild",
+    ];
+
     private async Task<JsonElement> DocumentAsync()
     {
         var result = await Api.Scenario(s =>
@@ -55,6 +63,9 @@ public sealed partial class when_the_api_is_described(AppFixture app) : AppTest(
             Check(summary.Length > 10 && !summary.Contains("api_v1"), $"summary '{summary}'");
             Check(operation.TryGetProperty("description", out var d) && d.GetString()!.Length >= summary.Length, "no description");
 
+            if (name.Split(' ')[0] is "POST" or "PUT" or "PATCH")
+                Check(operation.TryGetProperty("requestBody", out _) != Bodiless.Contains(name),
+                    Bodiless.Contains(name) ? "declares a body it does not read" : "declares no request body");
             var responses = operation.GetProperty("responses").EnumerateObject().ToList();
             var successes = responses.Where(r => r.Name.StartsWith('2')).ToList();
             Check(successes.Count > 0, "no success response");
