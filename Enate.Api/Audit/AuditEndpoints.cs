@@ -14,7 +14,7 @@ namespace Enate.Api.Audit;
 
 public sealed record AuditKeys(IReadOnlyList<AuditKey> Items);
 
-public sealed record Checkpoints(IReadOnlyList<Checkpoint> Items, string? Witness);
+public sealed record Checkpoints(IReadOnlyList<Checkpoint> Items, string? NextCursor, string? Witness);
 
 public static class AuditEndpoints
 {
@@ -73,22 +73,33 @@ public static class AuditEndpoints
             : Results.Ok(latest);
     }
 
-    /// The caller's tenant's checkpoints as the witness holds them, the newest `limit` (default 50, at most 500) last.
+    /// The caller's tenant's checkpoints as the witness holds them, newest first, paged with `limit` and `cursor`.
     [WolverineGet("/api/v1/audit/checkpoints", OperationId = "ListAuditCheckpoints")]
     [ProducesResponseType<Checkpoints>(200)]
     [Tags("Audit")]
     [Authorize(Policy = Scopes.AuditRead)]
-    public static async Task<IResult> ListCheckpoints(ClaimsPrincipal user, AuditProof proof, int? limit, CancellationToken ct)
+    [Answers("invalid-cursor")]
+    public static async Task<IResult> ListCheckpoints(ClaimsPrincipal user, AuditProof proof, int? limit, string? cursor, CancellationToken ct)
     {
-        if (limit is < 1 or > 500) return Problems.Validation([new("$limit", "must be between 1 and 500.")]);
+        if (Paging.Check(limit, cursor, "checkpoint", out var after) is { } problem) return problem;
+        long? before = null;
+        if (after is not null)
+        {
+            if (!long.TryParse(after, out var number)) return Paging.InvalidCursor;
+            before = number;
+        }
+        // The witness is read oldest first; the newest limit + 1 before the cursor are kept, whatever its length.
+        var take = limit ?? Paging.DefaultLimit;
         var newest = new Queue<Checkpoint>();
         if (proof.Witness is { } witness)
             await foreach (var checkpoint in witness.ReadAsync(user.Tenant(), ct))
             {
+                if (checkpoint.Number >= before) continue;
                 newest.Enqueue(checkpoint);
-                if (newest.Count > (limit ?? 50)) newest.Dequeue();
+                if (newest.Count > take + 1) newest.Dequeue();
             }
-        return Results.Ok(new Checkpoints(newest.ToList(), proof.Witness?.Describe));
+        var page = Paging.Of(newest.Reverse().ToList(), take, c => c.Number.ToString(System.Globalization.CultureInfo.InvariantCulture), "checkpoint");
+        return Results.Ok(new Checkpoints(page.Items, page.NextCursor, proof.Witness?.Describe));
     }
 
     /// The caller's tenant's chained events as NDJSON, one event a line with its hashes, streamed from the

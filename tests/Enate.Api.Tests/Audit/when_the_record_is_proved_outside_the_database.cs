@@ -43,6 +43,28 @@ public sealed class when_the_record_is_proved_outside_the_database(AppFixture ap
     }
 
     [Fact]
+    public async Task the_checkpoints_are_listed_newest_first_a_page_at_a_time()
+    {
+        var numbers = new List<long>();
+        for (var i = 0; i < 3; i++)
+        {
+            numbers.Add((await CheckpointAsync()).GetProperty("number").GetInt64());
+            await RunsAsync(1);
+        }
+        // The Workers may sign one of their own meanwhile (every minute): pages are checked against the whole list.
+        static List<long> Numbers(JsonElement page) => page.GetProperty("items").EnumerateArray().Select(c => c.GetProperty("number").GetInt64()).ToList();
+        var all = Numbers(await Api.GetAsJson<JsonElement>("/api/v1/audit/checkpoints?limit=500"));
+        Assert.Subset(all.ToHashSet(), numbers.ToHashSet());
+        Assert.Equal(all.OrderDescending(), all);
+        var first = await Api.GetAsJson<JsonElement>("/api/v1/audit/checkpoints?limit=2");
+        Assert.Equal(all.Take(2), Numbers(first));
+        var cursor = first.GetProperty("nextCursor").GetString();
+        var second = await Api.GetAsJson<JsonElement>($"/api/v1/audit/checkpoints?limit=2&cursor={Uri.EscapeDataString(cursor!)}");
+        Assert.Equal(all.Skip(2).Take(2), Numbers(second));
+        Assert.Equal(all.Count > 4, second.GetProperty("nextCursor").ValueKind == JsonValueKind.String);
+    }
+
+    [Fact]
     public async Task the_public_key_is_served_and_signs_the_checkpoints()
     {
         var checkpoint = await CheckpointAsync();
