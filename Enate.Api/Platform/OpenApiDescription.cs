@@ -58,10 +58,11 @@ public static partial class OpenApiDescription
         if (text is not null)
         {
             operation.Summary = FirstSentence(text);
-            operation.Description = scope is null ? text : $"{text}\n\nScope: `{scope}`.";
+            operation.Description = anonymous ? text : $"{text}\n\nScope: {(scope is null ? "any valid key" : $"`{scope}`")}.";
         }
-        if (scope is not null)
-            operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(Scheme, context.Document)] = [scope] }];
+        // Every route not open to anyone needs a key (the fallback policy); most need a scope too.
+        if (!anonymous)
+            operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(Scheme, context.Document)] = scope is null ? [] : [scope] }];
 
         // An endpoint that reads its body itself (a recipe as JSON or YAML, a trigger's JSON as it came) names it with
         // [Consumes]: described here, as nothing else sees it.
@@ -83,7 +84,7 @@ public static partial class OpenApiDescription
         // A streamed answer is declared as 200 with its media type; Wolverine adds a 204 for the method returning no value.
         if (operation.Responses.TryGetValue("200", out var streamed) && streamed.Content?.Count > 0) operation.Responses.Remove("204");
         var path = "/" + (description.RelativePath ?? "");
-        var kinds = KindsOf(description.HttpMethod ?? "GET", path, scope is not null, method);
+        var kinds = KindsOf(description.HttpMethod ?? "GET", path, !anonymous, method);
         // Wolverine declares a 404 on every operation; only those with something to find answer it.
         if (!kinds.Contains("not-found")) operation.Responses.Remove("404");
 

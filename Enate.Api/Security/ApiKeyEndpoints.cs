@@ -19,8 +19,21 @@ public sealed record ApiKeyView(Guid Id, string Name, string[] Scopes, string Pr
 /// The key itself appears in this answer and nowhere else, ever.
 public sealed record ApiKeyCreated(Guid Id, string Name, string[] Scopes, string Key);
 
+/// The key a caller presents, as the platform sees it: whose it is and what it may do (`admin` may do everything in
+/// its tenant). The operator's key has no tenant.
+public sealed record CurrentKey(string Name, string? Tenant, string[] Scopes);
+
 public static class ApiKeyEndpoints
 {
+    /// The key the caller presents: its name, tenant and scopes, so a tool can offer only what the key may do. Any
+    /// valid key may ask.
+    [WolverineGet("/api/v1/api-keys/current", OperationId = "GetCurrentApiKey")]
+    [ProducesResponseType<CurrentKey>(200)]
+    [Tags("API keys")]
+    [Authorize]
+    public static CurrentKey Current(ClaimsPrincipal user) => new(user.FindFirstValue(ClaimTypes.Name) ?? "",
+        user.FindFirstValue(EnateClaims.Tenant), user.FindAll(EnateClaims.Scope).Select(c => c.Value).ToArray());
+
     /// Creates an API key of the caller's tenant with the scopes asked for. The key is in this answer only: it is stored
     /// as its SHA-256 and can never be read again.
     [WolverinePost("/api/v1/api-keys", OperationId = "CreateApiKey")]
