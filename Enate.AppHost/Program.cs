@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Enate.AppHost.Dashboard;
 using Enate.AppHost.Postgres;
 
 var builder = DistributedApplication.CreateBuilder(args);
@@ -32,7 +33,10 @@ var api = builder.AddProject<Projects.Enate_Api>("api", launchProfileName: null)
     .WithEnvironment("Enate__Operator__ApiKey", operatorApiKey)
     .WithEnvironment("Enate__Audit__SigningKey", auditSigningKey)
     .WithEnvironment("Enate__Audit__Witness__Folder", witness)
-    .WithHttpHealthCheck("/health");
+    .WithHttpHealthCheck("/health")
+    .WithUrlForEndpoint("http", url => url.DisplayText = "API")
+    .WithUrlForEndpoint("http", endpoint => new ResourceUrlAnnotation { Url = endpoint.Url + "/scalar/v1", DisplayText = "API reference" })
+    .WithOperatorCommands(bootstrapApiKey);
 // Hook and subscriber URLs handed to partners and to Enate name this address.
 api.WithEnvironment("Enate__PublicUrl", api.GetEndpoint("http"));
 
@@ -47,6 +51,15 @@ builder.AddProject<Projects.Enate_Workers>("workers", launchProfileName: null)
     // Workers call the simulators as partners; the API must have built the schema first.
     .WithReference(simulators)
     .WaitFor(api)
+    .WithHttpHealthCheck("/health");
+
+// The console: people sign in with an API key and see, re-run and prove history through the API, never the database.
+builder.AddProject<Projects.Enate_Console>("console", launchProfileName: null)
+    .WithHttpEndpoint(port: builder.Configuration.GetValue("Ports:Console", 5070), name: "http", isProxied: false)
+    .WithEnvironment("ASPNETCORE_ENVIRONMENT", builder.Environment.EnvironmentName)
+    .WithReference(api)
+    .WaitFor(api)
+    .WithUrlForEndpoint("http", url => url.DisplayText = "Console")
     .WithHttpHealthCheck("/health");
 
 builder.Build().Run();

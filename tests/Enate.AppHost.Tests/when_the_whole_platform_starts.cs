@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -24,6 +25,7 @@ public sealed class WholePlatform : IAsyncLifetime
             $"Postgres:Port={FreePorts.Next()}",
             $"Ports:Api={FreePorts.Next()}",
             $"Ports:Simulators={FreePorts.Next()}",
+            $"Ports:Console={FreePorts.Next()}",
             $"Parameters:bootstrap-api-key={AdminKey}",
         ];
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Enate_AppHost>(
@@ -33,6 +35,7 @@ public sealed class WholePlatform : IAsyncLifetime
         await App.StartAsync(startup.Token);
         await App.ResourceNotifications.WaitForResourceHealthyAsync("api", startup.Token);
         await App.ResourceNotifications.WaitForResourceHealthyAsync("workers", startup.Token);
+        await App.ResourceNotifications.WaitForResourceHealthyAsync("console", startup.Token);
     }
 
     public async Task DisposeAsync()
@@ -78,6 +81,37 @@ public sealed class when_the_whole_platform_starts(WholePlatform platform) : ICl
             r => r.GetProperty("status").GetString() == "succeeded",
             TimeSpan.FromSeconds(60));
         Assert.Equal("world", run.GetProperty("output").GetProperty("hello").GetString());
+    }
+
+    /// The console finds the API through service discovery and signs a user in with a key the API knows.
+    [Fact]
+    public async Task the_console_signs_in_through_the_api()
+    {
+        using var handler = new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = new System.Net.CookieContainer() };
+        using var console = new HttpClient(handler) { BaseAddress = platform.App.GetEndpoint("console", "http") };
+        var page = await console.GetStringAsync("/sign-in");
+        var token = System.Text.RegularExpressions.Regex.Match(page, "name=\"__RequestVerificationToken\" value=\"([^\"]+)\"").Groups[1].Value;
+        var signedIn = await console.PostAsync("/session", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = token, ["key"] = AdminKey, ["return"] = "/runs",
+        }));
+        Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        Assert.Equal("/runs", signedIn.Headers.Location?.ToString());
+        var runs = await console.GetAsync("/runs");
+        Assert.Equal(HttpStatusCode.OK, runs.StatusCode);
+        Assert.Contains("<h1>Runs</h1>", await runs.Content.ReadAsStringAsync());
+    }
+
+    /// The dashboard's buttons on the API resource call the API with the bootstrap key.
+    [Fact]
+    public async Task the_dashboard_commands_reach_the_api()
+    {
+        var commands = platform.App.Services.GetRequiredService<Aspire.Hosting.ApplicationModel.ResourceCommandService>();
+        foreach (var command in new[] { "verify-audit", "rebuild-read-models", "rerun-dead-lettered" })
+        {
+            var result = await commands.ExecuteCommandAsync("api", command);
+            Assert.True(result.Success, $"{command}: {result.Message}");
+        }
     }
 
     [Fact]

@@ -10,7 +10,7 @@ namespace Enate.Domain.Tests.Platform;
 public sealed partial class when_the_configuration_is_documented
 {
     private static readonly string Root = FindRoot();
-    private static readonly string[] Projects = ["Enate.Api", "Enate.Workers", "Enate.Domain", "Enate.ServiceDefaults", "Enate.AppHost"];
+    private static readonly string[] Projects = ["Enate.Api", "Enate.Workers", "Enate.Domain", "Enate.ServiceDefaults", "Enate.AppHost", "Enate.Console"];
 
     // A whole key written out: `GetValue("Enate:Workers:Parallelism", …)`, `configuration["Enate:PublicUrl"]`.
     [GeneratedRegex("\"((?:Enate|Runs|Ports|Workers|Postgres)(?::[A-Za-z0-9]+)+)\"")]
