@@ -112,7 +112,7 @@ public static class EnateStore
 
         options.Schema.For<Recipe>();
         options.Schema.For<RecipeVersion>();
-        options.Schema.For<Connection>();
+        options.Schema.For<Connection>().Metadata(m => m.TenantId.MapTo(c => c.Tenant!));
         options.Schema.For<RunIdempotency>();
         ReplayStore.Configure(options);
         // The key ring is the platform's, not a tenant's.

@@ -12,10 +12,21 @@ namespace Enate.Api.Connections;
 public sealed record ConnectionRequest(string? Kind, string? BaseUrl, ConnectionAuth? Auth, int? TimeoutSeconds,
     IReadOnlyList<string>? CallbackOrigins = null);
 
+/// A connection as clients see it: secrets masked; `lastSuccessAt`, `lastFailureAt` and `lastFailure` say how its calls
+/// went lately (written by the Workers every few seconds; null before the first call).
 public sealed record ConnectionView(string Name, string Kind, string BaseUrl, ConnectionAuth Auth, int TimeoutSeconds,
-    IReadOnlyList<string> CallbackOrigins, DateTimeOffset UpdatedAt)
+    IReadOnlyList<string> CallbackOrigins, DateTimeOffset UpdatedAt, DateTimeOffset? LastSuccessAt = null, DateTimeOffset? LastFailureAt = null,
+    string? LastFailure = null)
 {
-    public static ConnectionView Of(Connection c) => new(c.Id, c.Kind, c.BaseUrl, c.Auth.Masked(), c.TimeoutSeconds, c.CallbackOrigins, c.UpdatedAt);
+    public static ConnectionView Of(Connection c, ConnectionUse? use = null) => new(c.Id, c.Kind, c.BaseUrl, c.Auth.Masked(), c.TimeoutSeconds,
+        c.CallbackOrigins, c.UpdatedAt, use?.LastSuccessAt, use?.LastFailureAt, use?.LastFailure);
+
+    public static async Task<List<ConnectionView>> WithUseAsync(IReadOnlyList<Connection> connections, Npgsql.NpgsqlDataSource database,
+        string tenant, CancellationToken ct)
+    {
+        var uses = await ConnectionActivity.ReadAsync(database, tenant, connections.Select(c => c.Id).ToList(), ct);
+        return connections.Select(c => Of(c, uses.GetValueOrDefault(c.Id))).ToList();
+    }
 }
 
 public static class ConnectionEndpoints
@@ -74,14 +85,14 @@ public static class ConnectionEndpoints
     [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Connections")]
     [Answers("invalid-cursor")]
-    public static async Task<IResult> List(int? limit, string? cursor, IQuerySession session, CancellationToken ct)
+    public static async Task<IResult> List(int? limit, string? cursor, IQuerySession session, Npgsql.NpgsqlDataSource database, CancellationToken ct)
     {
         if (Paging.Check(limit, cursor, "connection", out var after) is { } problem) return problem;
         var query = session.Query<Connection>().AsQueryable();
         if (after is not null) query = query.Where(c => c.Id.CompareTo(after) > 0);
         var take = limit ?? Paging.DefaultLimit;
         var read = await query.OrderBy(c => c.Id).Take(take + 1).ToListAsync(ct);
-        return Results.Ok(Paging.Of(read.Select(ConnectionView.Of).ToList(), take, c => c.Name, "connection"));
+        return Results.Ok(Paging.Of(await ConnectionView.WithUseAsync(read, database, session.TenantId, ct), take, c => c.Name, "connection"));
     }
 
     /// One connection, secrets masked, with its ETag (`If-None-Match` with it: 304).
@@ -90,11 +101,13 @@ public static class ConnectionEndpoints
     [ProducesResponseType(304)]
     [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Connections")]
-    public static async Task<IResult> Get(string name, HttpContext http, IQuerySession session, CancellationToken ct)
+    public static async Task<IResult> Get(string name, HttpContext http, IQuerySession session, Npgsql.NpgsqlDataSource database, CancellationToken ct)
     {
         if (await session.LoadAsync<Connection>(name, ct) is not { } c) return Problems.NotFound($"Connection '{name}'");
         Preconditions.Tag(http.Response, c.Revision);
-        return Preconditions.NotModified(http.Request, c.Revision) ? Results.StatusCode(StatusCodes.Status304NotModified) : Results.Ok(ConnectionView.Of(c));
+        return Preconditions.NotModified(http.Request, c.Revision)
+            ? Results.StatusCode(StatusCodes.Status304NotModified)
+            : Results.Ok((await ConnectionView.WithUseAsync([c], database, session.TenantId, ct))[0]);
     }
 
     /// Deletes a connection unless an active recipe still uses it (409); with `If-Match`, only the revision the client read.
@@ -117,6 +130,7 @@ public static class ConnectionEndpoints
         {
             session.Delete<Connection>(name);
             await session.SaveChangesAsync(ct);
+            await ConnectionActivity.ForgetAsync(database, session.TenantId, name, ct);
             return Results.NoContent();
         }
         // Only the revision the precondition was checked against: a write in between leaves the connection in place.
@@ -126,6 +140,7 @@ public static class ConnectionEndpoints
         delete.Parameters.AddWithValue("id", name);
         delete.Parameters.AddWithValue("revision", existing.Revision);
         var deleted = await delete.ExecuteNonQueryAsync(ct);
+        if (deleted == 1) await ConnectionActivity.ForgetAsync(database, session.TenantId, name, ct);
         return deleted == 1 ? Results.NoContent() : Preconditions.Lost(http.Request, $"Connection '{name}'");
     }
 }

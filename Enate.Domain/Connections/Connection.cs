@@ -50,6 +50,9 @@ public sealed record ConnectionAuth
 public sealed class Connection
 {
     public string Id { get; set; } = "";
+    /// The tenant the connection belongs to, filled in by the store when it is read (not part of the document).
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? Tenant { get; set; }
     /// Changes on every write of the document: the connection's ETag. Writes are checked against the revision they read.
     [Marten.Schema.Version]
     public Guid Revision { get; set; }

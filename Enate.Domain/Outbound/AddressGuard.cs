@@ -72,6 +72,7 @@ public static class OutboundConfiguration
         services.AddSingleton(Engine.Limits.From(configuration));
         services.AddSingleton<AccessTokens>();
         services.AddSingleton<OutboundCaller>();
+        services.AddSingleton<Connections.ConnectionActivity>();
         services.AddHttpClient(OutboundCaller.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
             {

@@ -14,7 +14,8 @@ namespace Enate.Domain.Outbound;
 public sealed class ResponseTooLargeException(string message) : Exception(message);
 
 /// The only place that calls a partner: the engine's live answerer. Everything it learns is returned to become events.
-public sealed class OutboundCaller(IHttpClientFactory clients, ConnectionSecrets secrets, AccessTokens tokens, TimeProvider clock, Limits limits)
+public sealed class OutboundCaller(IHttpClientFactory clients, ConnectionSecrets secrets, AccessTokens tokens, TimeProvider clock, Limits limits,
+    ConnectionActivity activity)
     : IAnswerer
 {
     public const string ClientName = "outbound";
@@ -47,6 +48,8 @@ public sealed class OutboundCaller(IHttpClientFactory clients, ConnectionSecrets
                 var status = (int)response.StatusCode;
                 var received = new OutboundResponseReceived(sent.RunId, sent.StepId, sent.Attempt, status, recordedHeaders,
                     Recording.Body(bytes, contentType), Stopwatch.GetElapsedTime(started).TotalMilliseconds, clock.GetUtcNow());
+                if (status is >= 200 and < 300) activity.Succeeded(connection.Tenant, connection.Id, received.ReceivedAt);
+                else activity.Failed(connection.Tenant, connection.Id, received.ReceivedAt, $"{status} {response.ReasonPhrase}".Trim());
                 return new Answer(received, new CallOutcome(status, RetryAfter(response), null), Output(status, recordedHeaders, bytes, contentType));
             }
         }
@@ -62,6 +65,7 @@ public sealed class OutboundCaller(IHttpClientFactory clients, ConnectionSecrets
                 _ => (ex.Message, false),
             };
             var failed = new OutboundCallFailed(sent.RunId, sent.StepId, sent.Attempt, !permanent, null, reason, null, clock.GetUtcNow());
+            activity.Failed(connection.Tenant, connection.Id, failed.FailedAt, reason);
             return new Answer(failed, new CallOutcome(null, null, reason, permanent), default);
         }
     }

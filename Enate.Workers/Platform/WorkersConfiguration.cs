@@ -96,6 +96,7 @@ public static class WorkersConfiguration
         builder.Services.AddHostedService<Runs.RunQueueGuard>();
         builder.Services.AddHostedService<Runs.StuckRuns>();
         builder.Services.AddHostedService<Runs.ExpiredKeys>();
+        builder.Services.AddHostedService<Connections.ConnectionActivityWriter>();
         return builder;
     }
 }

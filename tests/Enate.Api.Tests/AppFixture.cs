@@ -187,7 +187,8 @@ public abstract class AppTest(AppFixture app) : IAsyncLifetime
         if (Directory.Exists(App.WitnessFolder)) Directory.Delete(App.WitnessFolder, recursive: true);
         await using (var clear = new Npgsql.NpgsqlCommand(
             $"do $$ begin if to_regclass('{Enate.Domain.Audit.AuditChain.Table}') is not null then truncate {Enate.Domain.Audit.AuditChain.Table}; end if; " +
-            $"if to_regclass('{Enate.Domain.Audit.Checkpointing.Table}') is not null then truncate {Enate.Domain.Audit.Checkpointing.Table}; end if; end $$; " +
+            $"if to_regclass('{Enate.Domain.Audit.Checkpointing.Table}') is not null then truncate {Enate.Domain.Audit.Checkpointing.Table}; end if; " +
+            $"if to_regclass('{Enate.Domain.Connections.ConnectionActivity.Table}') is not null then truncate {Enate.Domain.Connections.ConnectionActivity.Table}; end if; end $$; " +
             $"select pg_advisory_unlock({Enate.Domain.Audit.AuditChain.LockKey})", connection))
             await clear.ExecuteNonQueryAsync();
         await App.SeedAdminKeyAsync();
