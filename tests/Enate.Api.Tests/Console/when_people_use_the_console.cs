@@ -94,6 +94,13 @@ public sealed class when_people_use_the_console(AppFixture app) : ConsoleTest(ap
         await Page.GotoAsync("/inbound");
         await Page.Locator($"a[href='/runs/{runId}']").WaitForAsync();
         await CheckPageAsync("inbound");
+
+        // The partner's connection shows the call's success once the Workers have written it.
+        await Eventually.Get(() => Api.GetAsJson<JsonElement>("/api/v1/connections/crm"),
+            c => c.GetProperty("lastSuccessAt").ValueKind == JsonValueKind.String, TimeSpan.FromSeconds(30));
+        await Page.GotoAsync("/connections");
+        Assert.NotEmpty(await Page.Locator("tr[data-connection='crm'] .last-success time").InnerTextAsync());
+        await CheckPageAsync("connections");
     }
 
     [Fact]
@@ -194,7 +201,7 @@ public sealed class when_people_use_the_console(AppFixture app) : ConsoleTest(ap
     {
         await Api.PutEchoRecipe("echo");
         await SignInAsync(AppFixture.AdminKey);
-        foreach (var (path, name) in new[] { ("/recipes", "recipes"), ("/connections", "connections"), ("/keys", "keys") })
+        foreach (var (path, name) in new[] { ("/recipes", "recipes"), ("/keys", "keys") })
         {
             await Page.GotoAsync(path);
             await CheckPageAsync(name);
