@@ -54,13 +54,34 @@ public static class RecipeJson
                 body = JsonSerializer.SerializeToElement(without);
             }
             var recipe = body.Deserialize<RecipeDefinition>(Options);
-            return recipe is null ? (null, new RecipeProblem("$", "must be a JSON object.")) : (recipe, null);
+            return recipe is null ? (null, new RecipeProblem("$", "must be a JSON object.")) : (InOneOrder(recipe), null);
         }
         catch (JsonException ex)
         {
             return (null, new RecipeProblem(ex.Path ?? "$", ex.Message.Split(" Path:")[0]));
         }
     }
+
+    /// Members whose order means nothing — a step's headers and Enate arguments — in one order (ordinal), so a recipe
+    /// hashes the same however they were written. The store keeps such objects as jsonb, which orders members its own
+    /// way: without this, a recipe read back from the platform and saved again would look like a new version. Bodies
+    /// and templates keep the order written; it is the order they are sent in.
+    private static RecipeDefinition InOneOrder(RecipeDefinition recipe) => recipe with
+    {
+        Steps = recipe.Steps.Select(step => step with
+        {
+            Headers = step.Headers is null ? null : new SortedDictionary<string, string>(step.Headers.ToDictionary(), StringComparer.Ordinal),
+            Args = step.Args is null ? null : (System.Text.Json.Nodes.JsonObject)Sorted(step.Args)!,
+        }).ToList(),
+    };
+
+    private static System.Text.Json.Nodes.JsonNode? Sorted(System.Text.Json.Nodes.JsonNode? node) => node switch
+    {
+        System.Text.Json.Nodes.JsonObject o => new System.Text.Json.Nodes.JsonObject(o.OrderBy(p => p.Key, StringComparer.Ordinal)
+            .Select(p => KeyValuePair.Create(p.Key, Sorted(p.Value)))),
+        System.Text.Json.Nodes.JsonArray a => new System.Text.Json.Nodes.JsonArray(a.Select(Sorted).ToArray()),
+        _ => node?.DeepClone(),
+    };
 
     public static string Canonical(RecipeDefinition recipe) => JsonSerializer.Serialize(recipe, Options);
 }

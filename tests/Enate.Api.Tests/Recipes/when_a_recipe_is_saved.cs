@@ -32,6 +32,38 @@ public sealed class when_a_recipe_is_saved(AppFixture app) : AppTest(app)
         Assert.Equal(2, latest.GetProperty("versions").GetArrayLength());
     }
 
+    /// Headers and Enate arguments mean the same in any order: written in another order, or read back from the
+    /// platform (which stores them in its own order) and saved again, a recipe is the same version.
+    [Fact]
+    public async Task the_order_of_headers_and_arguments_makes_no_new_version()
+    {
+        await Api.PutConnection("crm", "http://127.0.0.1:9");
+        await Api.PutConnection("enate", "http://127.0.0.1:9", new { type = "bearer", token = "t" }, kind: "enate");
+        object Written(bool reversed) => new
+        {
+            name = "Order", trigger = new { type = "api" },
+            steps = new object[]
+            {
+                new
+                {
+                    id = "post", type = "http", connection = "crm", method = "POST", path = "/x",
+                    headers = reversed
+                        ? new Dictionary<string, string> { ["X-Zeta"] = "z", ["X-Alpha"] = "a" }
+                        : new Dictionary<string, string> { ["X-Alpha"] = "a", ["X-Zeta"] = "z" },
+                },
+                new
+                {
+                    id = "note", type = "enate", connection = "enate", operation = "addNote",
+                    args = reversed ? (object)new { note = "{{ input.n }}", guid = "p-1" } : new { guid = "p-1", note = "{{ input.n }}" },
+                },
+            },
+        };
+        Assert.Equal(1, (await Api.PutRecipe("ordered", Written(false), 201)).GetProperty("version").GetInt32());
+        Assert.Equal(1, (await Api.PutRecipe("ordered", Written(true), 200)).GetProperty("version").GetInt32());
+        var stored = (await Api.GetAsJson<JsonElement>("/api/v1/recipes/ordered")).GetProperty("definition");
+        Assert.Equal(1, (await Api.PutRecipe("ordered", stored, 200)).GetProperty("version").GetInt32());
+    }
+
     [Fact]
     public async Task a_bad_recipe_is_rejected_with_every_problem_and_its_path()
     {
