@@ -35,7 +35,7 @@ public static class Cli
     public static void Does(this Command command, Terminal terminal, Func<Context, ParseResult, CancellationToken, Task<int>> action) =>
         command.SetAction(async (parsed, ct) =>
         {
-            var context = new Context(terminal, parsed);
+            using var context = new Context(terminal, parsed);
             try
             {
                 return await action(context, parsed, ct);

@@ -11,7 +11,7 @@ using JsonObject = System.Text.Json.Nodes.JsonObject;
 namespace Enate.Cli;
 
 /// What every command has: the profile it calls the platform with, and where and how it writes.
-public sealed class Context(Terminal terminal, ParseResult parsed)
+public sealed class Context(Terminal terminal, ParseResult parsed) : IDisposable
 {
     /// The options every command takes, made for each command line parsed.
     public static Option[] Options() =>
@@ -44,10 +44,9 @@ public sealed class Context(Terminal terminal, ParseResult parsed)
         get
         {
             if (_platform is not null) return _platform;
-            var profile = new Profiles(terminal).Find(ProfileName)
+            var profile = new Profiles(terminal).Find(ProfileName, Url)
                 ?? throw new Failure($"not logged in{(ProfileName == Profiles.Default ? "" : $" as '{ProfileName}'")}: run 'enate login --url <address>" +
                                      $"{(ProfileName == Profiles.Default ? "" : $" --profile {ProfileName}")}', or set ENATE_API_KEY.", ExitCodes.Usage);
-            if (Url is { Length: > 0 } url) profile = profile with { Url = url };
             return _platform = new Platform(profile, terminal.Handler);
         }
     }
@@ -82,4 +81,6 @@ public sealed class Context(Terminal terminal, ParseResult parsed)
     }
 
     public static string Markup(object? value) => Spectre.Console.Markup.Escape(value?.ToString() ?? "");
+
+    public void Dispose() => _platform?.Dispose();
 }

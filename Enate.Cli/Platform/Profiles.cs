@@ -25,14 +25,25 @@ public sealed class Profiles(Terminal terminal)
             ? JsonSerializer.Deserialize<Stored>(System.IO.File.ReadAllText(File), Json)?.Profiles ?? []
             : [];
 
-    public Profile? Find(string name)
+    /// The profile to call the platform with, at the address given (`--url`, else `ENATE_URL`). A key from the
+    /// environment goes where it is told; a saved key goes only to the origin it was saved for, so a mistyped or
+    /// planted address never receives it.
+    public Profile? Find(string name, string? url)
     {
         var key = terminal.Environment("ENATE_API_KEY");
-        var url = terminal.Environment("ENATE_URL");
+        var wanted = url is { Length: > 0 } ? url : terminal.Environment("ENATE_URL") is { Length: > 0 } fromEnvironment ? fromEnvironment : null;
         var saved = Read().GetValueOrDefault(name);
-        if (key is { Length: > 0 }) return new Profile(url is { Length: > 0 } ? url : saved?.Url ?? "http://localhost:5080", key);
-        return saved is null ? null : saved with { Url = url is { Length: > 0 } ? url : saved.Url };
+        if (key is { Length: > 0 }) return new Profile(wanted ?? saved?.Url ?? "http://localhost:5080", key);
+        if (saved is null) return null;
+        if (wanted is not null && !SameOrigin(wanted, saved.Url))
+            throw new Failure($"profile '{name}' holds a key for {saved.Url}, not for {wanted}: run 'enate login --url {wanted}' " +
+                              "(with --profile to keep both), or set ENATE_API_KEY.", ExitCodes.Usage);
+        return saved;
     }
+
+    private static bool SameOrigin(string a, string b) =>
+        Uri.TryCreate(a, UriKind.Absolute, out var x) && Uri.TryCreate(b, UriKind.Absolute, out var y) &&
+        Uri.Compare(x, y, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
 
     public void Save(string name, Profile profile)
     {

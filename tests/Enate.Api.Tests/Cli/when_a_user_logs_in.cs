@@ -23,6 +23,14 @@ public sealed class when_a_user_logs_in(AppFixture app) : AppTest(app), IDisposa
         if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(config));
         Assert.Equal(0, (await _enate.RunAsync("runs", "ls")).ExitCode);
 
+        // The saved key goes only to the platform it was saved for.
+        var elsewhere = await _enate.RunAsync("runs", "ls", "--url", "http://attacker.example");
+        Assert.Equal(2, elsewhere.ExitCode);
+        Assert.Contains("holds a key for http://localhost", elsewhere.Error);
+        _enate.Environment["ENATE_URL"] = "http://attacker.example:8080";
+        Assert.Equal(2, (await _enate.RunAsync("runs", "ls")).ExitCode);
+        _enate.Environment.Remove("ENATE_URL");
+
         Assert.Equal(0, (await _enate.RunAsync("logout")).ExitCode);
         Assert.DoesNotContain(AppFixture.AdminKey, await File.ReadAllTextAsync(config));
     }
