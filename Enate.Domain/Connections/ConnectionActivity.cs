@@ -60,7 +60,20 @@ public sealed class ConnectionActivity
         command.Parameters.AddWithValue("successes", rows.Select(r => r.Value.SuccessAt?.UtcDateTime).ToArray());
         command.Parameters.AddWithValue("failures", rows.Select(r => r.Value.FailureAt?.UtcDateTime).ToArray());
         command.Parameters.AddWithValue("reasons", rows.Select(r => r.Value.Failure).ToArray());
-        await command.ExecuteNonQueryAsync(ct);
+        try
+        {
+            await command.ExecuteNonQueryAsync(ct);
+        }
+        catch
+        {
+            // Not written: noted again, so the next round writes it with whatever came since.
+            foreach (var ((tenant, name), note) in rows)
+            {
+                if (note.SuccessAt is { } success) Succeeded(tenant, name, success);
+                if (note.FailureAt is { } failure) Failed(tenant, name, failure, note.Failure ?? "");
+            }
+            throw;
+        }
     }
 
     /// What is known of the tenant's connections named.
