@@ -110,7 +110,8 @@ public static class EnateStore
             // (version 7) orders and bounds by time.
             .Index(x => x.WorkItem, index => index.Predicate = "data ->> 'workItem' is not null");
 
-        options.Schema.For<Recipe>();
+        options.Schema.For<Recipe>().Metadata(m => m.TenantId.MapTo(r => r.Tenant!));
+        options.Schema.For<ScheduleMark>();
         options.Schema.For<RecipeVersion>();
         options.Schema.For<Connection>().Metadata(m => m.TenantId.MapTo(c => c.Tenant!));
         options.Schema.For<RunIdempotency>();

@@ -68,6 +68,10 @@ public static class RecipeEndpoints
         recipe.LatestVersion = version;
         recipe.TriggerType = definition.Trigger.Type;
         recipe.TriggerWebhook = definition.Trigger.Webhook;
+        var schedule = RecipeSchedule.Of(definition.Trigger);
+        // A changed cron takes effect from its next occurrence: nothing of the old one counts as missed.
+        if (schedule != recipe.Schedule) recipe.ScheduledSince = schedule is null ? null : now;
+        recipe.Schedule = schedule;
         recipe.Connections = definition.Steps.Select(s => s.Connection).OfType<string>().Distinct().ToList();
         recipe.Versions.Add(new RecipeVersionInfo(version, sha, now, "api"));
         recipe.UpdatedAt = now;
@@ -210,31 +214,35 @@ public static class RecipeEndpoints
             ? Results.Ok(new RecipeVersionView(v.Key, v.Version, v.Sha256, v.CreatedAt, v.CreatedBy, v.Definition))
             : Problems.NotFound($"Version {version} of recipe '{key}'");
 
-    /// An active recipe starts runs when triggered.
+    /// An active recipe starts runs when triggered; a schedule counts its occurrences from its activation.
     [WolverinePost("/api/v1/recipes/{key}/activate", OperationId = "ActivateRecipe")]
     [ProducesResponseType<RecipeActivation>(200)]
     [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Recipes")]
     [Answers("precondition-failed", "concurrent-change")]
-    public static Task<IResult> Activate(string key, HttpContext http, IDocumentSession session, RecipeCache cache, CancellationToken ct) =>
-        SetActive(key, true, http, session, cache, ct);
+    public static Task<IResult> Activate(string key, HttpContext http, IDocumentSession session, RecipeCache cache, TimeProvider clock,
+        CancellationToken ct) =>
+        SetActive(key, true, http, session, cache, clock, ct);
 
-    /// An inactive recipe rejects triggers with 409.
+    /// An inactive recipe rejects triggers with 409, and its schedule fires nothing.
     [WolverinePost("/api/v1/recipes/{key}/deactivate", OperationId = "DeactivateRecipe")]
     [ProducesResponseType<RecipeActivation>(200)]
     [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Recipes")]
     [Answers("precondition-failed", "concurrent-change")]
-    public static Task<IResult> Deactivate(string key, HttpContext http, IDocumentSession session, RecipeCache cache, CancellationToken ct) =>
-        SetActive(key, false, http, session, cache, ct);
+    public static Task<IResult> Deactivate(string key, HttpContext http, IDocumentSession session, RecipeCache cache, TimeProvider clock,
+        CancellationToken ct) =>
+        SetActive(key, false, http, session, cache, clock, ct);
 
     /// Activation is a write of the recipe: it changes its ETag and honours `If-Match`.
     private static async Task<IResult> SetActive(string key, bool active, HttpContext http, IDocumentSession session, RecipeCache cache,
-        CancellationToken ct)
+        TimeProvider clock, CancellationToken ct)
     {
         var recipe = await session.LoadAsync<Recipe>(key, ct);
         if (recipe is null) return Problems.NotFound($"Recipe '{key}'");
         if (Preconditions.CheckWrite(http.Request, recipe.Revision, $"Recipe '{key}'") is { } failed) return failed;
+        // A schedule counts from its activation: occurrences while it was off are not missed, they were not wanted.
+        if (active && !recipe.Active && recipe.Schedule is not null) recipe.ScheduledSince = clock.GetUtcNow();
         recipe.Active = active;
         session.Store(recipe);
         try

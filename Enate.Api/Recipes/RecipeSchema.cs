@@ -34,6 +34,7 @@ public static class RecipeSchema
         });
         Restrict(properties["trigger"], "type", TriggerTypes.All);
         Restrict(properties["trigger"], "webhook", RecipeValidator.EnateWebhooks);
+        Restrict(properties["trigger"], "missed", MissedPolicies.All);
         Restrict(properties["callback"], "mode", ["none", "callEnate"]);
 
         var steps = (JsonObject)properties["steps"]!;

@@ -14,4 +14,16 @@ public static class Telemetry
     /// Runs the sweeper found unfinished with nothing scheduled to move them on.
     public static readonly Counter<long> StuckRuns = Meter.CreateCounter<long>("enate.runs.stuck", "{run}",
         "Runs found unfinished with nothing to move them on.");
+
+    /// Occurrences of schedules that started a run.
+    public static readonly Counter<long> ScheduleFired = Meter.CreateCounter<long>("enate.schedules.fired", "{occurrence}",
+        "Schedule occurrences that started a run.");
+
+    /// Occurrences of schedules found late and not run (their policy skips them, or runOnce ran a later one for them).
+    public static readonly Counter<long> ScheduleMissed = Meter.CreateCounter<long>("enate.schedules.missed", "{occurrence}",
+        "Schedule occurrences found late and not run.");
+
+    /// How long after its occurrence a schedule's run was committed.
+    public static readonly Histogram<double> ScheduleDelay = Meter.CreateHistogram<double>("enate.schedules.delay", "ms",
+        "Time from a schedule's occurrence to its run's commit.");
 }

@@ -16,9 +16,16 @@ public sealed class Recipe
     public int LatestVersion { get; set; }
     public string TriggerType { get; set; } = "";
     public string? TriggerWebhook { get; set; }
+    /// The latest version's schedule, for a schedule trigger.
+    public RecipeSchedule? Schedule { get; set; }
+    /// When the schedule began to count: its first save, a change of its cron, time zone or policy, or an activation.
+    /// Occurrences before it are neither run nor missed.
+    public DateTimeOffset? ScheduledSince { get; set; }
     public List<string> Connections { get; set; } = [];
     public List<RecipeVersionInfo> Versions { get; set; } = [];
     public DateTimeOffset UpdatedAt { get; set; }
+    /// The tenant the recipe belongs to, filled in from Marten's tenant column when read.
+    public string? Tenant { get; set; }
 }
 
 public sealed record RecipeVersionInfo(int Version, string Sha256, DateTimeOffset CreatedAt, string CreatedBy);

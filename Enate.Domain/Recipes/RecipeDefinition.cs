@@ -35,12 +35,13 @@ public static class TriggerTypes
     public const string EnateAction = "enateAction";
     public const string EnateWebhook = "enateWebhook";
     public const string Webhook = "webhook";
-    public static readonly string[] All = [Api, EnateAction, EnateWebhook, Webhook];
+    public const string Schedule = "schedule";
+    public static readonly string[] All = [Api, EnateAction, EnateWebhook, Webhook, Schedule];
 }
 
 public sealed record TriggerDefinition
 {
-    [Description("api | enateAction | enateWebhook | webhook")]
+    [Description("api | enateAction | enateWebhook | webhook | schedule")]
     public required string Type { get; init; }
 
     [Description("For enateWebhook: PacketCreated, PacketUpdated, NewCommunication, BusinessObjectCreated, BusinessObjectUpdated or SpecificBusinessObjectUpdated.")]
@@ -48,6 +49,15 @@ public sealed record TriggerDefinition
 
     [Description("For enateWebhook: JMESPath over the webhook body; the recipe runs only when it is truthy.")]
     public string? Filter { get; init; }
+
+    [Description("For schedule: a cron expression of five fields (minute hour day month weekday) or six (seconds first), read in the time zone.")]
+    public string? Cron { get; init; }
+
+    [Description("For schedule: the IANA time zone the cron is read in (e.g. Europe/London). Default UTC.")]
+    public string? TimeZone { get; init; }
+
+    [Description("For schedule: what happens to occurrences found late (the Workers were down): skip (default) runs none of them, runOnce runs the latest once.")]
+    public string? Missed { get; init; }
 }
 
 /// One step. Which fields apply depends on the type: http, transform, filter or enate.

@@ -62,6 +62,7 @@ public static partial class RecipeValidator
             if (trigger.Type == "enateWebhook" && !EnateWebhooks.Contains(trigger.Webhook))
                 Add("$.trigger.webhook", $"must be one of {string.Join(", ", EnateWebhooks)}.");
             JmesPath("$.trigger.filter", trigger.Filter);
+            foreach (var (path, message) in Occurrences.Problems(trigger)) Add(path, message);
         }
 
         JmesPath("$.idempotencyKey", recipe.IdempotencyKey);

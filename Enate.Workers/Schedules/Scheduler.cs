@@ -1,0 +1,145 @@
+using System.Text;
+using Enate.Domain.Engine;
+using Enate.Domain.Inbound;
+using Enate.Domain.Platform;
+using Enate.Domain.Recipes;
+using Enate.Domain.Runs;
+using Enate.Domain.Security;
+using Marten;
+using Npgsql;
+using Wolverine;
+using Wolverine.Marten.Publishing;
+using Wolverine.Runtime;
+
+namespace Enate.Workers.Schedules;
+
+/// Fires schedule triggers. Every replica runs one; each occurrence starts exactly one run however many replicas find
+/// it due, because its inbound record carries a delivery key unique per tenant: the second commit fails and starts
+/// nothing. A firing is an inbound request like any trigger's (in the audit chain, re-runnable), committed with its run,
+/// the schedule's mark and the message that executes the run. A round looks every `Enate:Workers:ScheduleCheckEvery`
+/// (1 s) at most, and sooner when an occurrence falls due before that.
+public sealed class Scheduler(IDocumentStore store, OutboxedSessionFactory outbox, IWolverineRuntime runtime, TimeProvider clock,
+    IConfiguration configuration, ILogger<Scheduler> logger) : BackgroundService
+{
+    public const string Trigger = TriggerTypes.Schedule;
+
+    private readonly TimeSpan _every = configuration.GetValue("Enate:Workers:ScheduleCheckEvery", TimeSpan.FromSeconds(1));
+    private readonly TimeSpan _grace = configuration.GetValue("Enate:Workers:ScheduleGrace", Occurrences.DefaultGrace);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var wait = _every;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(wait, clock, stoppingToken);
+                var now = clock.GetUtcNow();
+                var next = await FireDueAsync(now, stoppingToken);
+                // Wake a little after the next occurrence, so the clock has passed it when the round reads it.
+                var until = next is { } at ? at - clock.GetUtcNow() + TimeSpan.FromMilliseconds(5) : _every;
+                wait = until < TimeSpan.FromMilliseconds(5) ? TimeSpan.FromMilliseconds(5) : until > _every ? _every : until;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+            {
+                // The database is away, or its tables are not there yet: the next round tries again.
+                logger.LogDebug("The scheduler skipped a round: {Reason}", ex.Message);
+                wait = _every;
+            }
+        }
+    }
+
+    /// One round at `now`: fires what is due for every active schedule of every enabled tenant, and answers when the
+    /// next occurrence of any of them falls due.
+    public async Task<DateTimeOffset?> FireDueAsync(DateTimeOffset now, CancellationToken ct)
+    {
+        List<Recipe> recipes;
+        HashSet<string> disabled;
+        await using (var query = store.QuerySession())
+        {
+            recipes = (await query.Query<Recipe>()
+                .Where(r => r.AnyTenant() && r.Active && r.TriggerType == TriggerTypes.Schedule)
+                .ToListAsync(ct)).ToList();
+            if (recipes.Count == 0) return null;
+            disabled = (await query.Query<Tenant>().Where(t => t.DisabledAt != null).Select(t => t.Id).ToListAsync(ct)).ToHashSet();
+        }
+
+        DateTimeOffset? next = null;
+        foreach (var tenant in recipes.Where(r => r.Tenant is not null && !disabled.Contains(r.Tenant)).GroupBy(r => r.Tenant!))
+        {
+            IReadOnlyDictionary<string, ScheduleMark> marks;
+            await using (var query = store.QuerySession(tenant.Key))
+                marks = (await query.LoadManyAsync<ScheduleMark>(ct, tenant.Select(r => r.Id))).ToDictionary(m => m.Id);
+            foreach (var recipe in tenant)
+            {
+                if (recipe.Schedule is not { } schedule) continue;
+                var mark = marks.GetValueOrDefault(recipe.Id);
+                var since = Later(mark?.Occurrence, recipe.ScheduledSince ?? recipe.UpdatedAt);
+                if (Occurrences.Due(schedule, since, now, _grace) is { } due)
+                {
+                    await FireAsync(tenant.Key, recipe, schedule, due, now, ct);
+                    since = due.Occurrence;
+                }
+                if (Occurrences.Parse(schedule.Cron)?.GetNextOccurrence(Later(since, now), Occurrences.Zone(schedule.TimeZone)!) is { } coming
+                    && (next is null || coming < next))
+                    next = coming;
+            }
+        }
+        return next;
+    }
+
+    private static DateTimeOffset Later(DateTimeOffset? a, DateTimeOffset b) => a is { } x && x > b ? x : b;
+
+    /// Commits the occurrence: its inbound record, its run and the message that executes it, and the mark moved past
+    /// it; an occurrence passed over as missed moves the mark alone.
+    private async Task FireAsync(string tenant, Recipe recipe, RecipeSchedule schedule, DueOccurrence due, DateTimeOffset now,
+        CancellationToken ct)
+    {
+        var context = new MessageContext(runtime);
+        await using var session = outbox.OpenSession(context, tenant);
+        var mark = new ScheduleMark { Id = recipe.Id, Occurrence = due.Occurrence };
+        if (!due.Fire)
+        {
+            session.Store(mark);
+            await session.SaveChangesAsync(ct);
+            Telemetry.ScheduleMissed.Add(due.Missed);
+            logger.LogWarning("Schedule of recipe {Recipe} (tenant {Tenant}) missed {Missed} occurrence(s) up to {Occurrence}; its policy skips them",
+                recipe.Id, tenant, due.Missed, due.Occurrence);
+            return;
+        }
+
+        var version = recipe.LatestVersion;
+        var definition = await RecipeVersions.DefinitionAsync(session, recipe, version, ct);
+        var input = Occurrences.Input(recipe.Id, version, schedule, due, now);
+        var inboundId = Guid.CreateVersion7(now);
+        var runId = Guid.CreateVersion7(now);
+        var text = input.GetRawText();
+        var recorded = new InboundRequestRecorded(inboundId, Trigger, recipe.Id, "SCHEDULE", $"{schedule.Cron} ({schedule.TimeZone})", [],
+            Recording.Body(Encoding.UTF8.GetBytes(text), "application/json"), Verdicts.Accepted, 202, null, [runId], now,
+            Occurrences.DeliveryKeyOf(recipe.Id, due.Occurrence));
+        session.Events.StartStream<InboundRequest>(inboundId, recorded);
+        session.Events.StartStream<Run>(runId, NewRuns.Requested(runId, recipe.Id, version, definition, RecipeVersions.ShaOf(recipe, version),
+            Trigger, input, "schedule", now, inboundId: inboundId, inputInInbound: true));
+        mark.RunId = runId;
+        session.Store(mark);
+        await context.PublishAsync(new ExecuteRun(runId, tenant), new DeliveryOptions { TenantId = tenant });
+        try
+        {
+            await session.SaveChangesAsync(ct);
+        }
+        catch (Exception e) when (Deliveries.IsRepeat(e))
+        {
+            // Another replica fired this occurrence first: its run is the one.
+            return;
+        }
+        Telemetry.ScheduleFired.Add(1);
+        Telemetry.ScheduleDelay.Record((now - due.Occurrence).TotalMilliseconds);
+        if (due.Missed > 0)
+            logger.LogWarning("Schedule of recipe {Recipe} (tenant {Tenant}) ran {Occurrence} once for {Missed} earlier occurrence(s) missed",
+                recipe.Id, tenant, due.Occurrence, due.Missed);
+    }
+}
