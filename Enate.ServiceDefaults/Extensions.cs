@@ -83,10 +83,33 @@ public static class Extensions
 
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
-        // Readiness: every registered check, the database included.
-        app.MapHealthChecks(HealthPath).AllowAnonymous();
+        // Readiness: every registered check, the database included. 200 when healthy or degraded (a process whose
+        // Workers are away still accepts work durably: a balancer keeps it), 503 when unhealthy; the body says which
+        // check found what.
+        app.MapHealthChecks(HealthPath, new HealthCheckOptions { ResponseWriter = WriteReport }).AllowAnonymous();
         // Liveness: the process answers.
         app.MapHealthChecks(AlivePath, new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") }).AllowAnonymous();
         return app;
+    }
+
+    /// `{"status": "Degraded", "checks": {"run-queue": {"status": "Degraded", "description": "...", "data": {...}}}}`.
+    private static Task WriteReport(Microsoft.AspNetCore.Http.HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        var body = new
+        {
+            status = report.Status.ToString(),
+            checks = report.Entries.ToDictionary(e => e.Key, e => new
+            {
+                status = e.Value.Status.ToString(),
+                description = e.Value.Description,
+                data = e.Value.Data.Count == 0 ? null : e.Value.Data,
+            }),
+        };
+        return Microsoft.AspNetCore.Http.HttpResponseWritingExtensions.WriteAsync(context.Response, System.Text.Json.JsonSerializer.Serialize(body,
+            new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web)
+            {
+                DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+            }));
     }
 }

@@ -67,6 +67,7 @@ public static class ApiConfiguration
         builder.Services.AddSingleton<Tenants.TenantStatus>();
         builder.Services.AddSingleton(new Enate.Domain.Runs.IdempotencyWindow(
             builder.Configuration.GetValue(Enate.Domain.Runs.IdempotencyWindow.Setting, Enate.Domain.Runs.IdempotencyWindow.Default)));
+        builder.Services.AddRunQueueWatch();
         builder.Services.AddSingleton<BulkWriter>();
         builder.Services.AddSingleton<GroupCommit>();
         builder.Services.AddSingleton<WorkersWakeup>();

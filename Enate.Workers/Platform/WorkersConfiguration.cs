@@ -97,6 +97,7 @@ public static class WorkersConfiguration
         builder.Services.AddHostedService<Runs.StuckRuns>();
         builder.Services.AddHostedService<Runs.ExpiredKeys>();
         builder.Services.AddHostedService<Connections.ConnectionActivityWriter>();
+        builder.Services.AddRunQueueWatch();
         builder.Services.AddSingleton<Schedules.Scheduler>();
         builder.Services.AddHostedService(services => services.GetRequiredService<Schedules.Scheduler>());
         return builder;
