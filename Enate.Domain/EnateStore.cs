@@ -29,6 +29,8 @@ public static class EnateStore
     /// A bulk replay's steps (AdvanceReplay): a step waits for room among its job's replays, and waits here without
     /// holding a slot that a run needs.
     public const string ReplayJobQueue = "replay_jobs";
+    /// Notifications to fan out and deliveries to attempt (docs/notifications.md).
+    public const string NotificationQueue = "notifications";
     /// Wolverine's PostgreSQL queues live in this schema, one table per queue named wolverine_queue_{name}.
     public const string QueueSchema = "wolverine_queues";
     /// The table behind the Workers' run queue, written directly by the API's group commit.
@@ -81,7 +83,13 @@ public static class EnateStore
             typeof(OutboundResponseReceived), typeof(OutboundCallFailed), typeof(TransformApplied), typeof(StepCompleted),
             typeof(RetryScheduled), typeof(RunSucceeded), typeof(RunSkipped), typeof(RunFailed), typeof(RunDeadLettered),
             typeof(InboundRequestRecorded), typeof(EnateCallbackSent), typeof(EnateCallbackFailed),
+            typeof(Notifications.NotificationQueued), typeof(Notifications.NotificationAttempted), typeof(Notifications.NotificationDelivered),
+            typeof(Notifications.NotificationAbandoned), typeof(Notifications.NotificationResent),
         ]);
+        // A notification's delivery is a stream: every attempt is an event, in the audit chain like a run's calls.
+        options.Projections.Add<Notifications.NotificationDeliveryProjection>(ProjectionLifecycle.Inline);
+        options.Schema.For<Notifications.NotificationDelivery>().Index(x => x.EndpointId).Index(x => x.QueuedAt);
+        options.Schema.For<Notifications.NotificationEndpoint>();
         options.Projections.Add<InboundRequestProjection>(ProjectionLifecycle.Inline);
         // Lists page by id (version 7: time order), so receivedAt needs no index of its own; the verdict has three
         // values, too few to be worth an index entry per request. The delivery key is the delivery mark: a repeat

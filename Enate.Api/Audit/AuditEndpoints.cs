@@ -27,11 +27,16 @@ public static class AuditEndpoints
     [Tags("Audit")]
     [Authorize(Policy = Scopes.AuditRead)]
     public static async Task<IResult> Verify(ClaimsPrincipal user, NpgsqlDataSource database, ChainVerification verification,
-        DateTimeOffset? from, DateTimeOffset? to, CancellationToken ct)
+        Wolverine.IMessageBus bus, TimeProvider clock, DateTimeOffset? from, DateTimeOffset? to, CancellationToken ct)
     {
         var tenant = user.Tenant();
         var (low, high) = await BoundsAsync(database, tenant, from, to, ct);
-        return Results.Ok(await verification.VerifyAsync(tenant, low, high, fromStart: from is null, ct));
+        var result = await verification.VerifyAsync(tenant, low, high, fromStart: from is null, ct);
+        // A record that does not verify is news for the tenant's endpoints (`audit.mismatch`), once per mismatch found.
+        if (result.FirstMismatch is { } mismatch)
+            await bus.PublishAsync(Enate.Domain.Notifications.Notices.OfMismatch(tenant, mismatch.Seq, mismatch.Reason, mismatch.Detail, clock.GetUtcNow()),
+                new Wolverine.DeliveryOptions { TenantId = tenant });
+        return Results.Ok(result);
     }
 
     /// Builds every read model document of the caller's tenant again from its events and compares it with what is stored

@@ -51,6 +51,8 @@ public static class ApiConfiguration
             options.PublishMessage<ExecuteRun>().ToPostgresqlQueue(EnateStore.RunQueue);
             options.PublishMessage<Enate.Domain.Replays.AdvanceReplay>().ToPostgresqlQueue(EnateStore.ReplayJobQueue);
             options.PublishMessage<Enate.Domain.Replays.CompareRuns>().ToPostgresqlQueue(EnateStore.RunQueue);
+            options.PublishMessage<Enate.Domain.Notifications.Notify>().ToPostgresqlQueue(EnateStore.NotificationQueue);
+            options.PublishMessage<Enate.Domain.Notifications.DeliverNotification>().ToPostgresqlQueue(EnateStore.NotificationQueue);
             // What it sends through Wolverine wakes the Workers' listeners as the group commit's writes do.
             options.Transports.GetOrCreate<Wolverine.Postgresql.Transport.PostgresqlTransport>().EnableQueueNotifications = true;
             // The API executes nothing, so it takes no part in the cluster: agents (recovery of a dead

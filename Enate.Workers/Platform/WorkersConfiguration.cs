@@ -69,6 +69,10 @@ public static class WorkersConfiguration
             options.PublishMessage<Enate.Domain.Replays.AdvanceReplay>().ToPostgresqlQueue(EnateStore.ReplayJobQueue);
             options.ListenToPostgresqlQueue(EnateStore.ReplayJobQueue).PollingInterval(250.Milliseconds()).MaximumParallelMessages(4);
             options.PublishMessage<Enate.Domain.Replays.CompareRuns>().ToPostgresqlQueue(EnateStore.RunQueue);
+            // Notifications and their deliveries' attempts, retries included (scheduled in the queue), in a queue of their own.
+            options.PublishMessage<Enate.Domain.Notifications.Notify>().ToPostgresqlQueue(EnateStore.NotificationQueue);
+            options.PublishMessage<Enate.Domain.Notifications.DeliverNotification>().ToPostgresqlQueue(EnateStore.NotificationQueue);
+            options.ListenToPostgresqlQueue(EnateStore.NotificationQueue).PollingInterval(250.Milliseconds()).MaximumParallelMessages(8);
             // A run message that cannot succeed by being tried again goes to the dead letters, and its run says why.
             options.Policies.OnException<Exception>(Runs.RunFailures.IsPermanent).MoveToErrorQueue().And(Runs.RunFailures.RecordAsync);
             // Two deliveries of one step race on the stream version: the loser re-reads and finds the step done.

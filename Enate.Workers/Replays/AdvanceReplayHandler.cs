@@ -37,6 +37,7 @@ public static class AdvanceReplayHandler
             job.Status = BulkReplayStatus.Completed;
             job.FinishedAt = clock.GetUtcNow();
             session.Store(job);
+            await bus.PublishAsync(Enate.Domain.Notifications.Notices.OfRerun(job, command.TenantId), new DeliveryOptions { TenantId = command.TenantId });
             return;
         }
         var moved = job.Cursor != cursor || job.InFlight.Count != inFlight;

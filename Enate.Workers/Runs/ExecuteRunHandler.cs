@@ -47,6 +47,10 @@ public static class ExecuteRunHandler
         var pass = await engine.AdvanceAsync(run, reads.Scope, caller, maxCalls: 1, ct);
         stream.AppendMany(pass.Events);
         await RunMessages.FollowAsync(pass.Next, run.Id, session.TenantId, bus);
+        // A run that ends failed tells the tenant's endpoints, in the transaction that records it.
+        foreach (var happened in pass.Events)
+            if (Enate.Domain.Notifications.Notices.OfRun(run, happened, session.TenantId) is { } notice)
+                await bus.PublishAsync(notice, new DeliveryOptions { TenantId = session.TenantId });
     }
 }
 

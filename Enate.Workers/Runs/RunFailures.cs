@@ -30,14 +30,21 @@ public static class RunFailures
             SendEnateCallback m => m.RunId,
             _ => Guid.Empty,
         };
-        var store = runtime.Services.GetRequiredService<IDocumentStore>();
+        var outbox = runtime.Services.GetRequiredService<Wolverine.Marten.Publishing.OutboxedSessionFactory>();
         var clock = runtime.Services.GetRequiredService<TimeProvider>();
         var logger = runtime.Services.GetRequiredService<ILogger<Run>>();
         var reason = $"The run could not go on: {exception.GetType().Name}: {exception.Message}";
-        await using var session = store.LightweightSession(tenant);
+        // Through the outbox: the failure's notification commits with it.
+        var bus = new MessageContext(runtime);
+        await using var session = outbox.OpenSession(bus, tenant);
         var stream = await session.Events.FetchForWriting<Run>(runId);
         if (stream.Aggregate is not { } run) return;
-        if (!run.IsFinished) stream.AppendOne(new RunFailed(runId, null, reason, clock.GetUtcNow()));
+        if (!run.IsFinished)
+        {
+            var failed = new RunFailed(runId, null, reason, clock.GetUtcNow());
+            stream.AppendOne(failed);
+            await bus.PublishAsync(Enate.Domain.Notifications.Notices.OfRun(run, failed, tenant)!, new DeliveryOptions { TenantId = tenant });
+        }
         else if (context.Envelope.Message is SendEnateCallback && !run.CallbackDone)
             stream.AppendOne(new EnateCallbackFailed(runId, run.Status == RunStatus.Succeeded ? "success" : "failure", reason, clock.GetUtcNow()));
         else return;

@@ -28,6 +28,8 @@ public sealed partial class when_the_api_is_described(AppFixture app) : AppTest(
         "POST /api/v1/recipes/{key}/webhook/rotate-secret", "POST /api/v1/tenants/{id}/disable", "POST /api/v1/tenants/{id}/enable",
         "POST /api/v1/replays/{id}/cancel", "POST /api/v1/recipes/{key}/activate", "POST /api/v1/recipes/{key}/deactivate",
         "POST /api/v1/audit/checkpoints", "POST /api/v1/admin/projections/rebuild",
+        "POST /api/v1/notifications/endpoints/{id}/enable", "POST /api/v1/notifications/endpoints/{id}/rotate-secret",
+        "POST /api/v1/notifications/deliveries/{id}/resend",
     ];
 
     private async Task<JsonElement> DocumentAsync()
