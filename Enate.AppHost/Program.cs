@@ -22,8 +22,12 @@ var simulators = builder.AddProject<Projects.Enate_Simulators>("simulators")
     .WithHttpHealthCheck("/health", endpointName: "public");
 
 // The API and the Workers both wait for the database: they create their schema objects on start.
+// One API listens on its port itself; several (`--Api:Replicas=N`) sit behind the orchestrator's proxy on that port,
+// which spreads connections over them as a load balancer would.
+var apiReplicas = builder.Configuration.GetValue("Api:Replicas", 1);
 var api = builder.AddProject<Projects.Enate_Api>("api", launchProfileName: null)
-    .WithHttpEndpoint(port: builder.Configuration.GetValue("Ports:Api", 5080), name: "http", isProxied: false)
+    .WithHttpEndpoint(port: builder.Configuration.GetValue("Ports:Api", 5080), name: "http", isProxied: apiReplicas > 1)
+    .WithReplicas(apiReplicas)
     .WithReference(database, PostgresModes.DatabaseName)
     .WaitFor(database)
     .WithReference(simulators)
