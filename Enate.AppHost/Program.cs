@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Configuration;
 using Enate.AppHost.Dashboard;
 using Enate.AppHost.Postgres;
@@ -22,6 +23,9 @@ var simulators = builder.AddProject<Projects.Enate_Simulators>("simulators")
     .WithHttpHealthCheck("/health", endpointName: "public");
 
 // The API and the Workers both wait for the database: they create their schema objects on start.
+// A killed or crashed API or Workers process is started again, as a production supervisor would.
+builder.Services.AddHostedService<Enate.AppHost.Watchdog.Watchdog>();
+
 // One API listens on its port itself; several (`--Api:Replicas=N`) sit behind the orchestrator's proxy on that port,
 // which spreads connections over them as a load balancer would.
 var apiReplicas = builder.Configuration.GetValue("Api:Replicas", 1);
