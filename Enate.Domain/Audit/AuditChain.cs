@@ -19,10 +19,12 @@ public static class AuditChain
     /// The advisory lock the chainer holds while it chains: one replica at a time.
     public const long LockKey = 0x456e617465417564; // "EnateAud"
 
-    /// The event columns the canonical form is built from, rendered by PostgreSQL so every reader agrees.
+    /// The event columns the canonical form is built from, rendered by PostgreSQL so every reader agrees. Marten's
+    /// tombstones (type `tombstone`, written for the sequence numbers a failed transaction had taken) carry no
+    /// timestamp: theirs is the empty string.
     public const string EventColumns =
         "e.seq_id, e.tenant_id, e.stream_id::text, e.version, e.type, " +
-        "to_char(e.timestamp at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), e.data::text";
+        "coalesce(to_char(e.timestamp at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), ''), e.data::text";
 
     public static async Task EnsureTableAsync(NpgsqlDataSource database, CancellationToken ct)
     {

@@ -63,6 +63,11 @@ public sealed class RunQueueWatch(NpgsqlDataSource database, TimeProvider clock,
                 logger.LogDebug("The run queue watch skipped a round: {Reason}", ex.Message);
                 await Task.Delay(_every, clock, stoppingToken);
             }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogError(ex, "The run queue watch failed a round; the next one tries again");
+                await Task.Delay(_every, clock, stoppingToken);
+            }
         }
     }
 

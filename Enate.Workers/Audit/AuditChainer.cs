@@ -58,6 +58,12 @@ public sealed class AuditChainer(NpgsqlDataSource database, AuditProof proof, IC
                 logger.LogWarning("Audit chaining paused: {Reason}", ex.Message);
                 await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken);
             }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // A defect, not the database: said loudly, and tried again, while the process goes on running runs.
+                logger.LogError(ex, "Audit chaining failed; it is tried again in 10 s");
+                await Task.Delay(TimeSpan.FromSeconds(10), stoppingToken);
+            }
         }
     }
 

@@ -13,15 +13,16 @@ using Wolverine.Runtime;
 
 namespace Enate.Workers.Schedules;
 
-/// Fires schedule triggers. Every replica runs one; each occurrence starts exactly one run however many replicas find
-/// it due, because its inbound record carries a delivery key unique per tenant: the second commit fails and starts
-/// nothing. A firing is an inbound request like any trigger's (in the audit chain, re-runnable), committed with its run,
+/// Fires schedule triggers. Every replica runs one, and one at a time takes a round (an advisory lock); each occurrence
+/// starts exactly one run however many replicas find it due, because its inbound record carries a delivery key unique
+/// per tenant: a second commit fails and starts nothing. A firing is an inbound request like any trigger's (in the audit chain, re-runnable), committed with its run,
 /// the schedule's mark and the message that executes the run. A round looks every `Enate:Workers:ScheduleCheckEvery`
 /// (1 s) at most, and sooner when an occurrence falls due before that.
-public sealed class Scheduler(IDocumentStore store, OutboxedSessionFactory outbox, IWolverineRuntime runtime, TimeProvider clock,
-    IConfiguration configuration, ILogger<Scheduler> logger) : BackgroundService
+public sealed class Scheduler(IDocumentStore store, NpgsqlDataSource database, OutboxedSessionFactory outbox, IWolverineRuntime runtime,
+    TimeProvider clock, IConfiguration configuration, ILogger<Scheduler> logger) : BackgroundService
 {
     public const string Trigger = TriggerTypes.Schedule;
+    private const long LockKey = 0x456e617465536368; // "EnateSch"
 
     private readonly TimeSpan _every = configuration.GetValue("Enate:Workers:ScheduleCheckEvery", TimeSpan.FromSeconds(1));
     private readonly TimeSpan _grace = configuration.GetValue("Enate:Workers:ScheduleGrace", Occurrences.DefaultGrace);
@@ -50,12 +51,35 @@ public sealed class Scheduler(IDocumentStore store, OutboxedSessionFactory outbo
                 logger.LogDebug("The scheduler skipped a round: {Reason}", ex.Message);
                 wait = _every;
             }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogError(ex, "A scheduler round failed; the next one tries again");
+                wait = _every;
+            }
         }
     }
 
     /// One round at `now`: fires what is due for every active schedule of every enabled tenant, and answers when the
     /// next occurrence of any of them falls due.
     public async Task<DateTimeOffset?> FireDueAsync(DateTimeOffset now, CancellationToken ct)
+    {
+        // One replica fires at a time, so replicas do not race to commit the same occurrence (the loser's failed
+        // transaction would leave tombstones in the event log). The lock is the courtesy; the delivery key is the guarantee.
+        await using var connection = await database.OpenConnectionAsync(ct);
+        await using (var take = new NpgsqlCommand($"select pg_try_advisory_lock({LockKey})", connection))
+            if (!(bool)(await take.ExecuteScalarAsync(ct))!) return null;
+        try
+        {
+            return await RoundAsync(now, ct);
+        }
+        finally
+        {
+            await using var release = new NpgsqlCommand($"select pg_advisory_unlock({LockKey})", connection);
+            await release.ExecuteScalarAsync(CancellationToken.None);
+        }
+    }
+
+    private async Task<DateTimeOffset?> RoundAsync(DateTimeOffset now, CancellationToken ct)
     {
         List<Recipe> recipes;
         HashSet<string> disabled;

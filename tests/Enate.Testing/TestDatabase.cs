@@ -9,10 +9,28 @@ public sealed class TestDatabase : IAsyncDisposable
 {
     private readonly LocalPostgres? _server;
 
-    private TestDatabase(string connectionString, LocalPostgres? server)
+    private readonly bool _durable;
+    private readonly IReadOnlyDictionary<string, string>? _settings;
+
+    private TestDatabase(string connectionString, LocalPostgres? server, bool durable = false, IReadOnlyDictionary<string, string>? settings = null)
     {
         ConnectionString = connectionString;
         _server = server;
+        _durable = durable;
+        _settings = settings;
+    }
+
+    /// Whether the test started this server itself, and so can stop and start it.
+    public bool IsOwn => _server is not null;
+
+    /// Stops the server as a crash would (immediate shutdown: no checkpoint) and starts it again on the same data.
+    public async Task RestartAsync()
+    {
+        if (_server is null) throw new InvalidOperationException("The server was given (ConnectionStrings__enate): a test cannot restart it.");
+        await _server.StopAsync();
+        // Pooled connections to the old server are broken: this process's next ones are opened anew.
+        NpgsqlConnection.ClearAllPools();
+        await _server.StartAsync(_durable, settings: _settings);
     }
 
     public string ConnectionString { get; }
@@ -45,7 +63,7 @@ public sealed class TestDatabase : IAsyncDisposable
             await using var create = new NpgsqlCommand($"create database {database}", connection);
             await create.ExecuteNonQueryAsync();
         }
-        return new TestDatabase(server.ConnectionString(database), server);
+        return new TestDatabase(server.ConnectionString(database), server, durable, settings);
     }
 
     private const string OwnerFile = "enate-test-owner.pid";

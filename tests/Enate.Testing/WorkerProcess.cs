@@ -7,9 +7,24 @@ public sealed class WorkerProcess : IAsyncDisposable
 {
     private readonly Process _process;
 
-    private WorkerProcess(Process process) => _process = process;
+    private WorkerProcess(Process process, string logPath)
+    {
+        _process = process;
+        LogPath = logPath;
+    }
 
     public int Id => _process.Id;
+
+    /// Where what the process writes to its console is kept.
+    public string LogPath { get; }
+
+    /// What the process has written to its console so far.
+    public string[] Output()
+    {
+        using var stream = new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd().Split('\n');
+    }
 
     public static WorkerProcess Start(string connectionString) => Start(connectionString, "Enate.Workers", FreePorts.Next());
 
@@ -38,12 +53,13 @@ public sealed class WorkerProcess : IAsyncDisposable
         foreach (var (name, value) in settings ?? new Dictionary<string, string>()) info.Environment[name] = value;
         var process = Process.Start(info)!;
         // Kept for diagnosis when a test fails: the process's own console.
-        var log = new StreamWriter(Path.Combine(Path.GetTempPath(), $"enate-worker-{process.Id}.log")) { AutoFlush = true };
+        var logPath = Path.Combine(Path.GetTempPath(), $"enate-worker-{process.Id}.log");
+        var log = new StreamWriter(logPath) { AutoFlush = true };
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new WorkerProcess(process);
+        return new WorkerProcess(process, logPath);
     }
 
     /// The most memory the process has held resident so far (Linux VmHWM), in MiB.
