@@ -13,7 +13,8 @@ public static class NotificationTypes
     public const string RerunCompleted = "rerun.completed";
     public const string AuditMismatch = "audit.mismatch";
     public const string EndpointDisabled = "endpoint.disabled";
-    public static readonly string[] All = [RunFailed, RunDeadLettered, RerunCompleted, AuditMismatch, EndpointDisabled];
+    public const string QueueStalled = "queue.stalled";
+    public static readonly string[] All = [RunFailed, RunDeadLettered, RerunCompleted, AuditMismatch, EndpointDisabled, QueueStalled];
 }
 
 /// Something happened that a tenant's endpoints may want to hear of. Its id is the Standard Webhooks `webhook-id`
@@ -196,6 +197,14 @@ public static class Notices
             {
                 replayId = job.Id, total = job.Total, succeeded = job.Outcomes.Succeeded, failed = job.Outcomes.Failed,
                 skipped = job.Outcomes.Skipped, notStarted = job.NotStarted.Count, reason = job.Reason, url = $"/api/v1/replays/{job.Id}",
+            }), tenant);
+
+    /// The tenant's runs wait and no Workers take them.
+    public static Notify OfStall(string tenant, Guid oldestRunId, double waitedSeconds, TimeSpan threshold, DateTimeOffset at) =>
+        new(Notify.IdFor(NotificationTypes.QueueStalled, $"{tenant}:{oldestRunId}"), NotificationTypes.QueueStalled, at,
+            JsonSerializer.SerializeToElement(new
+            {
+                oldestRunId, waitedSeconds = Math.Round(waitedSeconds), thresholdSeconds = threshold.TotalSeconds, url = $"/api/v1/runs/{oldestRunId}",
             }), tenant);
 
     /// A verification found the record not as it was chained or witnessed. One notification per first mismatch found.

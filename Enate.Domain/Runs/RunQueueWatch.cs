@@ -12,9 +12,15 @@ namespace Enate.Domain.Runs;
 /// run still `requested` has waited, across tenants. That age is the gauge `enate.runs.queue.age` (seconds) and the
 /// health check `run-queue`, degraded once it passes `Enate:Health:QueueStalledAfter` (2 minutes). The API and the
 /// Workers both watch: when every Workers process is gone the API still reports it.
-public sealed class RunQueueWatch(NpgsqlDataSource database, TimeProvider clock, IConfiguration configuration, ILogger<RunQueueWatch> logger)
+public sealed class RunQueueWatch(NpgsqlDataSource database, TimeProvider clock, IConfiguration configuration, ILogger<RunQueueWatch> logger,
+    Wolverine.Runtime.IWolverineRuntime runtime)
     : BackgroundService, IHealthCheck
 {
+    /// Per tenant, the oldest requested run that has waited past the threshold.
+    public static readonly string StalledSql =
+        $"select distinct on (tenant_id) tenant_id, id, extract(epoch from now() - mt_last_modified) from {EnateStore.Schema}.mt_doc_runsummary " +
+        "where data ->> 'status' = 'requested' and mt_last_modified < now() - @after order by tenant_id, mt_last_modified";
+
     /// The oldest requested run, measured by the database's clock when the run's summary was written.
     public static readonly string Sql =
         $"select extract(epoch from now() - min(mt_last_modified)) from {EnateStore.Schema}.mt_doc_runsummary where data ->> 'status' = 'requested'";
@@ -36,10 +42,29 @@ public sealed class RunQueueWatch(NpgsqlDataSource database, TimeProvider clock,
         Age = TimeSpan.FromSeconds(Math.Max(0, seconds));
         MeasuredAt = clock.GetUtcNow();
         if (Stalled && !wasStalled)
+        {
             logger.LogError("Runs are not being taken: the oldest requested run has waited {Age}, over {Threshold}. Are the Workers running?",
                 Age, StalledAfter);
+            await NotifyStalledAsync(ct);
+        }
         else if (wasStalled && !Stalled) logger.LogWarning("Runs are being taken again: the oldest requested run has waited {Age}", Age);
         return Age.Value;
+    }
+
+    /// Tells each tenant whose runs wait (`queue.stalled`). The id names the tenant's oldest waiting run, so the API's
+    /// and the Workers' watches, noticing the same stall, make one notification. Delivering it takes a Workers process:
+    /// when none runs, it waits in the queue, and the health check and the gauge are what report the stall.
+    private async Task NotifyStalledAsync(CancellationToken ct)
+    {
+        await using var command = database.CreateCommand(StalledSql);
+        command.Parameters.AddWithValue("after", StalledAfter);
+        var stalled = new List<(string Tenant, Guid RunId, double Seconds)>();
+        await using (var reader = await command.ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct)) stalled.Add((reader.GetString(0), reader.GetGuid(1), (double)reader.GetDecimal(2)));
+        var bus = new Wolverine.Runtime.MessageContext(runtime);
+        foreach (var (tenant, runId, seconds) in stalled)
+            await bus.PublishAsync(Notifications.Notices.OfStall(tenant, runId, seconds, StalledAfter, clock.GetUtcNow()),
+                new Wolverine.DeliveryOptions { TenantId = tenant });
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

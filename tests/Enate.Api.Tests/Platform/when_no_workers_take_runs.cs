@@ -2,6 +2,7 @@ using System.Text.Json;
 using Alba;
 using Enate.Domain;
 using Enate.Domain.Runs;
+using Enate.Testing;
 using Marten;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -23,6 +24,12 @@ public sealed class when_no_workers_take_runs(AppFixture app) : AppTest(app)
     [Fact]
     public async Task health_degrades_once_the_oldest_requested_run_has_waited_past_the_threshold_and_recovers()
     {
+        await using var receiver = await TestPartner.StartAsync();
+        await Api.Scenario(s =>
+        {
+            s.Post.Json(new { url = receiver.BaseUrl + "/ops", types = new[] { "queue.stalled" } }).ToUrl("/api/v1/notifications/endpoints");
+            s.StatusCodeShouldBe(201);
+        });
         var watch = Api.Services.GetRequiredService<RunQueueWatch>();
         await watch.MeasureAsync(default);
         Assert.Equal("Healthy", (await Health()).GetProperty("checks").GetProperty("run-queue").GetProperty("status").GetString());
@@ -51,6 +58,12 @@ public sealed class when_no_workers_take_runs(AppFixture app) : AppTest(app)
         Assert.Equal("Degraded", queue.GetProperty("status").GetString());
         Assert.Contains("Workers", queue.GetProperty("description").GetString());
         Assert.True(queue.GetProperty("data").GetProperty("oldestRequestedSeconds").GetDouble() >= 600);
+
+        // The tenant is told, once, naming the run that waits.
+        var told = await Eventually.Get(() => Task.FromResult(receiver.Requests.ToList()), r => r.Count >= 1, TimeSpan.FromSeconds(30));
+        var notice = JsonDocument.Parse(Assert.Single(told).Body).RootElement;
+        Assert.Equal("queue.stalled", notice.GetProperty("type").GetString());
+        Assert.Equal(runId, notice.GetProperty("data").GetProperty("oldestRunId").GetGuid());
 
         await using (var session = App.Store.LightweightSession("demo"))
         {
