@@ -448,6 +448,60 @@ public static class IngestBenchmark
         (await client.SendAsync(request)).EnsureSuccessStatusCode();
     }
 
+    /// `--only replicas`: the end-to-end burst with one Workers process, then with a second beside it, on one database
+    /// and one API, in the same run: the median of three bursts each, after warming the new process.
+    public static async Task<IEnumerable<Result>> ReplicasAsync(bool smoke)
+    {
+        await using var database = await TestDatabase.StartAsync("replicas", durable: true, settings: BenchServer.Settings());
+        await BenchServer.PrewarmAsync(database.ConnectionString, smoke);
+        var key = "bench-admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+        var settings = IngestTarget.ApiSettings(key);
+        var port = FreePorts.Next();
+        await using var api = WorkerProcess.Start(database.ConnectionString, "Enate.Api", port, settings);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        await WaitHealthyAsync(client);
+        await using var partner = await Sink.StartAsync();
+        (await client.PutAsJsonAsync("/api/v1/connections/sink", new { kind = "http", baseUrl = partner.Url, auth = new { type = "none" }, timeoutSeconds = 10 }))
+            .EnsureSuccessStatusCode();
+        var (path, secret) = await WebhookRecipeAsync(client, "e2e", new object[]
+        {
+            new { id = "shape", type = "transform", template = "{\"id\": \"{{ input.id }}\", \"amount\": {{ input.amount }}, \"currency\": \"GBP\"}" },
+            new { id = "deliver", type = "http", connection = "sink", method = "POST", path = "/received", body = "{{ steps.shape | json }}" },
+        });
+        var burst = smoke ? 40 : 1_000;
+        var workers = new List<WorkerProcess>();
+        try
+        {
+            async Task<double> MedianAsync(int replicas)
+            {
+                for (var warm = 0; warm < (smoke ? 1 : 3); warm++) await CapacityAsync(client, path, secret, partner, burst, $"warm{replicas}-{warm}");
+                await WaitQuietAsync(smoke ? 5 : 60, [.. workers, api]);
+                var rounds = new List<double>();
+                for (var round = 0; round < (smoke ? 1 : 3); round++)
+                {
+                    rounds.Add(await CapacityAsync(client, path, secret, partner, burst, $"r{replicas}-{round}"));
+                    await WaitQuietAsync(smoke ? 5 : 60, [.. workers, api]);
+                }
+                Console.WriteLine($"  {replicas} Workers: {string.Join(", ", rounds.Select(r => r.ToString("0")))} runs/s");
+                return rounds.Order().ElementAt(rounds.Count / 2);
+            }
+            workers.Add(WorkerProcess.Start(database.ConnectionString, "Enate.Workers", FreePorts.Next(), settings));
+            var one = await MedianAsync(1);
+            workers.Add(WorkerProcess.Start(database.ConnectionString, "Enate.Workers", FreePorts.Next(), settings));
+            var two = await MedianAsync(2);
+            return
+            [
+                new Result("end to end with 2 Workers replicas", $"{two:0} runs/s", $"{one:0} runs/s with 1", two / one,
+                    $"{burst} webhooks at once, median of three bursts each; {Environment.ProcessorCount} cores shared by PostgreSQL, the API and the Workers"),
+            ];
+        }
+        finally
+        {
+            foreach (var process in workers) await process.DisposeAsync();
+        }
+    }
+
     private static async Task<double> CapacityAsync(HttpClient client, string path, string secret, Sink partner, int count, string prefix)
     {
         var sent = new ConcurrentDictionary<string, long>();

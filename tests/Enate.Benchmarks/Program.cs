@@ -9,7 +9,7 @@ if (args.Contains(BaselineEndpoint.Argument))
 }
 var smoke = args.Contains("--smoke");
 var results = new List<Result>();
-// `--only ingest` (or transform, engine, audit, latency, e2e, replay) runs one group, for working on it; the written report needs them all.
+// `--only ingest` (or transform, engine, audit, latency, e2e, replicas, replay, schedule) runs one group, for working on it; the written report needs them all.
 var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
 if (only is null or "transform") results.AddRange(TransformBenchmark.Run(smoke));
 if (only is null or "engine") results.AddRange(await EngineBenchmark.RunAsync(smoke));
@@ -17,6 +17,11 @@ if (only is null or "ingest") results.AddRange(await IngestBenchmark.RunAsync(sm
 // Not part of a full run: the ingest latency phase alone, three times, for working on its tail.
 if (only is "latency") results.AddRange(await IngestBenchmark.LatencyAsync(smoke));
 if (only is "e2e") results.AddRange(await IngestBenchmark.EndToEndOnlyAsync(smoke));
+if (only is "replicas") results.AddRange(await IngestBenchmark.ReplicasAsync(smoke));
 if (only is "replay") results.AddRange(await AuditBenchmark.ReplayOnlyAsync(smoke));
+// Not part of a full run either: an hour of schedules (`--minutes N` for less).
+if (only is "schedule")
+    results.AddRange(await ScheduleBenchmark.RunAsync(smoke,
+        TimeSpan.FromMinutes(double.Parse(args.SkipWhile(a => a != "--minutes").Skip(1).FirstOrDefault() ?? "60", System.Globalization.CultureInfo.InvariantCulture))));
 if (only is null or "audit") results.AddRange(await AuditBenchmark.RunAsync(smoke));
 Report.Print(results, smoke, only);
