@@ -17,7 +17,7 @@ public static class Cli
                  {
                      LoginCommands.Login(terminal), LoginCommands.Logout(terminal), RecipeCommands.Build(terminal), RunCommands.Build(terminal),
                      InboundCommands.Build(terminal), ReplayCommands.Build(terminal), AuditCommands.Build(terminal),
-                     HookCommands.Build(terminal), TenantCommands.Build(terminal),
+                     HookCommands.Build(terminal), TenantCommands.Build(terminal), NotificationCommands.Build(terminal),
                  })
             root.Subcommands.Add(command);
 
