@@ -105,12 +105,25 @@ public sealed class Scheduler(IDocumentStore store, NpgsqlDataSource database, O
                 var since = Later(mark?.Occurrence, recipe.ScheduledSince ?? recipe.UpdatedAt);
                 if (Occurrences.Due(schedule, since, now, _grace) is { } due)
                 {
-                    await FireAsync(tenant.Key, recipe, schedule, due, now, ct);
-                    since = due.Occurrence;
+                    try
+                    {
+                        await FireAsync(tenant.Key, recipe, schedule, due, now, ct);
+                        since = due.Occurrence;
+                    }
+                    catch (Exception e) when (e is not (OperationCanceledException or NpgsqlException or TimeoutException))
+                    {
+                        // One recipe's defect (a version gone, say) does not hold up the others; it is tried again next round.
+                        logger.LogError(e, "Schedule of recipe {Recipe} (tenant {Tenant}) could not fire {Occurrence}", recipe.Id, tenant.Key, due.Occurrence);
+                    }
                 }
-                if (Occurrences.Parse(schedule.Cron)?.GetNextOccurrence(Later(since, now), Occurrences.Zone(schedule.TimeZone)!) is { } coming
-                    && (next is null || coming < next))
-                    next = coming;
+                // A cron or zone this machine cannot read (its time zone data differs from the API's) stops that schedule only.
+                if (Occurrences.Parse(schedule.Cron) is not { } cron || Occurrences.Zone(schedule.TimeZone) is not { } zone)
+                {
+                    logger.LogError("Schedule of recipe {Recipe} (tenant {Tenant}) cannot be read here: cron '{Cron}', time zone '{Zone}'",
+                        recipe.Id, tenant.Key, schedule.Cron, schedule.TimeZone);
+                    continue;
+                }
+                if (cron.GetNextOccurrence(Later(since, now), zone) is { } coming && (next is null || coming < next)) next = coming;
             }
         }
         return next;
