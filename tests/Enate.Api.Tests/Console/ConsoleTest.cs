@@ -51,12 +51,17 @@ public abstract class ConsoleTest(AppFixture app) : PartnerTest(app)
         Page.SetDefaultTimeout(30_000);
     }
 
+    /// A form's answer is a redirect: wait for the new page to be committed, not for its load event, which Playwright
+    /// was seen to miss once in a few runs after such a redirect (30 s timeouts with the page long loaded). What the
+    /// test reads next waits for its own element.
+    public static readonly PageWaitForURLOptions Committed = new() { WaitUntil = WaitUntilState.Commit };
+
     protected async Task SignInAsync(string key)
     {
         await Page.GotoAsync("/sign-in");
         await Page.GetByLabel("API key").FillAsync(key);
         await Page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await Page.WaitForURLAsync(u => !u.Contains("/sign-in"));
+        await Page.WaitForURLAsync(u => !u.Contains("/sign-in"), Committed);
     }
 
     /// No serious or critical accessibility violation on the page as it stands; a screenshot of it for the docs when
