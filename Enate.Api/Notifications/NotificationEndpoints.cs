@@ -53,10 +53,10 @@ public static class NotificationEndpoints
         return Results.Created($"/api/v1/notifications/endpoints/{endpoint.Id}", new EndpointCreated(EndpointView.Of(endpoint), secret));
     }
 
-    /// The tenant's endpoints, without their secrets.
+    /// The tenant's endpoints, without their secrets. Admin only: a receiver's URL often carries a token of its own.
     [WolverineGet("/api/v1/notifications/endpoints", OperationId = "ListNotificationEndpoints")]
     [ProducesResponseType<Page<EndpointView>>(200)]
-    [Authorize(Policy = Scopes.RunsRead)]
+    [Authorize(Policy = Scopes.Admin)]
     [Tags("Notifications")]
     [Answers("invalid-cursor")]
     public static async Task<IResult> List(IQuerySession session, int? limit, string? cursor, CancellationToken ct)
@@ -76,7 +76,7 @@ public static class NotificationEndpoints
     /// One endpoint: since when it fails, and whether and why it was disabled.
     [WolverineGet("/api/v1/notifications/endpoints/{id}", OperationId = "GetNotificationEndpoint")]
     [ProducesResponseType<EndpointView>(200)]
-    [Authorize(Policy = Scopes.RunsRead)]
+    [Authorize(Policy = Scopes.Admin)]
     [Tags("Notifications")]
     public static async Task<IResult> Get(Guid id, IQuerySession session, CancellationToken ct) =>
         await session.LoadAsync<NotificationEndpoint>(id, ct) is { } endpoint

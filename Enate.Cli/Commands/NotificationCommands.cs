@@ -94,12 +94,12 @@ public static class NotificationCommands
                 await context.WriteJsonAsync(page!);
                 return ExitCodes.Ok;
             }
-            var table = new Table().AddColumns("id", "queued", "type", "status", "attempts", "last answer", "url");
+            var table = new Table().AddColumns("id", "queued", "type", "status", "attempts", "last answer", "endpoint");
             foreach (var d in page?.Items ?? [])
             {
                 var last = d.Attempts?.LastOrDefault();
                 table.AddRow(Context.Markup(d.Id?.ToString()), Context.Markup(d.QueuedAt?.ToString("u")), Context.Markup(d.Type), Context.Markup(d.Status),
-                    Context.Markup((d.Attempts?.Count ?? 0).ToString()), Context.Markup(last is null ? "" : last.Error ?? $"HTTP {last.Status}"), Context.Markup(d.Url));
+                    Context.Markup((d.Attempts?.Count ?? 0).ToString()), Context.Markup(last is null ? "" : last.Error ?? $"HTTP {last.Status}"), Context.Markup(d.EndpointId?.ToString()));
             }
             context.Console.Write(table);
             if (page?.NextCursor is { } next) context.Console.MarkupLine($"more: --cursor {Context.Markup(next)}");

@@ -47,7 +47,8 @@ public sealed class NotificationEndpoint
 }
 
 // A delivery's stream: one per notification and endpoint, so a repeat of the notification finds it already there.
-public sealed record NotificationQueued(Guid DeliveryId, Guid EndpointId, string Url, string NotificationId, string Type, string Payload,
+// The endpoint is named by its id only: many receivers carry a token in their URL, so the URL stays on the endpoint.
+public sealed record NotificationQueued(Guid DeliveryId, Guid EndpointId, string NotificationId, string Type, string Payload,
     DateTimeOffset QueuedAt);
 
 /// One attempt: the endpoint's status (null when no answer came) and what went wrong, if anything.
@@ -77,7 +78,6 @@ public sealed class NotificationDelivery
 {
     public Guid Id { get; set; }
     public Guid EndpointId { get; set; }
-    public string Url { get; set; } = "";
     public string NotificationId { get; set; } = "";
     public string Type { get; set; } = "";
     public string Payload { get; set; } = "";
@@ -95,7 +95,7 @@ public sealed class NotificationDeliveryProjection : SingleStreamProjection<Noti
 {
     public static NotificationDelivery Create(NotificationQueued e) => new()
     {
-        Id = e.DeliveryId, EndpointId = e.EndpointId, Url = e.Url, NotificationId = e.NotificationId, Type = e.Type, Payload = e.Payload,
+        Id = e.DeliveryId, EndpointId = e.EndpointId, NotificationId = e.NotificationId, Type = e.Type, Payload = e.Payload,
         QueuedAt = e.QueuedAt, NextAttemptAt = e.QueuedAt,
     };
 

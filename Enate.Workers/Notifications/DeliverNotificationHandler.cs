@@ -58,7 +58,7 @@ public static class DeliverNotificationHandler
             session.Store(endpoint);
             logger.LogWarning("Notification endpoint {Endpoint} of tenant {Tenant} is disabled: {Reason}", endpoint.Id, session.TenantId,
                 endpoint.DisabledReason);
-            var data = System.Text.Json.JsonSerializer.SerializeToElement(new { endpointId = endpoint.Id, url = endpoint.Url, reason = endpoint.DisabledReason });
+            var data = System.Text.Json.JsonSerializer.SerializeToElement(new { endpointId = endpoint.Id, reason = endpoint.DisabledReason });
             await bus.PublishAsync(new Notify(Notify.IdFor(NotificationTypes.EndpointDisabled, $"{endpoint.Id}:{now.UtcTicks}"),
                 NotificationTypes.EndpointDisabled, now, data, session.TenantId), new DeliveryOptions { TenantId = session.TenantId });
             return;

@@ -22,7 +22,7 @@ public static class NotifyHandler
             var id = Notification.DeliveryIdOf(notification.Id, endpoint.Id);
             if (await session.Events.FetchStreamStateAsync(id, ct) is not null) continue;
             session.Events.StartStream<NotificationDelivery>(id,
-                new NotificationQueued(id, endpoint.Id, endpoint.Url, notification.Id, notification.Type, payload, now));
+                new NotificationQueued(id, endpoint.Id, notification.Id, notification.Type, payload, now));
             await bus.PublishAsync(new DeliverNotification(id, session.TenantId), new DeliveryOptions { TenantId = session.TenantId });
         }
     }

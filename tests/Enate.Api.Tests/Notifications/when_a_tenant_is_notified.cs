@@ -89,6 +89,15 @@ public sealed class when_a_tenant_is_notified(AppFixture app) : PartnerTest(app)
         Assert.DoesNotContain(secret, listed.GetRawText());
         Assert.DoesNotContain(secret, delivery.GetRawText());
         Assert.DoesNotContain(App.Logs.Lines, line => line.Contains(secret));
+        // The URL may carry the receiver's own token: deliveries name the endpoint by id, and only admins read endpoints.
+        Assert.DoesNotContain("/hooks/enate", delivery.GetRawText());
+        var reader = await App.SeedKeyAsync("demo", Enate.Domain.Security.Scopes.RunsRead);
+        await Api.Scenario(s =>
+        {
+            s.Get.Url("/api/v1/notifications/endpoints");
+            s.WithRequestHeader("Authorization", $"Bearer {reader}");
+            s.StatusCodeShouldBe(HttpStatusCode.Forbidden);
+        });
     }
 
     [Fact]
