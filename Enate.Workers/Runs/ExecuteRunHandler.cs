@@ -7,26 +7,29 @@ using Wolverine;
 namespace Enate.Workers.Runs;
 
 /// Hands a run to the engine and records what it decided. One pass executes every step up to and including the
-/// run's next call to another system, and the pure steps after it (the engine stops before a second call). Each
-/// call's outcome is committed, with the handled mark of this message, before the next call is made, so a worker that
-/// dies mid-call redoes only what was not committed: the pure steps before it (deterministic) and the call itself,
-/// under the same Idempotency-Key. A step that completed is never executed again: the aggregate knows which are done.
+/// run's next call to another system, and the pure steps after it (the engine stops before a second call). A run with
+/// more calls goes on in the same message: each pass but the last is committed on its own (its events and read model,
+/// checked against the stream's version) before the next call is made, and the last pass commits with the handled mark
+/// of this message and what comes next (a retry, the callback, a notification). A worker that dies mid-call leaves the
+/// message unhandled, and its next delivery redoes only what was not committed: the pure steps before the call
+/// (deterministic) and the call itself, under the same Idempotency-Key. A step that completed is never executed again:
+/// the aggregate knows which are done.
 public static class ExecuteRunHandler
 {
-    public static Task Handle(ExecuteRun command, IDocumentSession session, IMessageContext bus, RunEngine engine, OutboundCaller caller,
-        TenantSlots slots, CancellationToken ct) =>
-        AdvanceAsync(command, command.RunId, null, session, bus, engine, caller, slots, ct);
+    public static Task Handle(ExecuteRun command, IDocumentSession session, IDocumentStore store, IMessageContext bus, RunEngine engine,
+        OutboundCaller caller, TenantSlots slots, CancellationToken ct) =>
+        AdvanceAsync(command, command.RunId, null, session, store, bus, engine, caller, slots, ct);
 
-    public static Task Handle(ReplayRun command, IDocumentSession session, IMessageContext bus, RunEngine engine, OutboundCaller caller,
-        TenantSlots slots, CancellationToken ct) =>
-        AdvanceAsync(command, command.RunId, null, session, bus, engine, caller, slots, ct);
+    public static Task Handle(ReplayRun command, IDocumentSession session, IDocumentStore store, IMessageContext bus, RunEngine engine,
+        OutboundCaller caller, TenantSlots slots, CancellationToken ct) =>
+        AdvanceAsync(command, command.RunId, null, session, store, bus, engine, caller, slots, ct);
 
-    public static Task Handle(ContinueRun command, IDocumentSession session, IMessageContext bus, RunEngine engine, OutboundCaller caller,
-        TenantSlots slots, CancellationToken ct) =>
-        AdvanceAsync(command, command.RunId, command.Attempt, session, bus, engine, caller, slots, ct);
+    public static Task Handle(ContinueRun command, IDocumentSession session, IDocumentStore store, IMessageContext bus, RunEngine engine,
+        OutboundCaller caller, TenantSlots slots, CancellationToken ct) =>
+        AdvanceAsync(command, command.RunId, command.Attempt, session, store, bus, engine, caller, slots, ct);
 
-    private static async Task AdvanceAsync(object message, Guid runId, int? attempt, IDocumentSession session, IMessageContext bus,
-        RunEngine engine, OutboundCaller caller, TenantSlots slots, CancellationToken ct)
+    private static async Task AdvanceAsync(object message, Guid runId, int? attempt, IDocumentSession session, IDocumentStore store,
+        IMessageContext bus, RunEngine engine, OutboundCaller caller, TenantSlots slots, CancellationToken ct)
     {
         // One tenant's slow partner must not hold every slot of this replica: over its share, the message is sent again
         // for a moment later (in this message's transaction), and this delivery ends.
@@ -45,12 +48,36 @@ public static class ExecuteRunHandler
 
         var reads = await RunReads.LoadAsync(session, run, ct);
         var pass = await engine.AdvanceAsync(run, reads.Scope, caller, maxCalls: 1, ct);
-        stream.AppendMany(pass.Events);
+        var version = stream.StartingVersion ?? 0;
+        var committed = false;
+        while (pass.Next is Next.GoOn)
+        {
+            await CommitAsync(store, session, run.Id, version, pass.Events, ct);
+            version += pass.Events.Count;
+            committed = true;
+            pass = await engine.AdvanceAsync(run, reads.Scope, caller, maxCalls: 1, ct);
+        }
+
+        if (!committed) stream.AppendMany(pass.Events);
+        else if (pass.Events.Count > 0) session.Events.Append(run.Id, version + pass.Events.Count, pass.Events.ToArray());
         await RunMessages.FollowAsync(pass.Next, run.Id, session.TenantId, bus);
         // A run that ends failed tells the tenant's endpoints, in the transaction that records it.
         foreach (var happened in pass.Events)
             if (Enate.Domain.Notifications.Notices.OfRun(run, happened, session.TenantId) is { } notice)
                 await bus.PublishAsync(notice, new DeliveryOptions { TenantId = session.TenantId });
+    }
+
+    /// Commits a pass that the run goes on from, in a transaction of its own: its events (the stream must still be at
+    /// `version`, or another delivery got there first and this one stops) with the run's read model, traced like
+    /// the message's own.
+    private static async Task CommitAsync(IDocumentStore store, IDocumentSession session, Guid runId, long version,
+        IReadOnlyList<object> events, CancellationToken ct)
+    {
+        await using var pass = store.LightweightSession(session.TenantId);
+        pass.CorrelationId = session.CorrelationId;
+        pass.CausationId = session.CausationId;
+        pass.Events.Append(runId, version + events.Count, events.ToArray());
+        await pass.SaveChangesAsync(ct);
     }
 }
 

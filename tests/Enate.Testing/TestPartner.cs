@@ -32,6 +32,9 @@ public sealed class TestPartner : IAsyncDisposable
     /// Blocks each request until released: lets a test act while a call is in flight.
     public SemaphoreSlim? Gate { get; set; }
 
+    /// When set, the gate holds only requests to this path.
+    public string? GatedPath { get; set; }
+
     public static async Task<TestPartner> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -62,7 +65,7 @@ public sealed class TestPartner : IAsyncDisposable
         var raw = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget ?? "";
         Requests.Enqueue(new Received(context.Request.Method, context.Request.Path + context.Request.QueryString, headers, body, raw));
 
-        if (Gate is { } gate) await gate.WaitAsync(context.RequestAborted);
+        if (Gate is { } gate && (GatedPath is null || context.Request.Path == GatedPath)) await gate.WaitAsync(context.RequestAborted);
 
         var (status, answer, delay, extra) = _script.TryDequeue(out var scripted) ? scripted : (200, DefaultBody, TimeSpan.Zero, null);
         if (delay > TimeSpan.Zero) await Task.Delay(delay, context.RequestAborted);

@@ -57,4 +57,39 @@ public sealed class when_the_workers_process_is_killed : IAsyncLifetime
         Assert.Equal([$"{runId}:post"], keys);
         Assert.True(_partner.Requests.Count >= 2);
     }
+
+    [Fact]
+    public async Task a_run_killed_during_its_second_call_repeats_that_call_only()
+    {
+        await _api.PutConnection("erp", _partner.BaseUrl);
+        await _api.PutRecipe("two-calls", new
+        {
+            name = "Reserve, then order",
+            trigger = new { type = "api" },
+            steps = new object[]
+            {
+                new { id = "reserve", type = "http", connection = "erp", method = "POST", path = "/reservations", body = "{{ input | json }}" },
+                new { id = "order", type = "http", connection = "erp", method = "POST", path = "/orders", body = "{{ steps.reserve.body | json }}" },
+            },
+        });
+
+        _partner.Gate = new SemaphoreSlim(0);
+        _partner.GatedPath = "/orders";
+        var first = WorkerProcess.Start(_database.ConnectionString);
+        var runId = await _api.RequestRun("two-calls", new { order = 2 });
+
+        // The first call's outcome is committed before the second call is made, so only the second is in flight.
+        await Eventually.Get(() => Task.FromResult(_partner.Requests.Count(r => r.Path == "/orders")), n => n >= 1, TimeSpan.FromSeconds(60));
+        await first.KillAsync();
+        _partner.Gate.Release(100);
+
+        await using var second = WorkerProcess.Start(_database.ConnectionString);
+        var run = await _api.WaitForRun(runId, RunStatus.Succeeded, TimeSpan.FromMinutes(3));
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Single(_partner.Requests, r => r.Path == "/reservations");
+        var orders = _partner.Requests.Where(r => r.Path == "/orders").ToList();
+        Assert.True(orders.Count >= 2);
+        Assert.All(orders, r => Assert.Equal($"{runId}:order", r.Headers["Idempotency-Key"]));
+    }
 }
