@@ -16,6 +16,11 @@ namespace Enate.Workers.Runs;
 /// the aggregate knows which are done.
 public static class ExecuteRunHandler
 {
+    /// How long one message goes on with a run's calls. A run with more to do after that sends itself ContinueRun and
+    /// queues again behind the others, so a long chain of calls to a slow partner neither holds a slot unfairly nor
+    /// nears the message's execution timeout.
+    public static readonly TimeSpan Budget = TimeSpan.FromSeconds(5);
+
     public static Task Handle(ExecuteRun command, IDocumentSession session, IDocumentStore store, IMessageContext bus, RunEngine engine,
         OutboundCaller caller, TenantSlots slots, CancellationToken ct) =>
         AdvanceAsync(command, command.RunId, null, session, store, bus, engine, caller, slots, ct);
@@ -50,7 +55,8 @@ public static class ExecuteRunHandler
         var pass = await engine.AdvanceAsync(run, reads.Scope, caller, maxCalls: 1, ct);
         var version = stream.StartingVersion ?? 0;
         var committed = false;
-        while (pass.Next is Next.GoOn)
+        var began = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (pass.Next is Next.GoOn && System.Diagnostics.Stopwatch.GetElapsedTime(began) < Budget)
         {
             await CommitAsync(store, session, run.Id, version, pass.Events, ct);
             version += pass.Events.Count;

@@ -39,7 +39,7 @@ public sealed class when_the_benchmarks_run_in_smoke_mode
         var text = await output;
         Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}\n{text}\n{await errors}");
         var rows = text.Split('\n').Where(l => l.StartsWith("| ") && !l.StartsWith("| benchmark")).ToList();
-        foreach (var group in new[] { "transform", "engine", "ingest", "end to end", "rebuild", "export", "verify", "sign", "re-run" })
+        foreach (var group in new[] { "transform", "engine", "ingest", "end to end", "Workers replicas", "schedule", "rebuild", "export", "verify", "sign", "re-run" })
             Assert.Contains(rows, r => r.Contains(group, StringComparison.OrdinalIgnoreCase));
         // wrk comes from apt (.ci/run installs it); without it the ingest rows say so instead of a figure.
         if (File.Exists("/usr/bin/wrk")) Assert.DoesNotContain(rows, r => r.Contains("not measured"));

@@ -17,10 +17,10 @@ if (only is null or "ingest") results.AddRange(await IngestBenchmark.RunAsync(sm
 // Not part of a full run: the ingest latency phase alone, three times, for working on its tail.
 if (only is "latency") results.AddRange(await IngestBenchmark.LatencyAsync(smoke));
 if (only is "e2e") results.AddRange(await IngestBenchmark.EndToEndOnlyAsync(smoke));
-if (only is "replicas") results.AddRange(await IngestBenchmark.ReplicasAsync(smoke));
+if (only is null or "replicas") results.AddRange(await IngestBenchmark.ReplicasAsync(smoke));
 if (only is "replay") results.AddRange(await AuditBenchmark.ReplayOnlyAsync(smoke));
-// Not part of a full run either: an hour of schedules (`--minutes N` for less).
-if (only is "schedule")
+// Not part of a full run: an hour of schedules (`--minutes N` for less); smoke mode runs it for seconds.
+if (only is "schedule" || (smoke && only is null))
     results.AddRange(await ScheduleBenchmark.RunAsync(smoke,
         TimeSpan.FromMinutes(double.Parse(args.SkipWhile(a => a != "--minutes").Skip(1).FirstOrDefault() ?? "60", System.Globalization.CultureInfo.InvariantCulture))));
 if (only is null or "audit") results.AddRange(await AuditBenchmark.RunAsync(smoke));
