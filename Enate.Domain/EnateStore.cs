@@ -40,7 +40,7 @@ public static class EnateStore
     public static readonly string[] RunQueueTables = [RunQueueTable, ReplayQueueTable];
     /// Wakes the Workers' listener on the run queue at once instead of at its next poll (up to 100 ms later): the
     /// notification Wolverine's own senders publish when queue notifications are on (channel and payload as Wolverine
-    /// 6.62 names them), sent by the API after a commit that queued runs (WorkersWakeup). Were a Wolverine upgrade to
+    /// 6.63 names them), sent by the API after a commit that queued runs (WorkersWakeup). Were a Wolverine upgrade to
     /// rename them, only the wakeup would be lost: the listener still polls.
     public const string WakeRunQueue = $"select pg_notify('wolverine_queue_wakeup', '{RunQueueTable}')";
 

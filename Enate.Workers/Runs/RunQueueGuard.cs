@@ -6,10 +6,11 @@ namespace Enate.Workers.Runs;
 /// Keeps the run queues moving when a message in one is already in the Workers' inbox.
 ///
 /// Wolverine's listener moves up to 20 queue rows into its inbox (`wolverine_incoming_envelopes`) in one statement.
-/// A row whose id is already in the inbox fails that statement, so every poll fails and the whole queue stops —
-/// seen under stress (docs/decisions.md, "Open problems"). Wolverine removes such rows itself only when the inbox
-/// row came through this same listener. A queue row whose id the inbox already holds is a copy of a message the
-/// inbox has taken (handled, pending or scheduled), so dropping it is the same de-duplication, done for any origin.
+/// A row whose id was already in the inbox once failed that statement, so every poll failed and the whole queue
+/// stopped — seen under stress with Wolverine 6.62. Since 6.63 Wolverine drops such a copy itself as it moves the
+/// others (docs/decisions.md, 60); this guard is the net beneath, and its log line is what would show the copies
+/// coming back. A queue row whose id the inbox already holds is a copy of a message the inbox has taken (handled,
+/// pending or scheduled), so dropping it is the same de-duplication, done for any origin.
 public sealed class RunQueueGuard(NpgsqlDataSource database, ILogger<RunQueueGuard> logger) : BackgroundService
 {
     private static readonly TimeSpan Every = TimeSpan.FromSeconds(2);

@@ -6,8 +6,9 @@ using Npgsql;
 namespace Enate.Api.Tests.Runs;
 
 /// Wolverine moves queued messages into the Workers' inbox twenty at a time, in one statement: one message whose id
-/// the inbox already holds made every move fail, and no run moved again (seen under stress). Its own database and
-/// hosts: the blocked queue must not be anyone else's.
+/// the inbox already holds once made every move fail, and no run moved again (seen under stress with Wolverine 6.62).
+/// Wolverine now drops such a copy as it moves the others, and RunQueueGuard stays as the net beneath. Its own
+/// database and hosts: a blocked queue must not be anyone else's.
 public sealed class when_a_queued_message_is_already_in_the_inbox : IAsyncLifetime
 {
     private OwnPlatform _platform = null!;
@@ -42,8 +43,5 @@ public sealed class when_a_queued_message_is_already_in_the_inbox : IAsyncLifeti
         await using var left = new NpgsqlCommand($"select count(*) from {EnateStore.RunQueueTable} where id = @id", check);
         left.Parameters.AddWithValue("id", copy);
         Assert.Equal(0L, (long)(await left.ExecuteScalarAsync())!);
-        // The warning says where the inbox's copy came from: the origin of such copies is still being looked for.
-        Assert.Contains(_platform.WorkersLogs.Lines, line =>
-            line.Contains($"Dropped message {copy}") && line.Contains("received at elsewhere://copy, Handled, owner 0"));
     }
 }
