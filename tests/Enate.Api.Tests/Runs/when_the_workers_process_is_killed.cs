@@ -41,18 +41,8 @@ public sealed class when_the_workers_process_is_killed : IAsyncLifetime
         });
 
         _partner.Gate = new SemaphoreSlim(0);
-        var first = WorkerProcess.Start(_database.ConnectionString);
-        var runId = await _api.RequestRun("slow", new { order = 1 });
+        var runId = await RunKilledMidCallAsync("slow", new { order = 1 }, () => _partner.Requests.Count);
 
-        // The call is in flight when the process dies.
-        await Eventually.Get(() => Task.FromResult(_partner.Requests.Count), n => n >= 1, TimeSpan.FromSeconds(60));
-        await first.KillAsync();
-        _partner.Gate.Release(100);
-
-        await using var second = WorkerProcess.Start(_database.ConnectionString);
-        var run = await _api.WaitForRun(runId, RunStatus.Succeeded, TimeSpan.FromMinutes(3));
-
-        Assert.Equal(RunStatus.Succeeded, run.Status);
         var keys = _partner.Requests.Select(r => r.Headers["Idempotency-Key"]).Distinct().ToList();
         Assert.Equal([$"{runId}:post"], keys);
         Assert.True(_partner.Requests.Count >= 2);
@@ -75,21 +65,28 @@ public sealed class when_the_workers_process_is_killed : IAsyncLifetime
 
         _partner.Gate = new SemaphoreSlim(0);
         _partner.GatedPath = "/orders";
-        var first = WorkerProcess.Start(_database.ConnectionString);
-        var runId = await _api.RequestRun("two-calls", new { order = 2 });
-
         // The first call's outcome is committed before the second call is made, so only the second is in flight.
-        await Eventually.Get(() => Task.FromResult(_partner.Requests.Count(r => r.Path == "/orders")), n => n >= 1, TimeSpan.FromSeconds(60));
-        await first.KillAsync();
-        _partner.Gate.Release(100);
+        var runId = await RunKilledMidCallAsync("two-calls", new { order = 2 }, () => _partner.Requests.Count(r => r.Path == "/orders"));
 
-        await using var second = WorkerProcess.Start(_database.ConnectionString);
-        var run = await _api.WaitForRun(runId, RunStatus.Succeeded, TimeSpan.FromMinutes(3));
-
-        Assert.Equal(RunStatus.Succeeded, run.Status);
         Assert.Single(_partner.Requests, r => r.Path == "/reservations");
         var orders = _partner.Requests.Where(r => r.Path == "/orders").ToList();
         Assert.True(orders.Count >= 2);
         Assert.All(orders, r => Assert.Equal($"{runId}:order", r.Headers["Idempotency-Key"]));
+    }
+
+    /// Requests a run with a Workers process of its own, kills that process (SIGKILL) once `held` counts a call the
+    /// partner holds, then lets the partner answer and starts a second process; returns once the run succeeded.
+    private async Task<Guid> RunKilledMidCallAsync(string recipe, object input, Func<int> held)
+    {
+        var first = WorkerProcess.Start(_database.ConnectionString);
+        var runId = await _api.RequestRun(recipe, input);
+        await Eventually.Get(() => Task.FromResult(held()), n => n >= 1, TimeSpan.FromSeconds(60));
+        await first.KillAsync();
+        _partner.Gate!.Release(100);
+
+        await using var second = WorkerProcess.Start(_database.ConnectionString);
+        var run = await _api.WaitForRun(runId, RunStatus.Succeeded, TimeSpan.FromMinutes(3));
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        return runId;
     }
 }
