@@ -56,7 +56,7 @@ public static class ApiKeyEndpoints
         var key = ApiKey.NewKey();
         var document = new ApiKey
         {
-            Id = ApiKey.HashOf(key), KeyId = Guid.CreateVersion7(), TenantId = user.Tenant(), Name = request.Name!.Trim(),
+            Id = ApiKey.HashOf(key), KeyId = Enate.Domain.Platform.OrderedIds.Next(), TenantId = user.Tenant(), Name = request.Name!.Trim(),
             Scopes = request.Scopes!.Distinct().ToArray(), Prefix = ApiKey.Shown(key), CreatedAt = clock.GetUtcNow(),
         };
         await using var session = store.LightweightSession();

@@ -63,7 +63,7 @@ public static class EnateSubscriptionEndpoints
         if (errors.Count > 0) return Problems.Validation(errors);
 
         var now = clock.GetUtcNow();
-        var id = Guid.CreateVersion7(now);
+        var id = Enate.Domain.Platform.OrderedIds.Next(now);
         var secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         var url = $"{PublicBase(http)}/api/v1/enate/webhooks/{id}";
         var body = new JsonObject
