@@ -13,6 +13,8 @@ using JasperFx;
 using JasperFx.MultiTenancy;
 using Marten.Schema.Indexing.Unique;
 using Weasel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Wolverine.Marten;
 
 namespace Enate.Domain;
 
@@ -52,6 +54,32 @@ public static class EnateStore
     {
         builder.ConnectionStringBuilder.MaxAutoPrepare = Math.Max(builder.ConnectionStringBuilder.MaxAutoPrepare, 100);
         builder.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
+    }
+
+    /// The store every process opens: Marten on the platform database, or on the tenants' databases when some are
+    /// placed elsewhere (TenantDatabases), with Wolverine's inbox, outbox and queues beside each database's events, so
+    /// a run and its queue message still commit together. Wolverine's own tables (nodes, leadership) are in the
+    /// platform database.
+    public static Marten.MartenServiceCollectionExtensions.MartenConfigurationExpression AddEnateStore(
+        this Microsoft.Extensions.DependencyInjection.IServiceCollection services, Microsoft.Extensions.Configuration.IConfiguration configuration)
+    {
+        services.AddSingleton<TenantDatabases>();
+        var store = services.AddMarten(Configure);
+        store.Services.ConfigureMarten((services, options) => Connect(options, services.GetRequiredService<TenantDatabases>()));
+        return store
+            .UseLightweightSessions()
+            .IntegrateWithWolverine(integration =>
+            {
+                integration.MessageStorageSchemaName = WolverineSchema;
+                integration.TransportSchemaName = QueueSchema;
+                integration.MainDatabaseConnectionString = Microsoft.Extensions.Configuration.ConfigurationExtensions.GetConnectionString(configuration, DatabaseName);
+            });
+    }
+
+    public static void Connect(StoreOptions options, TenantDatabases databases)
+    {
+        if (databases.Several) options.Tenancy = new PlacedTenancy(options, databases);
+        else options.Connection(databases.PlatformSource);
     }
 
     public static void Configure(StoreOptions options)

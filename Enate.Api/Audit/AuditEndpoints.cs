@@ -1,3 +1,4 @@
+using Enate.Domain.Platform;
 using Microsoft.AspNetCore.Mvc;
 using System.Security.Claims;
 using System.Text.Json;
@@ -26,10 +27,11 @@ public static class AuditEndpoints
     [ProducesResponseType<Verification>(200)]
     [Tags("Audit")]
     [Authorize(Policy = Scopes.AuditRead)]
-    public static async Task<IResult> Verify(ClaimsPrincipal user, NpgsqlDataSource database, ChainVerification verification,
+    public static async Task<IResult> Verify(ClaimsPrincipal user, TenantDatabases databases, ChainVerification verification,
         Wolverine.IMessageBus bus, TimeProvider clock, DateTimeOffset? from, DateTimeOffset? to, CancellationToken ct)
     {
         var tenant = user.Tenant();
+        var database = databases.For(tenant);
         var (low, high) = await BoundsAsync(database, tenant, from, to, ct);
         var result = await verification.VerifyAsync(tenant, low, high, fromStart: from is null, ct);
         // A record that does not verify is news for the tenant's endpoints (`audit.mismatch`), once per mismatch found.
@@ -64,12 +66,12 @@ public static class AuditEndpoints
     [Tags("Audit")]
     [Authorize(Policy = Scopes.AuditRead)]
     [Answers("checkpoints-off", "nothing-chained")]
-    public static async Task<IResult> Checkpoint(ClaimsPrincipal user, NpgsqlDataSource database, AuditProof proof, CancellationToken ct)
+    public static async Task<IResult> Checkpoint(ClaimsPrincipal user, TenantDatabases databases, AuditProof proof, CancellationToken ct)
     {
         if (proof.Checkpointing is null)
             return Problems.Conflict("checkpoints-off", "No audit signing key or witness is configured (Enate:Audit), so no checkpoint can be signed.");
         var tenant = user.Tenant();
-        var made = await proof.CheckpointAsync(database, tenant, wait: true, ct);
+        var made = await proof.CheckpointAsync(databases.For(tenant), tenant, wait: true, ct);
         if (made.Count > 0) return Results.Created("/api/v1/audit/checkpoints", made[0]);
         Checkpoint? latest = null;
         await foreach (var checkpoint in proof.Witness!.ReadAsync(tenant, ct)) latest = checkpoint;
@@ -113,11 +115,12 @@ public static class AuditEndpoints
     [ProducesResponseType<string>(200, "application/x-ndjson")]
     [Tags("Audit")]
     [Authorize(Policy = Scopes.AuditRead)]
-    public static async Task Export(HttpContext http, ClaimsPrincipal user, NpgsqlDataSource database, AuditProof proof, DateTimeOffset? from,
+    public static async Task Export(HttpContext http, ClaimsPrincipal user, TenantDatabases databases, AuditProof proof, DateTimeOffset? from,
         DateTimeOffset? to, CancellationToken ct)
     {
-        await AuditChain.EnsureTableAsync(database, ct);
         var tenant = user.Tenant();
+        var database = databases.For(tenant);
+        await AuditChain.EnsureTableAsync(database, ct);
         var (low, high) = await BoundsAsync(database, tenant, from, to, ct);
         http.Response.ContentType = "application/x-ndjson";
         await using var command = database.CreateCommand(

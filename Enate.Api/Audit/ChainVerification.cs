@@ -17,10 +17,11 @@ public sealed record Verification(long Checked, bool Ok, long Unchained, string?
 /// chain), and walks the witness's checkpoints beside it: each must be signed by a platform key, follow the previous
 /// one, and name a head the recomputed chain passes through. A chain rewritten consistently in the database — an
 /// event changed and every hash after it recomputed — agrees with itself but not with the witness: `rewritten`.
-public sealed class ChainVerification(NpgsqlDataSource database, AuditProof proof)
+public sealed class ChainVerification(Enate.Domain.Platform.TenantDatabases databases, AuditProof proof)
 {
     public async Task<Verification> VerifyAsync(string tenant, long low, long high, bool fromStart, CancellationToken ct)
     {
+        var database = databases.For(tenant);
         await AuditChain.EnsureTableAsync(database, ct);
         long chainHead;
         await using (var last = database.CreateCommand($"select coalesce(max(seq_id), 0) from {AuditChain.Table}"))

@@ -39,16 +39,16 @@ public sealed class ProjectionRebuilder
     private static readonly string Streams = $"{EnateStore.Schema}.mt_streams";
 
     private readonly IDocumentStore _store;
-    private readonly NpgsqlDataSource _database;
+    private readonly Enate.Domain.Platform.TenantDatabases _databases;
     private readonly TimeProvider _time;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<ProjectionRebuilder> _logger;
     private readonly IReadModel[] _models;
 
-    public ProjectionRebuilder(IDocumentStore store, NpgsqlDataSource database, TimeProvider time, IHostApplicationLifetime lifetime,
+    public ProjectionRebuilder(IDocumentStore store, Enate.Domain.Platform.TenantDatabases databases, TimeProvider time, IHostApplicationLifetime lifetime,
         ILogger<ProjectionRebuilder> logger)
     {
-        (_store, _database, _time, _lifetime, _logger) = (store, database, time, lifetime, logger);
+        (_store, _databases, _time, _lifetime, _logger) = (store, databases, time, lifetime, logger);
         var options = ((DocumentStore)store).Options;
         var sources = store.Options.Events.Projections();
         var others = sources.Where(s => !IsSingleStream(s.ImplementationType)).Select(s => s.Name).ToList();
@@ -64,7 +64,7 @@ public sealed class ProjectionRebuilder
     public async Task<ProjectionRebuild?> StartAsync(string tenantId, string requestedBy, CancellationToken ct)
     {
         // Held on its own connection for as long as the rebuild runs; a process that dies lets go of it.
-        var connection = await _database.OpenConnectionAsync(ct);
+        var connection = await _databases.For(tenantId).OpenConnectionAsync(ct);
         try
         {
             await using (var take = new NpgsqlCommand($"select pg_try_advisory_lock({LockKeyFor(tenantId)})", connection))
@@ -108,7 +108,7 @@ public sealed class ProjectionRebuilder
         {
             // Appends open now may hold sequence numbers below the mark: let them finish, documents included, first.
             // Every later append then has a higher number, and the catch-up finds its stream.
-            await WaitForWritersInFlightAsync(ct);
+            await WaitForWritersInFlightAsync(rebuild.TenantId, ct);
             var saved = _time.GetUtcNow();
             var tenant = rebuild.TenantId;
             var after = Guid.Empty;
@@ -177,7 +177,7 @@ public sealed class ProjectionRebuilder
             var versions = await VersionsAsync(tenant, pending, ct);
             foreach (var chunk in pending.Chunk(StreamsPerBatch)) await ReprojectAsync(tenant, chunk, ct);
             done.UnionWith(pending);
-            await WaitForWritersInFlightAsync(ct);
+            await WaitForWritersInFlightAsync(tenant, ct);
             pending = (await VersionsAsync(tenant, pending, ct)).Where(v => versions.GetValueOrDefault(v.Key) != v.Value).Select(v => v.Key).ToList();
             if (pending.Count > 0 && _time.GetUtcNow() > deadline)
                 throw new TimeoutException($"{pending.Count} streams were still being appended to {CatchUpLimit} after the rebuild; start it again.");
@@ -193,7 +193,7 @@ public sealed class ProjectionRebuilder
         foreach (var model in _models)
         {
             var table = _store.Options.FindOrResolveDocumentType(model.Type).TableName.QualifiedName;
-            await using var command = _database.CreateCommand($"delete from {table} where tenant_id = @tenant and mt_last_modified < @started");
+            await using var command = _databases.For(tenant).CreateCommand($"delete from {table} where tenant_id = @tenant and mt_last_modified < @started");
             command.Parameters.AddWithValue("tenant", tenant);
             command.Parameters.AddWithValue("started", startedAt);
             deleted += await command.ExecuteNonQueryAsync(ct);
@@ -202,9 +202,9 @@ public sealed class ProjectionRebuilder
     }
 
     /// Waits until the transactions that hold a transaction id now (writers) have committed or rolled back.
-    private async Task WaitForWritersInFlightAsync(CancellationToken ct)
+    private async Task WaitForWritersInFlightAsync(string tenant, CancellationToken ct)
     {
-        await using var connection = await _database.OpenConnectionAsync(ct);
+        await using var connection = await _databases.For(tenant).OpenConnectionAsync(ct);
         await using var open = new NpgsqlCommand("select coalesce(string_agg(x::text, ','), '') from pg_snapshot_xip(pg_current_snapshot()) x", connection);
         var writers = (string)(await open.ExecuteScalarAsync(ct))!;
         if (writers.Length == 0) return;
@@ -217,7 +217,7 @@ public sealed class ProjectionRebuilder
 
     private async Task<List<Guid>> StreamsAfterAsync(string tenant, Guid after, CancellationToken ct)
     {
-        await using var command = _database.CreateCommand(
+        await using var command = _databases.For(tenant).CreateCommand(
             $"select id from {Streams} where tenant_id = @tenant and id > @id order by id limit {StreamsPerBatch}");
         command.Parameters.AddWithValue("tenant", tenant);
         command.Parameters.AddWithValue("id", after);
@@ -226,7 +226,7 @@ public sealed class ProjectionRebuilder
 
     private async Task<List<Guid>> StreamsAppendedAfterAsync(string tenant, long mark, CancellationToken ct)
     {
-        await using var command = _database.CreateCommand($"select distinct stream_id from {Events} where seq_id > @mark and tenant_id = @tenant");
+        await using var command = _databases.For(tenant).CreateCommand($"select distinct stream_id from {Events} where seq_id > @mark and tenant_id = @tenant");
         command.Parameters.AddWithValue("mark", mark);
         command.Parameters.AddWithValue("tenant", tenant);
         return await ReadStreamsAsync(command, ct);
@@ -242,7 +242,7 @@ public sealed class ProjectionRebuilder
 
     private async Task<Dictionary<Guid, long>> VersionsAsync(string tenant, List<Guid> streams, CancellationToken ct)
     {
-        await using var command = _database.CreateCommand($"select id, version from {Streams} where tenant_id = @tenant and id = any(@ids)");
+        await using var command = _databases.For(tenant).CreateCommand($"select id, version from {Streams} where tenant_id = @tenant and id = any(@ids)");
         command.Parameters.AddWithValue("tenant", tenant);
         command.Parameters.AddWithValue("ids", streams.ToArray());
         var versions = new Dictionary<Guid, long>();

@@ -23,12 +23,12 @@ public sealed class ReadModelCheck
     private const int StreamsPerBatch = 500;
     private const int MaxReported = 100;
     private readonly IDocumentStore _store;
-    private readonly NpgsqlDataSource _database;
+    private readonly Enate.Domain.Platform.TenantDatabases _databases;
     private readonly IReadModel[] _models;
 
-    public ReadModelCheck(IDocumentStore store, NpgsqlDataSource database)
+    public ReadModelCheck(IDocumentStore store, Enate.Domain.Platform.TenantDatabases databases)
     {
-        (_store, _database) = (store, database);
+        (_store, _databases) = (store, databases);
         var options = ((DocumentStore)store).Options;
         _models = store.Options.Events.Projections().OfType<IPublishesTypes>().SelectMany(s => s.PublishedTypes()).Distinct()
             .Select(type => (IReadModel)Activator.CreateInstance(typeof(ReadModel<>).MakeGenericType(type), options)!).ToArray();
@@ -60,7 +60,7 @@ public sealed class ReadModelCheck
         foreach (var model in _models)
         {
             var table = _store.Options.FindOrResolveDocumentType(model.Type).TableName.QualifiedName;
-            await using var orphans = _database.CreateCommand(
+            await using var orphans = _databases.For(tenant).CreateCommand(
                 $"select d.id::text from {table} d where d.tenant_id = @tenant and not exists " +
                 $"(select 1 from {EnateStore.Schema}.mt_streams s where s.id = d.id and s.tenant_id = d.tenant_id) limit {MaxReported}");
             orphans.Parameters.AddWithValue("tenant", tenant);
@@ -72,7 +72,7 @@ public sealed class ReadModelCheck
 
     private async Task<List<Guid>> StreamsAfterAsync(string tenant, Guid after, CancellationToken ct)
     {
-        await using var command = _database.CreateCommand(
+        await using var command = _databases.For(tenant).CreateCommand(
             $"select id from {EnateStore.Schema}.mt_streams where tenant_id = @tenant and id > @id order by id limit {StreamsPerBatch}");
         command.Parameters.AddWithValue("tenant", tenant);
         command.Parameters.AddWithValue("id", after);

@@ -21,10 +21,10 @@ public sealed record ConnectionView(string Name, string Kind, string BaseUrl, Co
     public static ConnectionView Of(Connection c, ConnectionUse? use = null) => new(c.Id, c.Kind, c.BaseUrl, c.Auth.Masked(), c.TimeoutSeconds,
         c.CallbackOrigins, c.UpdatedAt, use?.LastSuccessAt, use?.LastFailureAt, use?.LastFailure);
 
-    public static async Task<List<ConnectionView>> WithUseAsync(IReadOnlyList<Connection> connections, Npgsql.NpgsqlDataSource database,
+    public static async Task<List<ConnectionView>> WithUseAsync(IReadOnlyList<Connection> connections, Enate.Domain.Platform.TenantDatabases databases,
         string tenant, CancellationToken ct)
     {
-        var uses = await ConnectionActivity.ReadAsync(database, tenant, connections.Select(c => c.Id).ToList(), ct);
+        var uses = await ConnectionActivity.ReadAsync(databases, tenant, connections.Select(c => c.Id).ToList(), ct);
         return connections.Select(c => Of(c, uses.GetValueOrDefault(c.Id))).ToList();
     }
 }
@@ -85,14 +85,14 @@ public static class ConnectionEndpoints
     [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Connections")]
     [Answers("invalid-cursor")]
-    public static async Task<IResult> List(int? limit, string? cursor, IQuerySession session, Npgsql.NpgsqlDataSource database, CancellationToken ct)
+    public static async Task<IResult> List(int? limit, string? cursor, IQuerySession session, Enate.Domain.Platform.TenantDatabases databases, CancellationToken ct)
     {
         if (Paging.Check(limit, cursor, "connection", out var after) is { } problem) return problem;
         var query = session.Query<Connection>().AsQueryable();
         if (after is not null) query = query.Where(c => c.Id.CompareTo(after) > 0);
         var take = limit ?? Paging.DefaultLimit;
         var read = await query.OrderBy(c => c.Id).Take(take + 1).ToListAsync(ct);
-        return Results.Ok(Paging.Of(await ConnectionView.WithUseAsync(read, database, session.TenantId, ct), take, c => c.Name, "connection"));
+        return Results.Ok(Paging.Of(await ConnectionView.WithUseAsync(read, databases, session.TenantId, ct), take, c => c.Name, "connection"));
     }
 
     /// One connection, secrets masked, with its ETag (`If-None-Match` with it: 304).
@@ -101,13 +101,13 @@ public static class ConnectionEndpoints
     [ProducesResponseType(304)]
     [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Connections")]
-    public static async Task<IResult> Get(string name, HttpContext http, IQuerySession session, Npgsql.NpgsqlDataSource database, CancellationToken ct)
+    public static async Task<IResult> Get(string name, HttpContext http, IQuerySession session, Enate.Domain.Platform.TenantDatabases databases, CancellationToken ct)
     {
         if (await session.LoadAsync<Connection>(name, ct) is not { } c) return Problems.NotFound($"Connection '{name}'");
         Preconditions.Tag(http.Response, c.Revision);
         return Preconditions.NotModified(http.Request, c.Revision)
             ? Results.StatusCode(StatusCodes.Status304NotModified)
-            : Results.Ok((await ConnectionView.WithUseAsync([c], database, session.TenantId, ct))[0]);
+            : Results.Ok((await ConnectionView.WithUseAsync([c], databases, session.TenantId, ct))[0]);
     }
 
     /// Deletes a connection unless an active recipe still uses it (409); with `If-Match`, only the revision the client read.
@@ -116,7 +116,7 @@ public static class ConnectionEndpoints
     [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Connections")]
     [Answers("connection-in-use", "precondition-failed", "concurrent-change")]
-    public static async Task<IResult> Delete(string name, HttpContext http, IDocumentSession session, Npgsql.NpgsqlDataSource database,
+    public static async Task<IResult> Delete(string name, HttpContext http, IDocumentSession session, Enate.Domain.Platform.TenantDatabases databases,
         CancellationToken ct)
     {
         if (await session.LoadAsync<Connection>(name, ct) is not { } existing) return Problems.NotFound($"Connection '{name}'");
@@ -130,17 +130,17 @@ public static class ConnectionEndpoints
         {
             session.Delete<Connection>(name);
             await session.SaveChangesAsync(ct);
-            await ConnectionActivity.ForgetAsync(database, session.TenantId, name, ct);
+            await ConnectionActivity.ForgetAsync(databases, session.TenantId, name, ct);
             return Results.NoContent();
         }
         // Only the revision the precondition was checked against: a write in between leaves the connection in place.
-        await using var delete = database.CreateCommand(
+        await using var delete = databases.For(session.TenantId).CreateCommand(
             $"delete from {Enate.Domain.EnateStore.Schema}.mt_doc_connection where tenant_id = @tenant and id = @id and mt_version = @revision");
         delete.Parameters.AddWithValue("tenant", session.TenantId);
         delete.Parameters.AddWithValue("id", name);
         delete.Parameters.AddWithValue("revision", existing.Revision);
         var deleted = await delete.ExecuteNonQueryAsync(ct);
-        if (deleted == 1) await ConnectionActivity.ForgetAsync(database, session.TenantId, name, ct);
+        if (deleted == 1) await ConnectionActivity.ForgetAsync(databases, session.TenantId, name, ct);
         return deleted == 1 ? Results.NoContent() : Preconditions.Lost(http.Request, $"Connection '{name}'");
     }
 }

@@ -28,14 +28,7 @@ public static class ApiConfiguration
             EnateStore.ConfigureConnections);
         // The same store options as the Workers, append mode included: each process rewrites the event store's
         // append function for its mode at start, and the API in rich mode left the Workers' quick appends failing.
-        builder.Services.AddMarten(EnateStore.Configure)
-            .UseNpgsqlDataSource()
-            .UseLightweightSessions()
-            .IntegrateWithWolverine(integration =>
-            {
-                integration.MessageStorageSchemaName = EnateStore.WolverineSchema;
-                integration.TransportSchemaName = EnateStore.QueueSchema;
-            })
+        builder.Services.AddEnateStore(builder.Configuration)
             .ApplyAllDatabaseChangesOnStartup();
 
         builder.Host.UseWolverine(options =>

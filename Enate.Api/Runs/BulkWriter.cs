@@ -1,3 +1,4 @@
+using Enate.Domain.Platform;
 using System.Diagnostics;
 using Enate.Domain;
 using Enate.Domain.Inbound;
@@ -27,7 +28,7 @@ public sealed record QueuedMessage(Guid Id, byte[] Body, string MessageType, Dat
 /// of runs and inbound requests; the store is checked at start, so a new inline projection cannot be missed.
 public sealed class BulkWriter
 {
-    private readonly NpgsqlDataSource _dataSource;
+    private readonly TenantDatabases _databases;
     private readonly ISerializer _serializer;
     private readonly EventGraph _events;
 
@@ -35,9 +36,9 @@ public sealed class BulkWriter
     private static readonly string Events = $"{EnateStore.Schema}.mt_events";
     private static readonly string Sequence = $"{EnateStore.Schema}.mt_events_sequence";
 
-    public BulkWriter(NpgsqlDataSource dataSource, IDocumentStore store)
+    public BulkWriter(TenantDatabases databases, IDocumentStore store)
     {
-        _dataSource = dataSource;
+        _databases = databases;
         var options = (StoreOptions)store.Options;
         _serializer = options.Serializer();
         _events = (EventGraph)options.Events;
@@ -54,8 +55,12 @@ public sealed class BulkWriter
     public sealed record Item(string TenantId, IReadOnlyList<NewStream> Streams, IReadOnlyList<object> Documents,
         IReadOnlyList<QueuedMessage> Messages, Activity? Trace);
 
+    /// Writes the items, which are all of tenants in one database, in one transaction.
     public async Task WriteAsync(IReadOnlyList<Item> items)
     {
+        var database = _databases.NameOf(items[0].TenantId);
+        if (items.Any(i => _databases.NameOf(i.TenantId) != database))
+            throw new ArgumentException("One bulk write goes to one database: group the items by their tenants' databases.", nameof(items));
         var now = DateTimeOffset.UtcNow;
         var streams = new Rows(5);
         var events = new Rows(8);
@@ -96,7 +101,7 @@ public sealed class BulkWriter
             foreach (var message in item.Messages) queue.Add(message.Id, message.Body, message.MessageType, message.KeepUntil?.UtcDateTime);
         }
 
-        await using var batch = _dataSource.CreateBatch();
+        await using var batch = _databases.For(items[0].TenantId).CreateBatch();
         // Streams first: every event's foreign key points at its stream.
         streams.Insert(batch,
             $"insert into {Streams} (id, type, version, tenant_id, timestamp) select * from unnest($1, $2, $3, $4, $5)",

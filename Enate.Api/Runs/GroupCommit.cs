@@ -1,3 +1,4 @@
+using Enate.Domain.Platform;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Enate.Domain.Runs;
@@ -27,13 +28,16 @@ public sealed class GroupCommit : IAsyncDisposable
     private readonly IDocumentStore _store;
     private readonly BulkWriter? _bulk;
     private readonly WorkersWakeup _wakeup;
+    private readonly TenantDatabases _databases;
     private readonly Uri _runQueue = new($"postgresql://{EnateStore.RunQueue}");
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleWriter = false });
     private readonly Task[] _writers;
     private readonly int _maxBatch;
 
-    public GroupCommit(IWolverineRuntime runtime, IDocumentStore store, BulkWriter bulk, WorkersWakeup wakeup, IConfiguration configuration)
+    public GroupCommit(IWolverineRuntime runtime, IDocumentStore store, BulkWriter bulk, WorkersWakeup wakeup, TenantDatabases databases,
+        IConfiguration configuration)
     {
+        _databases = databases;
         _runtime = runtime;
         _store = store;
         _wakeup = wakeup;
@@ -67,19 +71,27 @@ public sealed class GroupCommit : IAsyncDisposable
             batch.Clear();
             while (batch.Count < _maxBatch && _queue.Reader.TryRead(out var next)) batch.Add(next);
             if (batch.Count == 0) continue;
-            try
-            {
-                await CommitAsync(batch);
-                foreach (var p in batch) p.Done.TrySetResult();
-            }
-            catch (Exception) when (batch.Count > 1)
-            {
-                await Task.WhenAll(batch.Select(CommitAloneAsync));
-            }
-            catch (Exception ex)
-            {
-                batch[0].Done.TrySetException(ex);
-            }
+            // A transaction is in one database: tenants placed apart commit apart.
+            if (_databases.Several)
+                foreach (var group in batch.GroupBy(p => _databases.NameOf(p.Start.TenantId))) await CommitBatchAsync(group.ToList());
+            else await CommitBatchAsync(batch);
+        }
+    }
+
+    private async Task CommitBatchAsync(List<Pending> batch)
+    {
+        try
+        {
+            await CommitAsync(batch);
+            foreach (var p in batch) p.Done.TrySetResult();
+        }
+        catch (Exception) when (batch.Count > 1)
+        {
+            await Task.WhenAll(batch.Select(CommitAloneAsync));
+        }
+        catch (Exception ex)
+        {
+            batch[0].Done.TrySetException(ex);
         }
     }
 
@@ -100,7 +112,7 @@ public sealed class GroupCommit : IAsyncDisposable
     private async Task CommitAsync(IReadOnlyList<Pending> batch)
     {
         await WriteAsync(batch);
-        if (batch.Any(p => p.Start.Messages.Count > 0)) _wakeup.Wake();
+        if (batch.Any(p => p.Start.Messages.Count > 0)) _wakeup.Wake(batch[0].Start.TenantId);
     }
 
     /// The whole batch in one transaction: its streams, its documents, and its messages to the Workers, written
@@ -117,7 +129,7 @@ public sealed class GroupCommit : IAsyncDisposable
             return;
         }
 
-        await using var session = _store.LightweightSession();
+        await using var session = _store.LightweightSession(batch[0].Start.TenantId);
         foreach (var (start, trace) in batch.Select(p => (p.Start, p.Trace)))
         {
             var tenant = session.ForTenant(start.TenantId);

@@ -1,3 +1,4 @@
+using Enate.Domain.Platform;
 using System.Collections.Concurrent;
 using Npgsql;
 
@@ -42,12 +43,28 @@ public sealed class ConnectionActivity
         await command.ExecuteNonQueryAsync(ct);
     }
 
-    /// Writes what was noted since the last write: one statement, newer times win.
-    public async Task WriteAsync(NpgsqlDataSource database, CancellationToken ct)
+    /// Writes what was noted since the last write: one statement per database, newer times win.
+    public async Task WriteAsync(TenantDatabases databases, CancellationToken ct)
     {
         if (_noted.IsEmpty) return;
         var noted = Interlocked.Exchange(ref _noted, new ConcurrentDictionary<(string Tenant, string Name), Noted>());
-        var rows = noted.ToList();
+        List<Exception>? failures = null;
+        foreach (var rows in noted.GroupBy(r => databases.NameOf(r.Key.Tenant)))
+        {
+            try
+            {
+                await WriteAsync(databases.For(rows.First().Key.Tenant), rows.ToList(), ct);
+            }
+            catch (Exception e)
+            {
+                (failures ??= []).Add(e);
+            }
+        }
+        if (failures is not null) throw failures.Count == 1 ? failures[0] : new AggregateException(failures);
+    }
+
+    private async Task WriteAsync(NpgsqlDataSource database, List<KeyValuePair<(string Tenant, string Name), Noted>> rows, CancellationToken ct)
+    {
         await using var command = database.CreateCommand(
             $"insert into {Table} as t (tenant_id, name, last_success_at, last_failure_at, last_failure) " +
             "select * from unnest(@tenants, @names, @successes, @failures, @reasons) " +
@@ -77,11 +94,12 @@ public sealed class ConnectionActivity
     }
 
     /// What is known of the tenant's connections named.
-    public static async Task<Dictionary<string, ConnectionUse>> ReadAsync(NpgsqlDataSource database, string tenant, IReadOnlyCollection<string> names,
+    public static async Task<Dictionary<string, ConnectionUse>> ReadAsync(TenantDatabases databases, string tenant, IReadOnlyCollection<string> names,
         CancellationToken ct)
     {
         var found = new Dictionary<string, ConnectionUse>();
         if (names.Count == 0) return found;
+        var database = databases.For(tenant);
         await EnsureTableAsync(database, ct);
         await using var command = database.CreateCommand(
             $"select name, last_success_at, last_failure_at, last_failure from {Table} where tenant_id = @tenant and name = any(@names)");
@@ -97,8 +115,9 @@ public sealed class ConnectionActivity
     }
 
     /// A deleted connection's history goes with it: a new one by the same name starts with none.
-    public static async Task ForgetAsync(NpgsqlDataSource database, string tenant, string name, CancellationToken ct)
+    public static async Task ForgetAsync(TenantDatabases databases, string tenant, string name, CancellationToken ct)
     {
+        var database = databases.For(tenant);
         await EnsureTableAsync(database, ct);
         await using var command = database.CreateCommand($"delete from {Table} where tenant_id = @tenant and name = @name");
         command.Parameters.AddWithValue("tenant", tenant);

@@ -12,7 +12,7 @@ namespace Enate.Domain.Runs;
 /// run still `requested` has waited, across tenants. That age is the gauge `enate.runs.queue.age` (seconds) and the
 /// health check `run-queue`, degraded once it passes `Enate:Health:QueueStalledAfter` (2 minutes). The API and the
 /// Workers both watch: when every Workers process is gone the API still reports it.
-public sealed class RunQueueWatch(NpgsqlDataSource database, TimeProvider clock, IConfiguration configuration, ILogger<RunQueueWatch> logger,
+public sealed class RunQueueWatch(Platform.TenantDatabases databases, TimeProvider clock, IConfiguration configuration, ILogger<RunQueueWatch> logger,
     Wolverine.Runtime.IWolverineRuntime runtime)
     : BackgroundService, IHealthCheck
 {
@@ -36,8 +36,12 @@ public sealed class RunQueueWatch(NpgsqlDataSource database, TimeProvider clock,
     /// Reads the age now.
     public async Task<TimeSpan> MeasureAsync(CancellationToken ct)
     {
-        await using var command = database.CreateCommand(Sql);
-        var seconds = await command.ExecuteScalarAsync(ct) is decimal d ? (double)d : 0;
+        var seconds = 0d;
+        foreach (var database in databases.All)
+        {
+            await using var command = database.Source.CreateCommand(Sql);
+            if (await command.ExecuteScalarAsync(ct) is decimal d) seconds = Math.Max(seconds, (double)d);
+        }
         var wasStalled = Stalled;
         Age = TimeSpan.FromSeconds(Math.Max(0, seconds));
         MeasuredAt = clock.GetUtcNow();
@@ -56,11 +60,14 @@ public sealed class RunQueueWatch(NpgsqlDataSource database, TimeProvider clock,
     /// when none runs, it waits in the queue, and the health check and the gauge are what report the stall.
     private async Task NotifyStalledAsync(CancellationToken ct)
     {
-        await using var command = database.CreateCommand(StalledSql);
-        command.Parameters.AddWithValue("after", StalledAfter);
         var stalled = new List<(string Tenant, Guid RunId, double Seconds)>();
-        await using (var reader = await command.ExecuteReaderAsync(ct))
+        foreach (var database in databases.All)
+        {
+            await using var command = database.Source.CreateCommand(StalledSql);
+            command.Parameters.AddWithValue("after", StalledAfter);
+            await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct)) stalled.Add((reader.GetString(0), reader.GetGuid(1), (double)reader.GetDecimal(2)));
+        }
         var bus = new Wolverine.Runtime.MessageContext(runtime);
         foreach (var (tenant, runId, seconds) in stalled)
             await bus.PublishAsync(Notifications.Notices.OfStall(tenant, runId, seconds, StalledAfter, clock.GetUtcNow()),

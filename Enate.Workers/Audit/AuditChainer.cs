@@ -1,3 +1,4 @@
+using Enate.Domain.Platform;
 using Enate.Domain.Audit;
 using Npgsql;
 
@@ -15,7 +16,7 @@ namespace Enate.Workers.Audit;
 ///
 /// Every `Enate:Audit:CheckpointEvery` (default a minute) it also signs a checkpoint of each tenant whose chain moved
 /// and hands it to the witness (AuditProof), when a signing key and a witness are configured.
-public sealed class AuditChainer(NpgsqlDataSource database, AuditProof proof, IConfiguration configuration, ILogger<AuditChainer> logger)
+public sealed class AuditChainer(TenantDatabases databases, AuditProof proof, IConfiguration configuration, ILogger<AuditChainer> logger)
     : BackgroundService
 {
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(500);
@@ -37,7 +38,7 @@ public sealed class AuditChainer(NpgsqlDataSource database, AuditProof proof, IC
 
     private async Task RunAsync(CancellationToken stoppingToken)
     {
-        await AuditChain.EnsureTableAsync(database, stoppingToken);
+        foreach (var database in databases.All) await AuditChain.EnsureTableAsync(database.Source, stoppingToken);
         if (proof.Checkpointing is null) logger.LogWarning("No audit signing key or witness is configured: the chain's heads are not checkpointed.");
         var checkpointed = DateTimeOffset.UtcNow;
         while (!stoppingToken.IsCancellationRequested)
@@ -47,7 +48,8 @@ public sealed class AuditChainer(NpgsqlDataSource database, AuditProof proof, IC
                 var chained = await ChainAsync(stoppingToken);
                 if (proof.Checkpointing is not null && DateTimeOffset.UtcNow - checkpointed >= _checkpointEvery)
                 {
-                    var made = await proof.CheckpointAsync(database, tenant: null, wait: false, stoppingToken);
+                    var made = new List<Checkpoint>();
+                    foreach (var database in databases.All) made.AddRange(await proof.CheckpointAsync(database.Source, tenant: null, wait: false, stoppingToken));
                     checkpointed = DateTimeOffset.UtcNow;
                     if (made.Count > 0) logger.LogInformation("Signed {Count} audit checkpoint(s) to {Witness}", made.Count, proof.Witness!.Describe);
                 }
@@ -67,8 +69,16 @@ public sealed class AuditChainer(NpgsqlDataSource database, AuditProof proof, IC
         }
     }
 
-    /// Chains the next batch of settled events; returns how many.
+    /// Chains the next batch of settled events in each database (each has its tenants' chains and sequence); returns
+    /// the most chained in one.
     public async Task<int> ChainAsync(CancellationToken ct)
+    {
+        var most = 0;
+        foreach (var database in databases.All) most = Math.Max(most, await ChainAsync(database.Source, ct));
+        return most;
+    }
+
+    private static async Task<int> ChainAsync(NpgsqlDataSource database, CancellationToken ct)
     {
         await using var connection = await database.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);

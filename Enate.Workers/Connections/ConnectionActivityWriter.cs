@@ -1,10 +1,11 @@
+using Enate.Domain.Platform;
 using Enate.Domain.Connections;
 using Npgsql;
 
 namespace Enate.Workers.Connections;
 
 /// Writes what calls noted of their connections (last success, last failure) every two seconds, and once more on stop.
-public sealed class ConnectionActivityWriter(ConnectionActivity activity, NpgsqlDataSource database, ILogger<ConnectionActivityWriter> logger)
+public sealed class ConnectionActivityWriter(ConnectionActivity activity, TenantDatabases databases, ILogger<ConnectionActivityWriter> logger)
     : Platform.Sweeper(TimeSpan.FromSeconds(2), logger)
 {
     private bool _ready;
@@ -19,10 +20,10 @@ public sealed class ConnectionActivityWriter(ConnectionActivity activity, Npgsql
     {
         if (!_ready)
         {
-            await ConnectionActivity.EnsureTableAsync(database, ct);
+            foreach (var database in databases.All) await ConnectionActivity.EnsureTableAsync(database.Source, ct);
             _ready = true;
         }
-        await activity.WriteAsync(database, ct);
+        await activity.WriteAsync(databases, ct);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -30,7 +31,7 @@ public sealed class ConnectionActivityWriter(ConnectionActivity activity, Npgsql
         await base.StopAsync(cancellationToken);
         try
         {
-            if (_ready) await activity.WriteAsync(database, cancellationToken);
+            if (_ready) await activity.WriteAsync(databases, cancellationToken);
         }
         catch (Exception e) when (e is NpgsqlException or OperationCanceledException)
         {

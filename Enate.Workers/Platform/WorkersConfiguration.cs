@@ -27,14 +27,7 @@ public static class WorkersConfiguration
         builder.AddNpgsqlDataSource(EnateStore.DatabaseName,
             settings => settings.DisableTracing = settings.DisableMetrics = !builder.ExportsTelemetry(),
             EnateStore.ConfigureConnections);
-        builder.Services.AddMarten(EnateStore.Configure)
-            .UseNpgsqlDataSource()
-            .UseLightweightSessions()
-            .IntegrateWithWolverine(integration =>
-            {
-                integration.MessageStorageSchemaName = EnateStore.WolverineSchema;
-                integration.TransportSchemaName = EnateStore.QueueSchema;
-            })
+        builder.Services.AddEnateStore(builder.Configuration)
             // Replicas share the projections and subscriptions: one node at a time runs them (an advisory
             // lock in PostgreSQL), another takes over when it dies.
             .AddAsyncDaemon(DaemonMode.HotCold)

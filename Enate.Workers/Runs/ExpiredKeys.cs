@@ -1,3 +1,4 @@
+using Enate.Domain.Platform;
 using Enate.Domain;
 using Enate.Domain.Runs;
 using Npgsql;
@@ -6,7 +7,7 @@ namespace Enate.Workers.Runs;
 
 /// Deletes the Idempotency-Keys older than `Enate:Idempotency:KeepFor`, so the table holds about one window of keys.
 /// A request with an expired key that is not deleted yet treats it as gone (RunStarter), so the sweep decides nothing.
-public sealed class ExpiredKeys(NpgsqlDataSource database, IConfiguration configuration, TimeProvider clock, ILogger<ExpiredKeys> logger)
+public sealed class ExpiredKeys(TenantDatabases databases, IConfiguration configuration, TimeProvider clock, ILogger<ExpiredKeys> logger)
     : Platform.Sweeper(configuration.GetValue("Enate:Idempotency:SweepEvery", TimeSpan.FromMinutes(10)), logger)
 {
     private const int Batch = 5000;
@@ -23,13 +24,15 @@ public sealed class ExpiredKeys(NpgsqlDataSource database, IConfiguration config
     {
         var cutoff = _window.Cutoff(clock.GetUtcNow());
         var total = 0;
-        while (true)
-        {
-            await using var command = database.CreateCommand(Sql);
-            command.Parameters.AddWithValue("cutoff", cutoff);
-            var deleted = await command.ExecuteNonQueryAsync(ct);
-            total += deleted;
-            if (deleted < Batch) return total;
-        }
+        foreach (var database in databases.All)
+            while (true)
+            {
+                await using var command = database.Source.CreateCommand(Sql);
+                command.Parameters.AddWithValue("cutoff", cutoff);
+                var deleted = await command.ExecuteNonQueryAsync(ct);
+                total += deleted;
+                if (deleted < Batch) break;
+            }
+        return total;
     }
 }

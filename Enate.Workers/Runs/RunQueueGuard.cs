@@ -1,3 +1,4 @@
+using Enate.Domain.Platform;
 using Enate.Domain;
 using Npgsql;
 
@@ -11,7 +12,7 @@ namespace Enate.Workers.Runs;
 /// others (docs/decisions.md, 60); this guard is the net beneath, and its log line is what would show the copies
 /// coming back. A queue row whose id the inbox already holds is a copy of a message the inbox has taken (handled,
 /// pending or scheduled), so dropping it is the same de-duplication, done for any origin.
-public sealed class RunQueueGuard(NpgsqlDataSource database, ILogger<RunQueueGuard> logger) : BackgroundService
+public sealed class RunQueueGuard(TenantDatabases databases, ILogger<RunQueueGuard> logger) : BackgroundService
 {
     private static readonly TimeSpan Every = TimeSpan.FromSeconds(2);
 
@@ -28,7 +29,8 @@ public sealed class RunQueueGuard(NpgsqlDataSource database, ILogger<RunQueueGua
             try
             {
                 await Task.Delay(Every, stoppingToken);
-                foreach (var table in EnateStore.RunQueueTables) await DropCopiesAsync(table, stoppingToken);
+                foreach (var database in databases.All)
+                foreach (var table in EnateStore.RunQueueTables) await DropCopiesAsync(database.Source, table, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -42,7 +44,7 @@ public sealed class RunQueueGuard(NpgsqlDataSource database, ILogger<RunQueueGua
         }
     }
 
-    private async Task DropCopiesAsync(string table, CancellationToken ct)
+    private async Task DropCopiesAsync(NpgsqlDataSource database, string table, CancellationToken ct)
     {
         await using var command = database.CreateCommand(Sql(table));
         await using var reader = await command.ExecuteReaderAsync(ct);

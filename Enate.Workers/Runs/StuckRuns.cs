@@ -9,7 +9,7 @@ namespace Enate.Workers.Runs;
 /// `Enate:Workers:StuckAfter` (default 15 minutes), or a retry overdue by as much, with no message in the Workers'
 /// inbox, outbox or queues that names it. It reports (log and metric `enate.runs.stuck`) and changes nothing: a stuck run is
 /// a defect to look at, and the report is what makes it seen. One replica sweeps at a time.
-public sealed class StuckRuns(NpgsqlDataSource database, IConfiguration configuration, ILogger<StuckRuns> logger)
+public sealed class StuckRuns(TenantDatabases databases, IConfiguration configuration, ILogger<StuckRuns> logger)
     : Platform.Sweeper(configuration.GetValue("Enate:Workers:StuckCheckEvery", TimeSpan.FromMinutes(1)), logger)
 {
     private const long LockKey = 0x456e617465537475; // "EnateStu"
@@ -29,6 +29,11 @@ public sealed class StuckRuns(NpgsqlDataSource database, IConfiguration configur
         "limit 100";
 
     protected override async Task RoundAsync(CancellationToken ct)
+    {
+        foreach (var database in databases.All) await SweepAsync(database.Source, ct);
+    }
+
+    private async Task SweepAsync(NpgsqlDataSource database, CancellationToken ct)
     {
         await using var connection = await database.OpenConnectionAsync(ct);
         await using (var lockCommand = new NpgsqlCommand($"select pg_try_advisory_lock({LockKey})", connection))

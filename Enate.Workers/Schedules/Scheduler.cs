@@ -81,16 +81,19 @@ public sealed class Scheduler(IDocumentStore store, NpgsqlDataSource database, O
 
     private async Task<DateTimeOffset?> RoundAsync(DateTimeOffset now, CancellationToken ct)
     {
-        List<Recipe> recipes;
+        // Every tenant's schedules, in whichever database each tenant is.
+        var recipes = new List<Recipe>();
+        foreach (var database in await store.Storage.AllDatabases())
+        {
+            await using var query = store.QuerySession(Marten.Services.SessionOptions.ForDatabase(database));
+            recipes.AddRange(await query.Query<Recipe>()
+                .Where(r => r.AnyTenant() && r.Active && r.TriggerType == TriggerTypes.Schedule)
+                .ToListAsync(ct));
+        }
+        if (recipes.Count == 0) return null;
         HashSet<string> disabled;
         await using (var query = store.QuerySession())
-        {
-            recipes = (await query.Query<Recipe>()
-                .Where(r => r.AnyTenant() && r.Active && r.TriggerType == TriggerTypes.Schedule)
-                .ToListAsync(ct)).ToList();
-            if (recipes.Count == 0) return null;
             disabled = (await query.Query<Tenant>().Where(t => t.DisabledAt != null).Select(t => t.Id).ToListAsync(ct)).ToHashSet();
-        }
 
         DateTimeOffset? next = null;
         foreach (var tenant in recipes.Where(r => r.Tenant is not null && !disabled.Contains(r.Tenant)).GroupBy(r => r.Tenant!))

@@ -85,7 +85,8 @@ public sealed class when_a_client_repeats_a_request(AppFixture app) : AppTest(ap
         // The sweep deletes only what has expired.
         await Backdate(RunIdempotency.IdFor("orders", "order-4"), TimeSpan.FromHours(25));
         await using var database = NpgsqlDataSource.Create(App.ConnectionString);
-        var sweep = new workers::Enate.Workers.Runs.ExpiredKeys(database, new ConfigurationBuilder().Build(), TimeProvider.System,
+        await using var databases = new Enate.Domain.Platform.TenantDatabases(database, new ConfigurationBuilder().Build());
+        var sweep = new workers::Enate.Workers.Runs.ExpiredKeys(databases, new ConfigurationBuilder().Build(), TimeProvider.System,
             NullLogger<workers::Enate.Workers.Runs.ExpiredKeys>.Instance);
         Assert.Equal(1, await sweep.SweepAsync(CancellationToken.None));
         Assert.Equal([RunIdempotency.IdFor("orders", "order-3")], await KeysAsync());

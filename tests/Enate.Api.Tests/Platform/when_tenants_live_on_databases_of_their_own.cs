@@ -1,0 +1,173 @@
+using System.Text.Json;
+using Alba;
+using Enate.Domain;
+using Enate.Domain.Audit;
+using Enate.Domain.Runs;
+using Enate.Testing;
+using Npgsql;
+
+namespace Enate.Api.Tests.Platform;
+
+/// A tenant placed on a database of its own (`Enate:Tenancy`, docs/operations.md) on a second PostgreSQL server: its
+/// runs, its audit chain, its export and its verification work there as on the platform database, and nothing of it —
+/// event, read model, queue message, chain link, connection — is in the platform database, nor anything of the tenant
+/// left there in its database. The platform's own records (the tenant, its keys) stay in the platform database.
+public sealed class when_tenants_live_on_databases_of_their_own
+{
+    private const string Placed = "acme";
+
+    [Fact]
+    public async Task each_tenants_runs_chain_and_export_are_in_its_own_database()
+    {
+        await using var platformDatabase = await TestDatabase.StartAsync();
+        await using var tenantDatabase = await TestDatabase.StartAsync("tenants");
+        Assert.NotEqual(Server(platformDatabase.ConnectionString), Server(tenantDatabase.ConnectionString));
+        var settings = new Dictionary<string, string>
+        {
+            ["Enate:Tenancy:Databases:eu"] = tenantDatabase.ConnectionString,
+            [$"Enate:Tenancy:Tenants:{Placed}"] = "eu",
+            ["Enate:Audit:CheckpointEvery"] = "00:00:01",
+        };
+        var logs = new CapturedLogs();
+        await using var api = await AppFixture.StartApiAsync(platformDatabase.ConnectionString, logs, settings);
+        var workers = await AppFixture.StartWorkersAsync(platformDatabase.ConnectionString, logs, settings);
+        await using var partner = await TestPartner.StartAsync();
+        try
+        {
+            var created = await Call(api, AppFixture.OperatorKey, s => s.Post.Json(new { id = Placed, name = "Acme Ltd" }).ToUrl("/api/v1/tenants"));
+            var placedKey = created.GetProperty("adminKey").GetProperty("key").GetString()!;
+
+            // Each tenant: a connection with a secret, a recipe that calls the partner, and three runs.
+            var runs = new Dictionary<string, List<Guid>>();
+            foreach (var (tenant, key) in new[] { ("demo", AppFixture.AdminKey), (Placed, placedKey) })
+            {
+                await Call(api, key, s => s.Put.Json(new
+                {
+                    kind = "http", baseUrl = partner.BaseUrl, timeoutSeconds = 5,
+                    auth = new { type = "bearer", token = $"secret-of-{tenant}" },
+                }).ToUrl("/api/v1/connections/erp"));
+                await Call(api, key, s => s.Put.Json(new
+                {
+                    name = "Order to ERP", trigger = new { type = "api" },
+                    steps = new object[] { new { id = "post", type = "http", connection = "erp", method = "POST", path = $"/{tenant}/orders", body = "{{ input | json }}" } },
+                }).ToUrl("/api/v1/recipes/order"));
+                runs[tenant] = [];
+                for (var i = 0; i < 3; i++)
+                    runs[tenant].Add((await Call(api, key, s => s.Post.Json(new { tenant, i }).ToUrl("/api/v1/recipes/order/runs"))).GetProperty("runId").GetGuid());
+            }
+            foreach (var (tenant, key) in new[] { ("demo", AppFixture.AdminKey), (Placed, placedKey) })
+            foreach (var run in runs[tenant])
+                await Eventually.Get(() => Call(api, key, s => s.Get.Url($"/api/v1/runs/{run}")), r => r.GetProperty("status").GetString() == RunStatus.Succeeded);
+            Assert.Equal(3, partner.Requests.Count(r => r.Path == "/demo/orders" && r.Headers["Authorization"] == "Bearer secret-of-demo"));
+            Assert.Equal(3, partner.Requests.Count(r => r.Path == $"/{Placed}/orders" && r.Headers["Authorization"] == $"Bearer secret-of-{Placed}"));
+            // Another tenant's run is not there for the placed tenant, wherever it lives.
+            Assert.Equal(404, await Status(api, placedKey, s => s.Get.Url($"/api/v1/runs/{runs["demo"][0]}")));
+
+            // The audit chain of each, verified and exported from its own database.
+            foreach (var (tenant, key) in new[] { ("demo", AppFixture.AdminKey), (Placed, placedKey) })
+            {
+                var verified = await Eventually.Get(() => Call(api, key, s => s.Get.Url("/api/v1/audit/verify")),
+                    v => v.GetProperty("unchained").GetInt64() == 0 && v.GetProperty("checked").GetInt64() > 0);
+                Assert.True(verified.GetProperty("ok").GetBoolean(), verified.ToString());
+                var checkpoint = await Call(api, key, s => s.Post.Url("/api/v1/audit/checkpoints"));
+                Assert.Equal(tenant, checkpoint.GetProperty("tenant").GetString());
+                var export = await api.Scenario(s =>
+                {
+                    s.Get.Url("/api/v1/audit/export");
+                    s.WithRequestHeader("Authorization", $"Bearer {key}");
+                });
+                var lines = (await export.ReadAsTextAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                    .Where(l => !l.StartsWith("{\"checkpoint\"")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+                Assert.Equal(verified.GetProperty("checked").GetInt64(), lines.Count);
+                Assert.All(lines, l => Assert.Equal(tenant, l.GetProperty("tenant").GetString()));
+                Assert.Equal(3, lines.Count(l => l.GetProperty("type").GetString() == "run_succeeded"));
+            }
+
+            // The rest of what a tenant does runs there too: a schedule fires, a failed run is notified, the failure is
+            // re-run in bulk, and the read models are rebuilt from the tenant's own events.
+            await Call(api, placedKey, s => s.Put.Json(new
+            {
+                name = "Tick", trigger = new { type = "schedule", cron = "* * * * * *" },
+                steps = new object[] { new { id = "echo", type = "transform", select = "input" } },
+            }).ToUrl("/api/v1/recipes/tick"));
+            await Eventually.Get(() => Call(api, placedKey, s => s.Get.Url("/api/v1/runs?recipe=tick")),
+                page => page.GetProperty("items").EnumerateArray().Any(r => r.GetProperty("status").GetString() == RunStatus.Succeeded));
+            await Call(api, placedKey, s => s.Post.Url("/api/v1/recipes/tick/deactivate"));
+
+            await Call(api, placedKey, s => s.Post.Json(new { url = partner.BaseUrl + "/notified", types = new[] { "run.failed" } })
+                .ToUrl("/api/v1/notifications/endpoints"));
+            partner.Then(400, """{"error":"no"}""");
+            var failing = (await Call(api, placedKey, s => s.Post.Json(new { tenant = Placed, i = 9 }).ToUrl("/api/v1/recipes/order/runs"))).GetProperty("runId").GetGuid();
+            await Eventually.Get(() => Call(api, placedKey, s => s.Get.Url($"/api/v1/runs/{failing}")), r => r.GetProperty("status").GetString() == RunStatus.Failed);
+            var notified = await Eventually.Get(() => Task.FromResult(partner.Requests.Where(r => r.Path == "/notified").ToList()), r => r.Count == 1);
+            Assert.Contains(failing.ToString(), notified[0].Body);
+
+            var replay = (await Call(api, placedKey, s => s.Post.Json(new { filter = new { recipe = "order", status = "failed" }, recipeVersion = "latest", reason = "the partner is back" })
+                .ToUrl("/api/v1/replays"))).GetProperty("replayId").GetGuid();
+            var replayed = await Eventually.Get(() => Call(api, placedKey, s => s.Get.Url($"/api/v1/replays/{replay}")),
+                r => r.GetProperty("status").GetString() == "completed");
+            Assert.Equal(1, replayed.GetProperty("succeeded").GetInt32());
+
+            var rebuildId = (await Call(api, placedKey, s => s.Post.Url("/api/v1/admin/projections/rebuild"))).GetProperty("rebuildId").GetGuid();
+            var rebuilt = await Eventually.Get(() => Call(api, placedKey, s => s.Get.Url($"/api/v1/admin/projections/rebuild/{rebuildId}")),
+                r => r.GetProperty("status").GetString() != "running");
+            Assert.True(rebuilt.GetProperty("status").GetString() == "succeeded", rebuilt.ToString());
+            Assert.True(rebuilt.GetProperty("total").GetInt64() > 0);
+
+            // Where the rows are: the placed tenant's only in its database, every other tenant's only in the platform's.
+            await using var onPlatform = NpgsqlDataSource.Create(platformDatabase.ConnectionString);
+            await using var onTenants = NpgsqlDataSource.Create(tenantDatabase.ConnectionString);
+            foreach (var table in new[] { $"{EnateStore.Schema}.mt_events", $"{EnateStore.Schema}.mt_doc_runsummary", $"{EnateStore.Schema}.mt_doc_connection", AuditChain.Table })
+            {
+                Assert.Equal(0, await CountAsync(onPlatform, $"select count(*) from {table} where tenant_id = '{Placed}'"));
+                Assert.True(await CountAsync(onTenants, $"select count(*) from {table} where tenant_id = '{Placed}'") > 0, table);
+                Assert.Equal(0, await CountAsync(onTenants, $"select count(*) from {table} where tenant_id <> '{Placed}'"));
+                Assert.True(await CountAsync(onPlatform, $"select count(*) from {table} where tenant_id = 'demo'") > 0, table);
+            }
+            // The tenant and its keys are the platform's records.
+            Assert.Equal(1, await CountAsync(onPlatform, $"select count(*) from {EnateStore.Schema}.mt_doc_tenant where id = '{Placed}'"));
+            Assert.Equal(0, await CountAsync(onTenants, $"select count(*) from {EnateStore.Schema}.mt_doc_apikey"));
+            // The placed tenant's queue messages went through its own database's queue and inbox.
+            Assert.True(await CountAsync(onTenants, $"select count(*) from {EnateStore.WolverineSchema}.wolverine_incoming_envelopes") > 0);
+            Assert.DoesNotContain(logs.Lines, l => l.StartsWith("Error") || l.StartsWith("Critical"));
+        }
+        finally
+        {
+            await workers.StopAsync();
+            await workers.DisposeAsync();
+        }
+    }
+
+    private static string Server(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        return $"{builder.Host}:{builder.Port}";
+    }
+
+    private static async Task<long> CountAsync(NpgsqlDataSource database, string sql)
+    {
+        await using var command = database.CreateCommand(sql);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static async Task<JsonElement> Call(IAlbaHost api, string key, Action<Scenario> request)
+    {
+        var result = await api.Scenario(s =>
+        {
+            request(s);
+            s.WithRequestHeader("Authorization", $"Bearer {key}");
+            s.IgnoreStatusCode();
+        });
+        var status = result.Context.Response.StatusCode;
+        Assert.True(status is >= 200 and < 300, $"{status}: {await result.ReadAsTextAsync()}");
+        return status == 204 ? default : result.ReadAsJson<JsonElement>();
+    }
+
+    private static async Task<int> Status(IAlbaHost api, string key, Action<Scenario> request) =>
+        (await api.Scenario(s =>
+        {
+            request(s);
+            s.WithRequestHeader("Authorization", $"Bearer {key}");
+            s.IgnoreStatusCode();
+        })).Context.Response.StatusCode;
+}
