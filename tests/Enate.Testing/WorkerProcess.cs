@@ -31,9 +31,39 @@ public sealed class WorkerProcess : IAsyncDisposable
     /// Any of the platform's projects (Enate.Workers, Enate.Api) as a process on the given port, with extra settings.
     public static WorkerProcess Start(string connectionString, string project, int port, IDictionary<string, string>? settings = null)
     {
+        return StartDll(Dll(project), connectionString, port, settings);
+    }
+
+    /// A built project's program.
+    public static string Dll(string project)
+    {
         var dll = Path.Combine(RepositoryRoot(), project, "bin", BuildConfiguration(), "net10.0", $"{project}.dll");
         if (!File.Exists(dll)) throw new FileNotFoundException($"Build the solution first: {project} is not built.", dll);
-        return StartDll(dll, connectionString, port, settings);
+        return dll;
+    }
+
+    /// Runs a project's program with arguments (a command, not a server) to its end: its exit code and what it wrote.
+    public static async Task<(int ExitCode, string Output)> RunAsync(string project, string connectionString,
+        IDictionary<string, string> settings, params string[] arguments)
+    {
+        var dll = Dll(project);
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+        };
+        info.ArgumentList.Add(dll);
+        foreach (var argument in arguments) info.ArgumentList.Add(argument);
+        info.Environment["ConnectionStrings__enate"] = connectionString;
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
+        foreach (var (name, value) in settings) info.Environment[name] = value;
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await output + await error);
     }
 
     /// Any built program (a path to its dll) as a process on the given port, with extra settings and arguments.

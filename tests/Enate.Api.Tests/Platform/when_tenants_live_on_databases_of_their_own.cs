@@ -138,6 +138,89 @@ public sealed class when_tenants_live_on_databases_of_their_own
         }
     }
 
+    [Fact]
+    public async Task a_tenant_moved_to_another_database_keeps_its_runs_and_its_verified_chain()
+    {
+        await using var platformDatabase = await TestDatabase.StartAsync();
+        await using var tenantDatabase = await TestDatabase.StartAsync("tenants");
+        var configured = new Dictionary<string, string>
+        {
+            ["Enate:Tenancy:Databases:eu"] = tenantDatabase.ConnectionString,
+            ["Enate:Audit:CheckpointEvery"] = "00:00:01",
+        };
+        await using var partner = await TestPartner.StartAsync();
+        var api = await AppFixture.StartApiAsync(platformDatabase.ConnectionString, settings: configured);
+        var workers = await AppFixture.StartWorkersAsync(platformDatabase.ConnectionString, settings: configured);
+        var created = await Call(api, AppFixture.OperatorKey, s => s.Post.Json(new { id = Placed, name = "Acme Ltd" }).ToUrl("/api/v1/tenants"));
+        var key = created.GetProperty("adminKey").GetProperty("key").GetString()!;
+        await Call(api, key, s => s.Put.Json(new { kind = "http", baseUrl = partner.BaseUrl, timeoutSeconds = 5, auth = new { type = "bearer", token = "moved-secret" } })
+            .ToUrl("/api/v1/connections/erp"));
+        await Call(api, key, s => s.Put.Json(new
+        {
+            name = "Order to ERP", trigger = new { type = "api" },
+            steps = new object[] { new { id = "post", type = "http", connection = "erp", method = "POST", path = "/orders", body = "{{ input | json }}" } },
+        }).ToUrl("/api/v1/recipes/order"));
+        for (var i = 0; i < 3; i++)
+        {
+            var run = (await Call(api, key, s => s.Post.Json(new { i }).ToUrl("/api/v1/recipes/order/runs"))).GetProperty("runId").GetGuid();
+            await Eventually.Get(() => Call(api, key, s => s.Get.Url($"/api/v1/runs/{run}")), r => r.GetProperty("status").GetString() == RunStatus.Succeeded);
+        }
+        var before = await Eventually.Get(() => Call(api, key, s => s.Get.Url("/api/v1/audit/verify")), v => v.GetProperty("unchained").GetInt64() == 0);
+        Assert.True(before.GetProperty("ok").GetBoolean(), before.ToString());
+        await Call(api, key, s => s.Post.Url("/api/v1/audit/checkpoints"));
+
+        // A tenant still taking triggers is not moved.
+        var (refusedCode, refused) = await WorkerProcess.RunAsync("Enate.Api", platformDatabase.ConnectionString, AsEnvironment(configured), "move-tenant", Placed, "eu");
+        Assert.NotEqual(0, refusedCode);
+        Assert.Contains("disable it first", refused);
+
+        await Call(api, AppFixture.OperatorKey, s => s.Post.Url($"/api/v1/tenants/{Placed}/disable"));
+        await workers.StopAsync();
+        await workers.DisposeAsync();
+        await api.DisposeAsync();
+        var (code, output) = await WorkerProcess.RunAsync("Enate.Api", platformDatabase.ConnectionString, AsEnvironment(configured), "move-tenant", Placed, "eu");
+        Assert.True(code == 0, output);
+
+        var placed = new Dictionary<string, string>(configured) { [$"Enate:Tenancy:Tenants:{Placed}"] = "eu" };
+        api = await AppFixture.StartApiAsync(platformDatabase.ConnectionString, settings: placed);
+        workers = await AppFixture.StartWorkersAsync(platformDatabase.ConnectionString, settings: placed);
+        try
+        {
+            await Call(api, AppFixture.OperatorKey, s => s.Post.Url($"/api/v1/tenants/{Placed}/enable"));
+            // The same chain, the same head, and the witness's checkpoint still on it.
+            var after = await Call(api, key, s => s.Get.Url("/api/v1/audit/verify"));
+            Assert.True(after.GetProperty("ok").GetBoolean(), after.ToString());
+            Assert.Equal(before.GetProperty("checked").GetInt64(), after.GetProperty("checked").GetInt64());
+            Assert.Equal(before.GetProperty("headHash").GetString(), after.GetProperty("headHash").GetString());
+            Assert.Equal(3, (await Call(api, key, s => s.Get.Url("/api/v1/runs?recipe=order"))).GetProperty("items").GetArrayLength());
+            // It goes on working there, its connection's secret with it, and its chain goes on from where it was.
+            var next = (await Call(api, key, s => s.Post.Json(new { i = 3 }).ToUrl("/api/v1/recipes/order/runs"))).GetProperty("runId").GetGuid();
+            await Eventually.Get(() => Call(api, key, s => s.Get.Url($"/api/v1/runs/{next}")), r => r.GetProperty("status").GetString() == RunStatus.Succeeded);
+            Assert.Equal(4, partner.Requests.Count(r => r.Headers["Authorization"] == "Bearer moved-secret"));
+            var chained = await Eventually.Get(() => Call(api, key, s => s.Get.Url("/api/v1/audit/verify")),
+                v => v.GetProperty("unchained").GetInt64() == 0 && v.GetProperty("checked").GetInt64() > before.GetProperty("checked").GetInt64());
+            Assert.True(chained.GetProperty("ok").GetBoolean(), chained.ToString());
+
+            await using var onPlatform = NpgsqlDataSource.Create(platformDatabase.ConnectionString);
+            await using var onTenants = NpgsqlDataSource.Create(tenantDatabase.ConnectionString);
+            foreach (var table in new[] { $"{EnateStore.Schema}.mt_events", $"{EnateStore.Schema}.mt_doc_runsummary", $"{EnateStore.Schema}.mt_doc_connection", AuditChain.Table })
+            {
+                Assert.Equal(0, await CountAsync(onPlatform, $"select count(*) from {table} where tenant_id = '{Placed}'"));
+                Assert.True(await CountAsync(onTenants, $"select count(*) from {table} where tenant_id = '{Placed}'") > 0, table);
+            }
+        }
+        finally
+        {
+            await workers.StopAsync();
+            await workers.DisposeAsync();
+            await api.DisposeAsync();
+        }
+    }
+
+    /// Settings as a process reads them from its environment.
+    private static Dictionary<string, string> AsEnvironment(Dictionary<string, string> settings) =>
+        settings.ToDictionary(s => s.Key.Replace(":", "__"), s => s.Value);
+
     private static string Server(string connectionString)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
