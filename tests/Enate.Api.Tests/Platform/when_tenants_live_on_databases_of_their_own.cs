@@ -8,10 +8,10 @@ using Npgsql;
 
 namespace Enate.Api.Tests.Platform;
 
-/// A tenant placed on a database of its own (`Enate:Tenancy`, docs/operations.md) on a second PostgreSQL server: its
-/// runs, its audit chain, its export and its verification work there as on the platform database, and nothing of it —
-/// event, read model, queue message, chain link, connection — is in the platform database, nor anything of the tenant
-/// left there in its database. The platform's own records (the tenant, its keys) stay in the platform database.
+/// Tenants placed on databases of their own (`Enate:Tenancy`, docs/operations.md), one on a second PostgreSQL server and
+/// one on another database of the platform's server: their runs, audit chains, exports and verifications work there as
+/// on the platform database, nothing of a tenant — event, read model, queue message, chain link, connection — is in
+/// any other database, and the platform database keeps only the platform's own records (tenants, keys).
 public sealed class when_tenants_live_on_databases_of_their_own
 {
     private const string Placed = "acme";
@@ -22,10 +22,16 @@ public sealed class when_tenants_live_on_databases_of_their_own
         await using var platformDatabase = await TestDatabase.StartAsync();
         await using var tenantDatabase = await TestDatabase.StartAsync("tenants");
         Assert.NotEqual(Server(platformDatabase.ConnectionString), Server(tenantDatabase.ConnectionString));
+        var beside = new NpgsqlConnectionStringBuilder(platformDatabase.ConnectionString) { Database = "enate_us" }.ConnectionString;
+        await using (var admin = NpgsqlDataSource.Create(platformDatabase.ConnectionString))
+        await using (var create = admin.CreateCommand("create database enate_us"))
+            await create.ExecuteNonQueryAsync();
         var settings = new Dictionary<string, string>
         {
             ["Enate:Tenancy:Databases:eu"] = tenantDatabase.ConnectionString,
+            ["Enate:Tenancy:Databases:us"] = beside,
             [$"Enate:Tenancy:Tenants:{Placed}"] = "eu",
+            ["Enate:Tenancy:Tenants:demo"] = "us",
             ["Enate:Audit:CheckpointEvery"] = "00:00:01",
         };
         var logs = new CapturedLogs();
@@ -114,19 +120,22 @@ public sealed class when_tenants_live_on_databases_of_their_own
             Assert.True(rebuilt.GetProperty("status").GetString() == "succeeded", rebuilt.ToString());
             Assert.True(rebuilt.GetProperty("total").GetInt64() > 0);
 
-            // Where the rows are: the placed tenant's only in its database, every other tenant's only in the platform's.
+            // Where the rows are: each tenant's only in its own database, none in the platform's.
             await using var onPlatform = NpgsqlDataSource.Create(platformDatabase.ConnectionString);
             await using var onTenants = NpgsqlDataSource.Create(tenantDatabase.ConnectionString);
+            await using var onBeside = NpgsqlDataSource.Create(beside);
             foreach (var table in new[] { $"{EnateStore.Schema}.mt_events", $"{EnateStore.Schema}.mt_doc_runsummary", $"{EnateStore.Schema}.mt_doc_connection", AuditChain.Table })
             {
-                Assert.Equal(0, await CountAsync(onPlatform, $"select count(*) from {table} where tenant_id = '{Placed}'"));
+                Assert.Equal(0, await CountAsync(onPlatform, $"select count(*) from {table}"));
                 Assert.True(await CountAsync(onTenants, $"select count(*) from {table} where tenant_id = '{Placed}'") > 0, table);
                 Assert.Equal(0, await CountAsync(onTenants, $"select count(*) from {table} where tenant_id <> '{Placed}'"));
-                Assert.True(await CountAsync(onPlatform, $"select count(*) from {table} where tenant_id = 'demo'") > 0, table);
+                Assert.True(await CountAsync(onBeside, $"select count(*) from {table} where tenant_id = 'demo'") > 0, table);
+                Assert.Equal(0, await CountAsync(onBeside, $"select count(*) from {table} where tenant_id <> 'demo'"));
             }
             // The tenant and its keys are the platform's records.
             Assert.Equal(1, await CountAsync(onPlatform, $"select count(*) from {EnateStore.Schema}.mt_doc_tenant where id = '{Placed}'"));
             Assert.Equal(0, await CountAsync(onTenants, $"select count(*) from {EnateStore.Schema}.mt_doc_apikey"));
+            Assert.Equal(0, await CountAsync(onBeside, $"select count(*) from {EnateStore.Schema}.mt_doc_apikey"));
             // The placed tenant's queue messages went through its own database's queue and inbox.
             Assert.True(await CountAsync(onTenants, $"select count(*) from {EnateStore.WolverineSchema}.wolverine_incoming_envelopes") > 0);
             Assert.DoesNotContain(logs.Lines, l => l.StartsWith("Error") || l.StartsWith("Critical"));
