@@ -74,7 +74,20 @@ public sealed class AuditChainer(TenantDatabases databases, AuditProof proof, IC
     public async Task<int> ChainAsync(CancellationToken ct)
     {
         var most = 0;
-        foreach (var database in databases.All) most = Math.Max(most, await ChainAsync(database.Source, ct));
+        Exception? away = null;
+        foreach (var database in databases.All)
+        {
+            try
+            {
+                most = Math.Max(most, await ChainAsync(database.Source, ct));
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException)
+            {
+                // One database away does not hold up the others' chains; the round still reports it.
+                away ??= e;
+            }
+        }
+        if (away is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(away).Throw();
         return most;
     }
 

@@ -226,6 +226,43 @@ public sealed class when_tenants_live_on_databases_of_their_own
         }
     }
 
+    [Fact]
+    public async Task a_placed_tenants_run_survives_a_killed_workers_process()
+    {
+        await using var platformDatabase = await TestDatabase.StartAsync();
+        await using var tenantDatabase = await TestDatabase.StartAsync("tenants");
+        var settings = new Dictionary<string, string>
+        {
+            ["Enate:Tenancy:Databases:eu"] = tenantDatabase.ConnectionString,
+            ["Enate:Tenancy:Tenants:demo"] = "eu",
+        };
+        await using var api = await AppFixture.StartApiAsync(platformDatabase.ConnectionString, settings: settings);
+        await using var partner = await TestPartner.StartAsync();
+        await api.PutConnection("erp", partner.BaseUrl);
+        await api.PutRecipe("slow", new
+        {
+            name = "Slow partner", trigger = new { type = "api" },
+            steps = new object[] { new { id = "post", type = "http", connection = "erp", method = "POST", path = "/orders", body = "{{ input | json }}" } },
+        });
+
+        // The run's message waits in the tenant's database, its inbox row there too when the process that took it dies:
+        // the next process recovers it from there, and the call is repeated under the same key.
+        partner.Gate = new SemaphoreSlim(0);
+        var first = WorkerProcess.Start(platformDatabase.ConnectionString, "Enate.Workers", FreePorts.Next(), AsEnvironment(settings));
+        var runId = await api.RequestRun("slow", new { order = 1 });
+        await Eventually.Get(() => Task.FromResult(partner.Requests.Count), n => n >= 1, TimeSpan.FromSeconds(60));
+        await first.KillAsync();
+        partner.Gate.Release(100);
+        await using var second = WorkerProcess.Start(platformDatabase.ConnectionString, "Enate.Workers", FreePorts.Next(), AsEnvironment(settings));
+        await api.WaitForRun(runId, RunStatus.Succeeded, TimeSpan.FromMinutes(3));
+
+        Assert.Equal([$"{runId}:post"], partner.Requests.Select(r => r.Headers["Idempotency-Key"]).Distinct());
+        await using var onTenants = NpgsqlDataSource.Create(tenantDatabase.ConnectionString);
+        Assert.True(await CountAsync(onTenants, $"select count(*) from {EnateStore.Schema}.mt_events where stream_id = '{runId}'") > 0);
+        await using var onPlatform = NpgsqlDataSource.Create(platformDatabase.ConnectionString);
+        Assert.Equal(0, await CountAsync(onPlatform, $"select count(*) from {EnateStore.Schema}.mt_events"));
+    }
+
     /// Settings as a process reads them from its environment.
     private static Dictionary<string, string> AsEnvironment(Dictionary<string, string> settings) =>
         settings.ToDictionary(s => s.Key.Replace(":", "__"), s => s.Value);
