@@ -42,6 +42,19 @@ public sealed class TenantDatabases : IAsyncDisposable
         }
         All = _byName.OrderBy(d => d.Key == Platform ? "" : d.Key, StringComparer.Ordinal)
             .Select(d => new Database(d.Key, d.Value)).ToList();
+        // Wolverine names a database's recovery agent by host, database and schema, not port: two databases alike in
+        // those would share one agent, and the messages of a Workers process that died in the other would never be
+        // recovered.
+        foreach (var alike in All.GroupBy(d => Identity(d.Source)).Where(g => g.Count() > 1))
+            throw new InvalidOperationException(
+                $"{string.Join(" and ", alike.Select(d => $"'{d.Name}'"))} are both database '{alike.Key.Database}' on host '{alike.Key.Host}': " +
+                "give each database a name of its own (servers on one host told apart by port only are not told apart).");
+    }
+
+    private static (string? Host, string? Database) Identity(NpgsqlDataSource source)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(source.ConnectionString);
+        return (builder.Host?.ToLowerInvariant(), builder.Database);
     }
 
     public sealed record Database(string Name, NpgsqlDataSource Source);
