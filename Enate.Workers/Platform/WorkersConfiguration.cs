@@ -45,7 +45,11 @@ public static class WorkersConfiguration
             // Every replica competes for the runs the API hands over. The API's commit wakes the listeners
             // (EnateStore.WakeRunQueue), so a run starts at once; the poll every 100 ms stays as the fallback.
             var parallelism = builder.Configuration.GetValue("Enate:Workers:Parallelism", DefaultParallelism);
-            options.ListenToPostgresqlQueue(EnateStore.RunQueue).PollingInterval(100.Milliseconds()).MaximumParallelMessages(parallelism);
+            // A poll takes twice as many runs as the listeners handle at once. Wolverine waits 250 ms (or a wakeup) after a
+            // full batch before it polls again: with its default of 20, a burst drained at 80 runs a second between wakeups,
+            // however fast the runs went (docs/decisions.md, 62).
+            options.ListenToPostgresqlQueue(EnateStore.RunQueue).PollingInterval(100.Milliseconds()).MaximumParallelMessages(parallelism)
+                .MaximumMessagesToReceive(builder.Configuration.GetValue("Enate:Workers:QueueBatch", parallelism * 2));
             options.Transports.GetOrCreate<PostgresqlTransport>().EnableQueueNotifications = true;
             // A run's later steps and retries stay on the replica that started it, in a durable queue:
             // no polling between steps, and a replica that dies leaves its messages to the others.
