@@ -13,6 +13,7 @@ using JasperFx;
 using JasperFx.MultiTenancy;
 using Marten.Schema.Indexing.Unique;
 using Weasel.Core;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Wolverine.Marten;
 
@@ -60,8 +61,8 @@ public static class EnateStore
     /// placed elsewhere (TenantDatabases), with Wolverine's inbox, outbox and queues beside each database's events, so
     /// a run and its queue message still commit together. Wolverine's own tables (nodes, leadership) are in the
     /// platform database.
-    public static Marten.MartenServiceCollectionExtensions.MartenConfigurationExpression AddEnateStore(
-        this Microsoft.Extensions.DependencyInjection.IServiceCollection services, Microsoft.Extensions.Configuration.IConfiguration configuration)
+    public static MartenServiceCollectionExtensions.MartenConfigurationExpression AddEnateStore(this IServiceCollection services,
+        IConfiguration configuration)
     {
         services.AddSingleton<TenantDatabases>();
         var store = services.AddMarten(Configure);
@@ -72,7 +73,7 @@ public static class EnateStore
             {
                 integration.MessageStorageSchemaName = WolverineSchema;
                 integration.TransportSchemaName = QueueSchema;
-                integration.MainDatabaseConnectionString = Microsoft.Extensions.Configuration.ConfigurationExtensions.GetConnectionString(configuration, DatabaseName);
+                integration.MainDatabaseConnectionString = configuration.GetConnectionString(DatabaseName);
             });
     }
 

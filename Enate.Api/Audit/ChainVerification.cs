@@ -1,3 +1,4 @@
+using Enate.Domain.Platform;
 using Enate.Domain;
 using Enate.Domain.Audit;
 using Npgsql;
@@ -17,7 +18,7 @@ public sealed record Verification(long Checked, bool Ok, long Unchained, string?
 /// chain), and walks the witness's checkpoints beside it: each must be signed by a platform key, follow the previous
 /// one, and name a head the recomputed chain passes through. A chain rewritten consistently in the database — an
 /// event changed and every hash after it recomputed — agrees with itself but not with the witness: `rewritten`.
-public sealed class ChainVerification(Enate.Domain.Platform.TenantDatabases databases, AuditProof proof)
+public sealed class ChainVerification(TenantDatabases databases, AuditProof proof)
 {
     public async Task<Verification> VerifyAsync(string tenant, long low, long high, bool fromStart, CancellationToken ct)
     {

@@ -1,3 +1,4 @@
+using Enate.Domain.Platform;
 using System.Security.Cryptography;
 using System.Text;
 using Enate.Domain;
@@ -39,13 +40,13 @@ public sealed class ProjectionRebuilder
     private static readonly string Streams = $"{EnateStore.Schema}.mt_streams";
 
     private readonly IDocumentStore _store;
-    private readonly Enate.Domain.Platform.TenantDatabases _databases;
+    private readonly TenantDatabases _databases;
     private readonly TimeProvider _time;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<ProjectionRebuilder> _logger;
     private readonly IReadModel[] _models;
 
-    public ProjectionRebuilder(IDocumentStore store, Enate.Domain.Platform.TenantDatabases databases, TimeProvider time, IHostApplicationLifetime lifetime,
+    public ProjectionRebuilder(IDocumentStore store, TenantDatabases databases, TimeProvider time, IHostApplicationLifetime lifetime,
         ILogger<ProjectionRebuilder> logger)
     {
         (_store, _databases, _time, _lifetime, _logger) = (store, databases, time, lifetime, logger);

@@ -1,3 +1,4 @@
+using Enate.Domain.Platform;
 using System.Text.Json.Nodes;
 using Enate.Domain;
 using JasperFx.Events;
@@ -23,10 +24,10 @@ public sealed class ReadModelCheck
     private const int StreamsPerBatch = 500;
     private const int MaxReported = 100;
     private readonly IDocumentStore _store;
-    private readonly Enate.Domain.Platform.TenantDatabases _databases;
+    private readonly TenantDatabases _databases;
     private readonly IReadModel[] _models;
 
-    public ReadModelCheck(IDocumentStore store, Enate.Domain.Platform.TenantDatabases databases)
+    public ReadModelCheck(IDocumentStore store, TenantDatabases databases)
     {
         (_store, _databases) = (store, databases);
         var options = ((DocumentStore)store).Options;

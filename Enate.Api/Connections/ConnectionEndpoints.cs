@@ -1,3 +1,4 @@
+using Enate.Domain.Platform;
 using Microsoft.AspNetCore.Mvc;
 using Enate.Domain.Security;
 using Microsoft.AspNetCore.Authorization;
@@ -21,7 +22,7 @@ public sealed record ConnectionView(string Name, string Kind, string BaseUrl, Co
     public static ConnectionView Of(Connection c, ConnectionUse? use = null) => new(c.Id, c.Kind, c.BaseUrl, c.Auth.Masked(), c.TimeoutSeconds,
         c.CallbackOrigins, c.UpdatedAt, use?.LastSuccessAt, use?.LastFailureAt, use?.LastFailure);
 
-    public static async Task<List<ConnectionView>> WithUseAsync(IReadOnlyList<Connection> connections, Enate.Domain.Platform.TenantDatabases databases,
+    public static async Task<List<ConnectionView>> WithUseAsync(IReadOnlyList<Connection> connections, TenantDatabases databases,
         string tenant, CancellationToken ct)
     {
         var uses = await ConnectionActivity.ReadAsync(databases, tenant, connections.Select(c => c.Id).ToList(), ct);
@@ -85,7 +86,7 @@ public static class ConnectionEndpoints
     [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Connections")]
     [Answers("invalid-cursor")]
-    public static async Task<IResult> List(int? limit, string? cursor, IQuerySession session, Enate.Domain.Platform.TenantDatabases databases, CancellationToken ct)
+    public static async Task<IResult> List(int? limit, string? cursor, IQuerySession session, TenantDatabases databases, CancellationToken ct)
     {
         if (Paging.Check(limit, cursor, "connection", out var after) is { } problem) return problem;
         var query = session.Query<Connection>().AsQueryable();
@@ -101,7 +102,7 @@ public static class ConnectionEndpoints
     [ProducesResponseType(304)]
     [Authorize(Policy = Scopes.RunsRead)]
     [Tags("Connections")]
-    public static async Task<IResult> Get(string name, HttpContext http, IQuerySession session, Enate.Domain.Platform.TenantDatabases databases, CancellationToken ct)
+    public static async Task<IResult> Get(string name, HttpContext http, IQuerySession session, TenantDatabases databases, CancellationToken ct)
     {
         if (await session.LoadAsync<Connection>(name, ct) is not { } c) return Problems.NotFound($"Connection '{name}'");
         Preconditions.Tag(http.Response, c.Revision);
@@ -116,7 +117,7 @@ public static class ConnectionEndpoints
     [Authorize(Policy = Scopes.RecipesWrite)]
     [Tags("Connections")]
     [Answers("connection-in-use", "precondition-failed", "concurrent-change")]
-    public static async Task<IResult> Delete(string name, HttpContext http, IDocumentSession session, Enate.Domain.Platform.TenantDatabases databases,
+    public static async Task<IResult> Delete(string name, HttpContext http, IDocumentSession session, TenantDatabases databases,
         CancellationToken ct)
     {
         if (await session.LoadAsync<Connection>(name, ct) is not { } existing) return Problems.NotFound($"Connection '{name}'");

@@ -30,7 +30,7 @@ public sealed class RunQueueGuard(TenantDatabases databases, ILogger<RunQueueGua
             {
                 await Task.Delay(Every, stoppingToken);
                 foreach (var database in databases.All)
-                foreach (var table in EnateStore.RunQueueTables) await DropCopiesAsync(database.Source, table, stoppingToken);
+                    foreach (var table in EnateStore.RunQueueTables) await DropCopiesAsync(database.Source, table, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
