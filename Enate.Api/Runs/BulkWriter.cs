@@ -58,8 +58,7 @@ public sealed class BulkWriter
     /// Writes the items, which are all of tenants in one database, in one transaction.
     public async Task WriteAsync(IReadOnlyList<Item> items)
     {
-        var database = _databases.NameOf(items[0].TenantId);
-        if (items.Any(i => _databases.NameOf(i.TenantId) != database))
+        if (_databases.Several && items.Select(i => _databases.NameOf(i.TenantId)).Distinct().Skip(1).Any())
             throw new ArgumentException("One bulk write goes to one database: group the items by their tenants' databases.", nameof(items));
         var now = DateTimeOffset.UtcNow;
         var streams = new Rows(5);
