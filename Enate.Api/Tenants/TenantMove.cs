@@ -31,7 +31,7 @@ public sealed class TenantMove(TenantDatabases databases, TextWriter log)
         await using var targetConnection = await target.OpenConnectionAsync(ct);
         var targetTables = await TablesAsync(targetConnection, ct);
         if (tables.Keys.Except(targetTables.Keys).ToList() is { Count: > 0 } missing)
-            throw new Refused($"'{to}' has no table {string.Join(", ", missing)}: start the API once with it configured, so the platform makes its tables there.");
+            throw new Refused($"'{to}' has no table {string.Join(", ", missing)}: run the move with the same version of the platform that wrote '{from}'.");
         foreach (var table in tables.Keys)
             if (await CountAsync(targetConnection, table, tenant, ct) > 0)
                 throw new Refused($"'{to}' holds rows of tenant '{tenant}' already ({table}): delete them there, or finish the move by hand.");
