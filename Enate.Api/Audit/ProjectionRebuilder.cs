@@ -33,6 +33,8 @@ public sealed class ProjectionRebuilder
         BitConverter.ToInt64(SHA256.HashData(Encoding.UTF8.GetBytes($"EnateReb:{tenantId}")));
 
     private const int StreamsPerBatch = 500;
+    /// Batches reprojected at once.
+    private const int Lanes = 3;
     private static readonly TimeSpan CatchUpLimit = TimeSpan.FromMinutes(2);
     /// Appends take milliseconds; a writer open longer than this is not one (and is not waited for).
     private static readonly TimeSpan WritersWait = TimeSpan.FromSeconds(30);
@@ -110,19 +112,8 @@ public sealed class ProjectionRebuilder
             // Appends open now may hold sequence numbers below the mark: let them finish, documents included, first.
             // Every later append then has a higher number, and the catch-up finds its stream.
             await WaitForWritersInFlightAsync(rebuild.TenantId, ct);
-            var saved = _time.GetUtcNow();
+            await ReprojectAllAsync(rebuild, ct);
             var tenant = rebuild.TenantId;
-            var after = Guid.Empty;
-            while (true)
-            {
-                var batch = await StreamsAfterAsync(tenant, after, ct);
-                if (batch.Count == 0) break;
-                rebuild.EventsProcessed += await ReprojectAsync(tenant, batch.ToArray(), ct);
-                after = batch[^1];
-                if (_time.GetUtcNow() - saved < ProgressInterval) continue;
-                rebuild.UpdatedAt = saved = _time.GetUtcNow();
-                await SaveAsync(rebuild, ct);
-            }
             rebuild.StreamsCaughtUp = await CatchUpAsync(tenant, mark, ct);
             rebuild.OrphansDeleted = await DeleteOrphansAsync(tenant, rebuild.StartedAt, ct);
             rebuild.Status = RebuildStatus.Succeeded;
@@ -145,6 +136,43 @@ public sealed class ProjectionRebuilder
                 _logger.LogError(ex, "Could not save the end of rebuild {RebuildId}", rebuild.Id);
             }
             await ReleaseAsync(held, rebuild.TenantId);
+        }
+    }
+
+    /// Reprojects every stream of the tenant, a batch at a time, saving the progress as it goes. Batches hold disjoint
+    /// streams, so a few go at once: one is projected here while PostgreSQL reads or writes another.
+    private async Task ReprojectAllAsync(ProjectionRebuild rebuild, CancellationToken ct)
+    {
+        var (tenant, after, saved, more) = (rebuild.TenantId, Guid.Empty, _time.GetUtcNow(), true);
+        var lanes = new Queue<Task<long>>();
+        try
+        {
+            while (more || lanes.Count > 0)
+            {
+                if (more)
+                {
+                    var batch = await StreamsAfterAsync(tenant, after, ct);
+                    more = batch.Count > 0;
+                    if (more)
+                    {
+                        lanes.Enqueue(ReprojectAsync(tenant, batch.ToArray(), ct));
+                        after = batch[^1];
+                        if (lanes.Count < Lanes) continue;
+                    }
+                    if (lanes.Count == 0) break;
+                }
+                rebuild.EventsProcessed += await lanes.Dequeue();
+                if (_time.GetUtcNow() - saved < ProgressInterval) continue;
+                rebuild.UpdatedAt = saved = _time.GetUtcNow();
+                await SaveAsync(rebuild, ct);
+            }
+        }
+        catch
+        {
+            // No batch may still be writing once the rebuild reports its end and lets go of its lock.
+            try { await Task.WhenAll(lanes); }
+            catch { /* the first failure is the one reported */ }
+            throw;
         }
     }
 
