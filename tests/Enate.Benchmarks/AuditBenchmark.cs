@@ -12,7 +12,7 @@ public static class AuditBenchmark
     public static async Task<IEnumerable<Result>> RunAsync(bool smoke)
     {
         // A run written in bulk is 7 events (6 of the run, 1 inbound record): 200,004 to rebuild, 1,000,006 to export.
-        var rebuildRuns = smoke ? 100 : 28_572;
+        var rebuildRuns = RebuildRuns(smoke);
         var exportRuns = smoke ? 300 : 142_858;
         var reruns = smoke ? 20 : 10_000;
 
@@ -43,6 +43,19 @@ public static class AuditBenchmark
         Console.WriteLine($"  audit: {reruns:N0} failing runs, {reruns:N0} fresh ones, then a bulk re-run of the failed");
         results.AddRange(await RerunBenchmark.RunAsync(platform, reruns, smoke));
         return results;
+    }
+
+    private static int RebuildRuns(bool smoke) => smoke ? 100 : 28_572;
+
+    /// The projection rebuild alone (`--only rebuild`), on a durable server of its own, for working on it.
+    public static async Task<IEnumerable<Result>> RebuildOnlyAsync(bool smoke)
+    {
+        await using var database = await TestDatabase.StartAsync("rebuild", durable: true, settings: BenchServer.Settings());
+        var key = "bench-admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+        await using var platform = await BenchPlatform.StartAsync(database.ConnectionString, key);
+        await using var log = new SyntheticLog(database.ConnectionString);
+        await log.AppendRunsAsync(RebuildRuns(smoke));
+        return await RebuildBenchmark.RunAsync(platform, log);
     }
 
     /// The bulk re-run alone (`--only replay`), on a durable server of its own, for working on it.

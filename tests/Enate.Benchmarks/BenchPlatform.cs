@@ -22,6 +22,8 @@ public sealed class BenchPlatform : IAsyncDisposable
     public string Key { get; }
     public WorkerProcess Api { get; private set; } = null!;
     public HttpClient Client { get; private set; } = null!;
+    /// The Workers process, once started.
+    public WorkerProcess Workers => _workers ?? throw new InvalidOperationException("The Workers are not started.");
 
     public static async Task<BenchPlatform> StartAsync(string connectionString, string key)
     {

@@ -36,7 +36,9 @@ public static class RerunBenchmark
         var failing = await TriggerAsync(platform, "flaky", runs, "failed");
         partner.Failing = false;
         await ReplayAsync(platform, "warm");
+        var cpu = new CpuPerRun(platform);
         var fresh = await TriggerAsync(platform, "fresh", runs, "succeeded");
+        var freshCpu = cpu.Per(runs);
 
         var live = new LiveRuns(platform, partner);
         await live.PaceAsync(TimeSpan.FromSeconds(smoke ? 1 : 5), CancellationToken.None);
@@ -44,8 +46,10 @@ public static class RerunBenchmark
 
         using var replaying = new CancellationTokenSource();
         var beside = live.PaceAsync(TimeSpan.FromHours(1), replaying.Token);
+        cpu = new CpuPerRun(platform);
         var (job, rerun) = await ReplayAsync(platform, "flaky");
         await replaying.CancelAsync();
+        var rerunCpu = cpu.Per(runs);
         var during = await beside;
         if (job.GetProperty("succeeded").GetInt32() != runs) throw new InvalidOperationException($"The bulk re-run ended: {job}");
 
@@ -56,12 +60,36 @@ public static class RerunBenchmark
                 $"job created → completed in {rerun.TotalSeconds:N1} s, all {runs:N0} re-runs succeeded; one HTTP step to a local partner; " +
                 $"at most {job.GetProperty("concurrency").GetInt32()} re-runs unfinished, taken from the replay queue beside live runs " +
                 $"paced at {LiveRate:N0}/s; baseline: {Senders} senders, first request → last run finished; the failing runs took " +
-                $"{failing.TotalSeconds:N0} s ({runs / failing.TotalSeconds:N0} runs/s)"),
+                $"{failing.TotalSeconds:N0} s ({runs / failing.TotalSeconds:N0} runs/s); CPU per run re-run {rerunCpu}, fresh {freshCpu} " +
+                $"(the re-run's side includes the live runs beside it)"),
             new Result($"replay: live runs during the bulk re-run, {LiveRate:N0}/s (p99)", $"p50 {during.P50:N1} ms, p99 {during.P99:N1} ms",
                 $"the same live runs alone: p50 {alone.P50:N1} ms, p99 {alone.P99:N1} ms", during.P99 / alone.P99,
                 $"request sent → partner reached, paced open loop; {during.Count:N0} live runs beside the re-run, {alone.Count:N0} alone " +
                 $"just before (after 5 s not counted); both sides warmed by 200 runs and a bulk re-run of 200; p50 ratio {during.P50 / alone.P50:N2}; ratio above 1 is how much slower live runs were"),
         ];
+    }
+
+    /// CPU used by the Workers, the API and PostgreSQL since it was made, per run.
+    private sealed class CpuPerRun
+    {
+        private readonly BenchPlatform _platform;
+        private readonly ServerCpu? _server;
+        private readonly TimeSpan _workers, _api, _database;
+
+        public CpuPerRun(BenchPlatform platform)
+        {
+            _platform = platform;
+            _server = ServerCpu.For(platform.ConnectionString);
+            (_workers, _api, _database) = (platform.Workers.CpuTime(), platform.Api.CpuTime(), _server?.CpuTime() ?? TimeSpan.Zero);
+        }
+
+        public string Per(int runs)
+        {
+            double Ms(TimeSpan used) => used.TotalMilliseconds / runs;
+            var (workers, api) = (Ms(_platform.Workers.CpuTime() - _workers), Ms(_platform.Api.CpuTime() - _api));
+            var database = _server is null ? double.NaN : Ms(_server.CpuTime() - _database);
+            return $"{workers + api + database:N1} ms (Workers {workers:N1}, API {api:N1}, PostgreSQL {database:N1})";
+        }
     }
 
     /// Re-runs the recipe's failed runs in bulk, and waits for the job to finish: its own times say how long it took.
@@ -70,6 +98,7 @@ public static class RerunBenchmark
         var accepted = await platform.Client.PostAsJsonAsync("/api/v1/replays", new
         {
             filter = new { recipe, status = "failed" }, recipeVersion = "original", reason = "the partner is fixed",
+            concurrency = int.TryParse(Environment.GetEnvironmentVariable("BENCH_RERUN_CONCURRENCY"), out var c) ? c : (int?)null,
         });
         accepted.EnsureSuccessStatusCode();
         var replayId = (await accepted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("replayId").GetGuid();
