@@ -47,12 +47,14 @@ public sealed class ProjectionRebuilder
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<ProjectionRebuilder> _logger;
     private readonly IReadModel[] _models;
+    private readonly ISerializer _serializer;
 
     public ProjectionRebuilder(IDocumentStore store, TenantDatabases databases, TimeProvider time, IHostApplicationLifetime lifetime,
         ILogger<ProjectionRebuilder> logger)
     {
         (_store, _databases, _time, _lifetime, _logger) = (store, databases, time, lifetime, logger);
         var options = ((DocumentStore)store).Options;
+        _serializer = options.Serializer();
         var sources = store.Options.Events.Projections();
         var others = sources.Where(s => !IsSingleStream(s.ImplementationType)).Select(s => s.Name).ToList();
         if (others.Count > 0) throw new NotSupportedException($"Only single-stream projections can be rebuilt here, not {string.Join(", ", others)}.");
@@ -177,19 +179,62 @@ public sealed class ProjectionRebuilder
     }
 
     /// Projects every read model of these streams from all their events and overwrites the documents, in one
-    /// transaction; answers how many events it read.
+    /// transaction; answers how many events it read. The documents of a batch are written in one statement per read
+    /// model, as Marten's revisioned upsert writes each (the same columns, the stream version as revision, and no
+    /// overwrite once the stream has moved past what was projected: the catch-up projects that stream again).
     private async Task<long> ReprojectAsync(string tenant, Guid[] streams, CancellationToken ct)
     {
-        await using var session = _store.LightweightSession(new SessionOptions { TenantId = tenant, ConcurrencyChecks = ConcurrencyChecks.Disabled });
+        await using var session = _store.QuerySession(new SessionOptions { TenantId = tenant });
         var events = await session.Events.QueryAllRawEvents()
             .Where(e => e.StreamId.IsOneOf(streams)).OrderBy(e => e.Sequence).ToListAsync(ct);
+        var documents = _models.Select(_ => new Documents(streams.Length)).ToArray();
         foreach (var stream in events.GroupBy(e => e.StreamId))
         {
             var ordered = stream.ToList();
-            foreach (var model in _models) await model.ProjectAsync(session, ordered, ct);
+            for (var i = 0; i < _models.Length; i++)
+                if (await _models[i].ProjectAsync(session, ordered, ct) is { } document)
+                    documents[i].Add(stream.Key, _serializer.ToJson(document), ordered[^1].Version, document.GetType().FullName!);
         }
-        await session.SaveChangesAsync(ct);
+
+        // One round trip; PostgreSQL runs a batch's statements in one implicit transaction.
+        await using var connection = await _databases.For(tenant).OpenConnectionAsync(ct);
+        await using var batch = new NpgsqlBatch(connection);
+        for (var i = 0; i < _models.Length; i++)
+            if (documents[i].Ids.Count > 0) batch.BatchCommands.Add(documents[i].Upsert(_models[i].Table, tenant));
+        if (batch.BatchCommands.Count > 0) await batch.ExecuteNonQueryAsync(ct);
         return events.Count;
+    }
+
+    /// One read model's documents of a batch, as the columns of its table.
+    private sealed class Documents(int capacity)
+    {
+        public List<Guid> Ids { get; } = new(capacity);
+        private readonly List<string> _data = new(capacity), _types = new(capacity);
+        private readonly List<long> _versions = new(capacity);
+
+        public void Add(Guid id, string data, long version, string type)
+        {
+            Ids.Add(id);
+            _data.Add(data);
+            _versions.Add(version);
+            _types.Add(type);
+        }
+
+        public NpgsqlBatchCommand Upsert(string table, string tenant)
+        {
+            var command = new NpgsqlBatchCommand(
+                $"insert into {table} as t (tenant_id, id, data, mt_version, mt_dotnet_type, mt_last_modified) " +
+                "select @tenant, d.id, d.data, d.version, d.type, transaction_timestamp() from unnest(@ids, @data, @versions, @types) as d(id, data, version, type) " +
+                "on conflict (tenant_id, id) do update set data = excluded.data, mt_version = excluded.mt_version, " +
+                "mt_dotnet_type = excluded.mt_dotnet_type, mt_last_modified = excluded.mt_last_modified " +
+                $"where coalesce((select s.version from {Streams} s where s.id = t.id and s.tenant_id = t.tenant_id), 0) <= excluded.mt_version");
+            command.Parameters.AddWithValue("tenant", tenant);
+            command.Parameters.AddWithValue("ids", Ids.ToArray());
+            command.Parameters.Add(new NpgsqlParameter("data", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Jsonb) { Value = _data.ToArray() });
+            command.Parameters.AddWithValue("versions", _versions.ToArray());
+            command.Parameters.AddWithValue("types", _types.ToArray());
+            return command;
+        }
     }
 
     /// A live append may have updated a document after the rebuild read its stream and before it wrote it, so every
@@ -221,8 +266,7 @@ public sealed class ProjectionRebuilder
         long deleted = 0;
         foreach (var model in _models)
         {
-            var table = _store.Options.FindOrResolveDocumentType(model.Type).TableName.QualifiedName;
-            await using var command = _databases.For(tenant).CreateCommand($"delete from {table} where tenant_id = @tenant and mt_last_modified < @started");
+            await using var command = _databases.For(tenant).CreateCommand($"delete from {model.Table} where tenant_id = @tenant and mt_last_modified < @started");
             command.Parameters.AddWithValue("tenant", tenant);
             command.Parameters.AddWithValue("started", startedAt);
             deleted += await command.ExecuteNonQueryAsync(ct);
@@ -323,21 +367,18 @@ public sealed class ProjectionRebuilder
 
     private interface IReadModel
     {
-        Type Type { get; }
-        ValueTask ProjectAsync(IDocumentSession session, IReadOnlyList<IEvent> events, CancellationToken ct);
+        /// Its table, qualified.
+        string Table { get; }
+        /// The document these events project, from scratch; null when the stream carries none of its events.
+        ValueTask<object?> ProjectAsync(IQuerySession session, IReadOnlyList<IEvent> events, CancellationToken ct);
     }
 
-    /// One read model's projection of a stream from scratch, stored with the stream version as its revision, as the
-    /// inline projection leaves it. Nothing when the stream carries none of its events.
     private sealed class ReadModel<T>(StoreOptions options) : IReadModel where T : class
     {
         private readonly IAggregator<T, IQuerySession> _aggregator = options.Projections.AggregatorFor<T>();
-        public Type Type => typeof(T);
+        public string Table { get; } = ((IReadOnlyStoreOptions)options).FindOrResolveDocumentType(typeof(T)).TableName.QualifiedName;
 
-        public async ValueTask ProjectAsync(IDocumentSession session, IReadOnlyList<IEvent> events, CancellationToken ct)
-        {
-            var document = await _aggregator.BuildAsync(events, session, null!, ct);
-            if (document is not null) session.TryUpdateRevision(document, events[^1].Version);
-        }
+        public async ValueTask<object?> ProjectAsync(IQuerySession session, IReadOnlyList<IEvent> events, CancellationToken ct) =>
+            await _aggregator.BuildAsync(events, session, null!, ct);
     }
 }
