@@ -37,8 +37,10 @@ public static class RerunBenchmark
         partner.Failing = false;
         await ReplayAsync(platform, "warm");
         var cpu = new CpuPerRun(platform);
+        await Statements.ResetAsync(platform.ConnectionString);
         var fresh = await TriggerAsync(platform, "fresh", runs, "succeeded");
         var freshCpu = cpu.Per(runs);
+        await Statements.PrintAsync(platform.ConnectionString, runs);
 
         var live = new LiveRuns(platform, partner);
         await live.PaceAsync(TimeSpan.FromSeconds(smoke ? 1 : 5), CancellationToken.None);
@@ -47,9 +49,11 @@ public static class RerunBenchmark
         using var replaying = new CancellationTokenSource();
         var beside = live.PaceAsync(TimeSpan.FromHours(1), replaying.Token);
         cpu = new CpuPerRun(platform);
+        await Statements.ResetAsync(platform.ConnectionString);
         var (job, rerun) = await ReplayAsync(platform, "flaky");
         await replaying.CancelAsync();
         var rerunCpu = cpu.Per(runs);
+        await Statements.PrintAsync(platform.ConnectionString, runs);
         var during = await beside;
         if (job.GetProperty("succeeded").GetInt32() != runs) throw new InvalidOperationException($"The bulk re-run ended: {job}");
 
