@@ -149,20 +149,17 @@ public sealed class ProjectionRebuilder
         var lanes = new Queue<Task<long>>();
         try
         {
-            while (more || lanes.Count > 0)
+            while (true)
             {
+                var batch = more ? await StreamsAfterAsync(tenant, after, ct) : [];
+                more = batch.Count > 0;
                 if (more)
                 {
-                    var batch = await StreamsAfterAsync(tenant, after, ct);
-                    more = batch.Count > 0;
-                    if (more)
-                    {
-                        lanes.Enqueue(ReprojectAsync(tenant, batch.ToArray(), ct));
-                        after = batch[^1];
-                        if (lanes.Count < Lanes) continue;
-                    }
-                    if (lanes.Count == 0) break;
+                    lanes.Enqueue(ReprojectAsync(tenant, batch.ToArray(), ct));
+                    after = batch[^1];
+                    if (lanes.Count < Lanes) continue;
                 }
+                if (lanes.Count == 0) break;
                 rebuild.EventsProcessed += await lanes.Dequeue();
                 if (_time.GetUtcNow() - saved < ProgressInterval) continue;
                 rebuild.UpdatedAt = saved = _time.GetUtcNow();

@@ -185,7 +185,7 @@ public static class IngestBenchmark
         await Statements.ResetAsync(e2eDatabase);
         var (workersBefore, apiBefore, databaseBefore) = (workers.CpuTime(), e2eApi.CpuTime(), server?.CpuTime());
         var capacity = await CapacityAsync(e2eClient, e2ePath, e2eSecret, partner, burst, "cap");
-        await Statements.PrintAsync(e2eDatabase, burst);
+        await Statements.PrintAsync(e2eDatabase, $"the burst of {burst} runs");
         double PerRun(TimeSpan used) => used.TotalMilliseconds / burst;
         var (workersCpu, apiCpu) = (PerRun(workers.CpuTime() - workersBefore), PerRun(e2eApi.CpuTime() - apiBefore));
         var databaseCpu = server is null || databaseBefore is null ? double.NaN : PerRun(server.CpuTime() - databaseBefore.Value);

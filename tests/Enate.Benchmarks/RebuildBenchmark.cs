@@ -27,7 +27,7 @@ public static class RebuildBenchmark
             await Same(live, log, "Marten's rebuild");
             await Statements.ResetAsync(platform.ConnectionString);
             ours.Add(await Timed(async () => (await OursAsync(platform)).Took, platform.Api.CpuTime));
-            await Statements.PrintAsync(platform.ConnectionString, (int)events);
+            await Statements.PrintAsync(platform.ConnectionString, $"our rebuild of {events:N0} events, round {round + 1}");
             await Same(live, log, "the endpoint's rebuild");
         }
         var (plain, plainProcess, plainDatabase) = Median(plains);

@@ -40,7 +40,7 @@ public static class RerunBenchmark
         await Statements.ResetAsync(platform.ConnectionString);
         var fresh = await TriggerAsync(platform, "fresh", runs, "succeeded");
         var freshCpu = cpu.Per(runs);
-        await Statements.PrintAsync(platform.ConnectionString, runs);
+        await Statements.PrintAsync(platform.ConnectionString, $"{runs:N0} fresh runs");
 
         var live = new LiveRuns(platform, partner);
         await live.PaceAsync(TimeSpan.FromSeconds(smoke ? 1 : 5), CancellationToken.None);
@@ -53,7 +53,7 @@ public static class RerunBenchmark
         var (job, rerun) = await ReplayAsync(platform, "flaky");
         await replaying.CancelAsync();
         var rerunCpu = cpu.Per(runs);
-        await Statements.PrintAsync(platform.ConnectionString, runs);
+        await Statements.PrintAsync(platform.ConnectionString, $"the bulk re-run of {runs:N0} runs");
         var during = await beside;
         if (job.GetProperty("succeeded").GetInt32() != runs) throw new InvalidOperationException($"The bulk re-run ended: {job}");
 

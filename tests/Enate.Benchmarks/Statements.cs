@@ -17,7 +17,7 @@ public static class Statements
         await command.ExecuteNonQueryAsync();
     }
 
-    public static async Task PrintAsync(string connectionString, int runs)
+    public static async Task PrintAsync(string connectionString, string what)
     {
         if (!On) return;
         await using var connection = new NpgsqlConnection(connectionString);
@@ -26,7 +26,7 @@ public static class Statements
             "select calls, round(total_exec_time::numeric, 1), rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 150) " +
             "from pg_stat_statements order by total_exec_time desc limit 30", connection);
         await using var reader = await command.ExecuteReaderAsync();
-        Console.WriteLine($"  statements during the burst of {runs} runs (calls, ms, rows, query):");
+        Console.WriteLine($"  statements during {what} (calls, ms, rows, query):");
         while (await reader.ReadAsync())
             Console.WriteLine($"    {reader.GetInt64(0),7} {reader.GetDecimal(1),9} {reader.GetInt64(2),8}  {reader.GetString(3)}");
     }

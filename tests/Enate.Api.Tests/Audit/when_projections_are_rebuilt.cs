@@ -89,7 +89,7 @@ public sealed class when_projections_are_rebuilt(AppFixture app) : AppTest(app)
     private async Task<List<string>> Rows()
     {
         var rows = new List<string>();
-        foreach (var type in App.Store.Options.Events.Projections().OfType<IPublishesTypes>().SelectMany(p => p.PublishedTypes()).Distinct())
+        foreach (var type in ReadModelTypes())
         {
             var table = App.Store.Options.FindOrResolveDocumentType(type).TableName.QualifiedName;
             await using var connection = new NpgsqlConnection(App.ConnectionString);
@@ -256,12 +256,15 @@ public sealed class when_projections_are_rebuilt(AppFixture app) : AppTest(app)
             r => r.GetProperty("status").GetString() != RebuildStatus.Running, TimeSpan.FromSeconds(60));
     }
 
+    private List<Type> ReadModelTypes() =>
+        App.Store.Options.Events.Projections().OfType<IPublishesTypes>().SelectMany(p => p.PublishedTypes()).Distinct().ToList();
+
     private IReadOnlyList<string> ReadModelNames() => App.Store.Options.Events.Projections().Select(p => p.Name).ToList();
 
     /// Every document of every read model the store projects, per tenant, as stored JSON keyed by type/tenant/id.
     private async Task<SortedDictionary<string, string>> ReadModels()
     {
-        var types = App.Store.Options.Events.Projections().OfType<IPublishesTypes>().SelectMany(p => p.PublishedTypes()).Distinct().ToList();
+        var types = ReadModelTypes();
         Assert.Contains(typeof(RunSummary), types);
         Assert.Contains(typeof(InboundRequest), types);
         var all = typeof(when_projections_are_rebuilt).GetMethod(nameof(Documents), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
