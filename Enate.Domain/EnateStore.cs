@@ -46,6 +46,9 @@ public static class EnateStore
     /// 6.63 names them), sent by the API after a commit that queued runs (WorkersWakeup). Were a Wolverine upgrade to
     /// rename them, only the wakeup would be lost: the listener still polls.
     public const string WakeRunQueue = $"select pg_notify('wolverine_queue_wakeup', '{RunQueueTable}')";
+    /// The same wakeup as a statement that returns no rows, to queue in a unit of work: it is sent when the transaction
+    /// commits, and not at all if it rolls back.
+    public static string Notify(string queueTable) => $"notify wolverine_queue_wakeup, '{queueTable}'";
 
     /// The pooled connections every process shares. Statements used more than twice are prepared on the server
     /// and kept across pooled uses (Npgsql then resets a returned connection without DISCARD ALL, which would

@@ -13,9 +13,6 @@ using Wolverine.Runtime.Serialization;
 
 namespace Enate.Api.Runs;
 
-/// A queued message for the Workers, serialized as Wolverine's envelope, with its destination table's columns.
-public sealed record QueuedMessage(Guid Id, byte[] Body, string MessageType, DateTimeOffset? KeepUntil);
-
 /// Writes a group commit's batch with one multi-row statement per table — new streams, their events, their
 /// read models, documents, queue messages — in one implicit transaction (one Npgsql batch, one Sync).
 ///

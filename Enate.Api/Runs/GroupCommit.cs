@@ -5,7 +5,6 @@ using Enate.Domain.Runs;
 using Marten;
 using Wolverine;
 using Enate.Domain;
-using Wolverine.Runtime.Serialization;
 using Wolverine.Runtime;
 
 namespace Enate.Api.Runs;
@@ -29,7 +28,7 @@ public sealed class GroupCommit : IAsyncDisposable
     private readonly BulkWriter? _bulk;
     private readonly WorkersWakeup _wakeup;
     private readonly TenantDatabases _databases;
-    private readonly Uri _runQueue = new($"postgresql://{EnateStore.RunQueue}");
+    private readonly Uri _runQueue = QueuedMessage.Queue(EnateStore.RunQueue);
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleWriter = false });
     private readonly Task[] _writers;
     private readonly int _maxBatch;
@@ -116,10 +115,8 @@ public sealed class GroupCommit : IAsyncDisposable
     }
 
     /// The whole batch in one transaction: its streams, its documents, and its messages to the Workers, written
-    /// straight into the Workers' queue table. The queue lives in the same database, so the message commits or
-    /// vanishes with its run, exactly as through Wolverine's outbox — without the outbox's second step (an outgoing
-    /// row per message, then after the commit one more connection and statement per message to move it into the
-    /// queue), which cost the API and PostgreSQL as much as recording the run itself.
+    /// straight into the Workers' queue table (QueuedMessage): Wolverine's outbox, with its move of each message after
+    /// the commit, cost the API and PostgreSQL as much as recording the run itself.
     private async Task WriteAsync(IReadOnlyList<Pending> batch)
     {
         if (_bulk is not null)
@@ -136,34 +133,13 @@ public sealed class GroupCommit : IAsyncDisposable
             foreach (var stream in start.Streams) tenant.Events.StartStream(stream.Aggregate, stream.Id, stream.Events);
             if (start.Documents.Count > 0) tenant.InsertObjects(start.Documents);
             foreach (var message in start.Messages.SelectMany(m => Envelopes(m, start.TenantId, trace)))
-                session.QueueSqlCommand(
-                    $"insert into {EnateStore.RunQueueTable} (id, body, message_type, keep_until) values (?, ?, ?, ?)",
-                    message.Id, message.Body, message.MessageType, (object?)message.KeepUntil ?? DBNull.Value);
+                message.QueueIn(session, EnateStore.RunQueueTable);
         }
         await session.SaveChangesAsync();
     }
 
-    /// A message as Wolverine would put it into the Workers' queue table: routed, enveloped, serialized — with the
-    /// headers the Workers use only. The envelope is written twice per run (this queue, then the Workers' inbox), and
-    /// Wolverine's full header set was six times the message itself; what is left out here the receiver does not read
-    /// (the destination it sets from its own listener, the accepted content types are for replies, the source and
-    /// conversation name the sender).
-    private IEnumerable<QueuedMessage> Envelopes(object message, string tenantId, Activity? trace)
-    {
-        foreach (var envelope in _runtime.RoutingFor(message.GetType()).RouteForPublish(message, new DeliveryOptions { TenantId = tenantId }))
-        {
-            if (envelope.Destination != _runQueue)
-                throw new InvalidOperationException($"{message.GetType().Name} is routed to {envelope.Destination}, not to the Workers' queue {_runQueue}.");
-            envelope.TenantId = tenantId;
-            // Each message carries the trace of the request that asked for it, not the writer's.
-            envelope.CorrelationId = trace?.RootId;
-            envelope.ParentId = trace?.Id;
-            envelope.Destination = null;
-            envelope.AcceptedContentTypes = [];
-            envelope.Source = null;
-            yield return new QueuedMessage(envelope.Id, EnvelopeSerializer.Serialize(envelope), envelope.MessageType!, envelope.DeliverBy);
-        }
-    }
+    private IEnumerable<QueuedMessage> Envelopes(object message, string tenantId, Activity? trace) =>
+        QueuedMessage.For(_runtime, _runQueue, message, tenantId, trace);
 
     public async ValueTask DisposeAsync()
     {

@@ -1,8 +1,12 @@
+using System.Diagnostics;
+using Enate.Domain;
+using Enate.Domain.Platform;
 using Enate.Domain.Recipes;
 using Enate.Domain.Replays;
 using Enate.Domain.Runs;
 using Marten;
 using Wolverine;
+using Wolverine.Runtime;
 
 namespace Enate.Workers.Replays;
 
@@ -21,8 +25,10 @@ public static class AdvanceReplayHandler
     /// this much later: a stalled job costs a look every few seconds.
     public static readonly TimeSpan Idle = TimeSpan.FromSeconds(5);
 
-    public static async Task Handle(AdvanceReplay command, IDocumentSession session, IMessageContext bus, TimeProvider clock,
-        CancellationToken ct)
+    private static readonly Uri ReplayQueue = QueuedMessage.Queue(EnateStore.ReplayQueue);
+
+    public static async Task Handle(AdvanceReplay command, IDocumentSession session, IMessageContext bus, IWolverineRuntime runtime,
+        TimeProvider clock, CancellationToken ct)
     {
         var job = await session.LoadAsync<BulkReplay>(command.ReplayId, ct);
         if (job is null || job.Status != BulkReplayStatus.Running) return;
@@ -30,7 +36,7 @@ public static class AdvanceReplayHandler
         var (inFlight, cursor) = (job.InFlight.Count, job.Cursor);
         await WaitForRoomAsync(session, job, clock, ct);
         var room = job.Concurrency - job.InFlight.Count;
-        if (room > 0 && job.Cursor < job.Total) await StartAsync(job, room, session, bus, clock.GetUtcNow(), ct);
+        if (room > 0 && job.Cursor < job.Total) await StartAsync(job, room, session, runtime, clock.GetUtcNow(), ct);
 
         if (job.Cursor == job.Total && job.InFlight.Count == 0)
         {
@@ -68,9 +74,12 @@ public static class AdvanceReplayHandler
         }
     }
 
-    /// Starts the next replays of the job, reading what they need in a few round trips for the whole batch.
-    private static async Task StartAsync(BulkReplay job, int room, IDocumentSession session, IMessageBus bus, DateTimeOffset now,
-        CancellationToken ct)
+    /// Starts the next replays of the job, reading what they need in a few round trips for the whole batch. Their
+    /// messages go straight into the replay queue's table in the step's transaction, and one notification at its commit
+    /// wakes the listener for all of them; through the outbox, each message was moved into the queue on its own after
+    /// the commit, and each move woke the listener for that one message.
+    private static async Task StartAsync(BulkReplay job, int room, IDocumentSession session, IWolverineRuntime runtime,
+        DateTimeOffset now, CancellationToken ct)
     {
         var selection = await session.LoadAsync<ReplaySelection>(job.Id, ct)
                         ?? throw new InvalidOperationException($"Bulk replay {job.Id} has no selection of runs.");
@@ -92,6 +101,7 @@ public static class AdvanceReplayHandler
         }
 
         var inputs = await Replaying.InputsAsync(session, chosen.Select(c => c.Old.Id).ToList(), ct);
+        var started = job.StartedCount;
         foreach (var (old, target) in chosen)
         {
             if (!inputs.TryGetValue(old.Id, out var input))
@@ -100,9 +110,11 @@ public static class AdvanceReplayHandler
                 continue;
             }
             var newRunId = Replaying.Start(session, old, target, input, job.Reason, job.RequestedBy, now, job.Id);
-            await bus.PublishAsync(new ReplayRun(newRunId, session.TenantId), new DeliveryOptions { TenantId = session.TenantId });
+            foreach (var message in QueuedMessage.For(runtime, ReplayQueue, new ReplayRun(newRunId, session.TenantId), session.TenantId, Activity.Current))
+                message.QueueIn(session, EnateStore.ReplayQueueTable);
             job.StartedCount++;
             job.InFlight.Add(newRunId);
         }
+        if (job.StartedCount > started) session.QueueSqlCommand(EnateStore.Notify(EnateStore.ReplayQueueTable));
     }
 }
