@@ -61,8 +61,11 @@ public static class WorkersConfiguration
             // steps, which wait for room among its runs, in another.
             options.PublishMessage<ExecuteRun>().ToPostgresqlQueue(EnateStore.RunQueue);
             options.PublishMessage<ReplayRun>().ToPostgresqlQueue(EnateStore.ReplayQueue);
+            // A bulk replay's step queues up to half its in-flight limit at once and wakes the listener once: a poll takes them
+            // all, where Wolverine's default of 20 would wait 250 ms after each full batch.
             options.ListenToPostgresqlQueue(EnateStore.ReplayQueue).PollingInterval(100.Milliseconds())
-                .MaximumParallelMessages(builder.Configuration.GetValue("Enate:Workers:ReplayParallelism", DefaultReplayParallelism));
+                .MaximumParallelMessages(builder.Configuration.GetValue("Enate:Workers:ReplayParallelism", DefaultReplayParallelism))
+                .MaximumMessagesToReceive(builder.Configuration.GetValue("Enate:Workers:ReplayQueueBatch", Enate.Domain.Replays.BulkReplay.DefaultConcurrency));
             options.PublishMessage<Enate.Domain.Replays.AdvanceReplay>().ToPostgresqlQueue(EnateStore.ReplayJobQueue);
             options.ListenToPostgresqlQueue(EnateStore.ReplayJobQueue).PollingInterval(250.Milliseconds()).MaximumParallelMessages(4);
             options.PublishMessage<Enate.Domain.Replays.CompareRuns>().ToPostgresqlQueue(EnateStore.RunQueue);
