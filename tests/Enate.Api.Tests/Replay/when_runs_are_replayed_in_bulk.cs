@@ -1,8 +1,11 @@
+extern alias workers;
+
 using System.Net;
 using System.Text.Json;
 using Alba;
 using Enate.Domain.Runs;
 using Enate.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Enate.Api.Tests.Replay;
 
@@ -134,6 +137,57 @@ public sealed class when_runs_are_replayed_in_bulk(AppFixture app) : AppTest(app
         b.Cursor = 1;
         second.Store(b);
         await Assert.ThrowsAsync<JasperFx.ConcurrencyException>(() => second.SaveChangesAsync());
+    }
+
+    [Fact]
+    public async Task the_runs_a_step_starts_are_queued_only_if_its_save_commits()
+    {
+        var failed = await FailedRuns(2, TimeSpan.Zero);
+        var job = new Enate.Domain.Replays.BulkReplay
+        {
+            Id = Guid.CreateVersion7(), Reason = "race", RecipeVersion = "latest", Total = 2, Concurrency = 2,
+        };
+        await using (var setup = App.Store.LightweightSession("demo"))
+        {
+            setup.Insert(job);
+            setup.Insert(new Enate.Domain.Replays.ReplaySelection { Id = job.Id, RunIds = failed });
+            await setup.SaveChangesAsync();
+        }
+
+        // Two deliveries of the job's first step, both read before either saves: each starts both runs.
+        var services = App.Workers.Services;
+        var runtime = services.GetRequiredService<Wolverine.Runtime.IWolverineRuntime>();
+        var clock = services.GetRequiredService<TimeProvider>();
+        var step = new Enate.Domain.Replays.AdvanceReplay(job.Id, "demo");
+        await using var first = App.Store.LightweightSession("demo");
+        await using var second = App.Store.LightweightSession("demo");
+        await workers::Enate.Workers.Replays.AdvanceReplayHandler.Handle(step, first, new Wolverine.TestMessageContext(), runtime, clock, default);
+        await workers::Enate.Workers.Replays.AdvanceReplayHandler.Handle(step, second, new Wolverine.TestMessageContext(), runtime, clock, default);
+        await first.SaveChangesAsync();
+        await Assert.ThrowsAsync<JasperFx.ConcurrencyException>(() => second.SaveChangesAsync());
+
+        // The saved step's runs go through; the other's were never recorded, and no message names them.
+        var saved = (await App.Store.QuerySession("demo").LoadAsync<Enate.Domain.Replays.BulkReplay>(job.Id))!;
+        Assert.Equal(2, saved.InFlight.Count);
+        foreach (var id in saved.InFlight) await Api.WaitForRun(id, RunStatus.Succeeded);
+        var replays = new List<Guid>();
+        foreach (var oldId in failed) replays.AddRange((await Api.GetAsJson<RunSummary>($"/api/v1/runs/{oldId}"))!.ReplayedBy);
+        Assert.Equal(saved.InFlight.Order(), replays.Order());
+        Assert.Equal(2, await MessagesNaming(saved.InFlight));
+        Assert.Equal(2, _partner.Requests.Count);
+    }
+
+    /// How many messages, in the replay queue or already taken into a Workers' inbox, name one of these runs.
+    private async Task<long> MessagesNaming(IEnumerable<Guid> runIds)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(App.ConnectionString);
+        await connection.OpenAsync();
+        await using var count = new Npgsql.NpgsqlCommand(
+            $"select (select count(*) from {Enate.Domain.EnateStore.ReplayQueueTable} q, unnest(@ids) i where position(convert_to(i, 'UTF8') in q.body) > 0) " +
+            $"+ (select count(*) from {Enate.Domain.EnateStore.WolverineSchema}.wolverine_incoming_envelopes e, unnest(@ids) i where position(convert_to(i, 'UTF8') in e.body) > 0)",
+            connection);
+        count.Parameters.AddWithValue("ids", runIds.Select(id => id.ToString()).ToArray());
+        return (long)(await count.ExecuteScalarAsync())!;
     }
 
     [Fact]
