@@ -122,7 +122,7 @@ public sealed class GroupCommit : IAsyncDisposable
         if (_bulk is not null)
         {
             await _bulk.WriteAsync(batch.Select(p => new BulkWriter.Item(p.Start.TenantId, p.Start.Streams, p.Start.Documents,
-                p.Start.Messages.SelectMany(m => Envelopes(m, p.Start.TenantId, p.Trace)).ToList(), p.Trace)).ToList());
+                p.Start.Messages.SelectMany(m => QueuedMessage.For(_runtime, _runQueue, m, p.Start.TenantId, p.Trace)).ToList(), p.Trace)).ToList());
             return;
         }
 
@@ -132,14 +132,11 @@ public sealed class GroupCommit : IAsyncDisposable
             var tenant = session.ForTenant(start.TenantId);
             foreach (var stream in start.Streams) tenant.Events.StartStream(stream.Aggregate, stream.Id, stream.Events);
             if (start.Documents.Count > 0) tenant.InsertObjects(start.Documents);
-            foreach (var message in start.Messages.SelectMany(m => Envelopes(m, start.TenantId, trace)))
+            foreach (var message in start.Messages.SelectMany(m => QueuedMessage.For(_runtime, _runQueue, m, start.TenantId, trace)))
                 message.QueueIn(session, EnateStore.RunQueueTable);
         }
         await session.SaveChangesAsync();
     }
-
-    private IEnumerable<QueuedMessage> Envelopes(object message, string tenantId, Activity? trace) =>
-        QueuedMessage.For(_runtime, _runQueue, message, tenantId, trace);
 
     public async ValueTask DisposeAsync()
     {

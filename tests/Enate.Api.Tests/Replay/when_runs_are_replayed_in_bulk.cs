@@ -166,8 +166,9 @@ public sealed class when_runs_are_replayed_in_bulk(AppFixture app) : AppTest(app
         await first.SaveChangesAsync();
         await Assert.ThrowsAsync<JasperFx.ConcurrencyException>(() => second.SaveChangesAsync());
 
-        // The saved step's runs go through; the other's were never recorded, and no message names them.
-        var saved = (await App.Store.QuerySession("demo").LoadAsync<Enate.Domain.Replays.BulkReplay>(job.Id))!;
+        // The saved step's runs, and only they, are recorded, queued once each and run.
+        await using var query = App.Store.QuerySession("demo");
+        var saved = (await query.LoadAsync<Enate.Domain.Replays.BulkReplay>(job.Id))!;
         Assert.Equal(2, saved.InFlight.Count);
         foreach (var id in saved.InFlight) await Api.WaitForRun(id, RunStatus.Succeeded);
         var replays = new List<Guid>();
