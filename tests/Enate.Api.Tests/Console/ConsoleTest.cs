@@ -51,17 +51,18 @@ public abstract class ConsoleTest(AppFixture app) : PartnerTest(app)
         Page.SetDefaultTimeout(30_000);
     }
 
-    /// A form's answer is a redirect: wait for the new page to be committed, not for its load event, which Playwright
-    /// was seen to miss once in a few runs after such a redirect (30 s timeouts with the page long loaded). What the
-    /// test reads next waits for its own element.
-    public static readonly PageWaitForURLOptions Committed = new() { WaitUntil = WaitUntilState.Commit };
+    /// A form's answer is a redirect: wait until the page's address matches, polling it. Not WaitForURLAsync with a load
+    /// state: when the redirect has already happened it waits for that state to fire again (30-s timeouts, seen in CI).
+    /// What the test reads next waits for its own element.
+    public static Task ArrivedAtAsync(IPage page, string pattern) =>
+        Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex(pattern), new() { Timeout = 30_000 });
 
     protected async Task SignInAsync(string key)
     {
         await Page.GotoAsync("/sign-in");
         await Page.GetByLabel("API key").FillAsync(key);
         await Page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await Page.WaitForURLAsync(u => !u.Contains("/sign-in"), Committed);
+        await Assertions.Expect(Page).Not.ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/sign-in"), new() { Timeout = 30_000 });
     }
 
     /// No serious or critical accessibility violation on the page as it stands; a screenshot of it for the docs when

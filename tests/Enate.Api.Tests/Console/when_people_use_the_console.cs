@@ -85,7 +85,7 @@ public sealed class when_people_use_the_console(AppFixture app) : ConsoleTest(ap
 
         await Api.WaitForRun(runId, RunStatus.Succeeded);
         await link.ClickAsync();
-        await Page.WaitForURLAsync($"**/runs/{runId}", ConsoleTest.Committed);
+        await ConsoleTest.ArrivedAtAsync(Page, $"/runs/{runId}$");
         await Page.Locator("svg g.step").First.WaitForAsync();
         Assert.Equal(["shape", "post"], await Page.Locator("svg g.step").EvaluateAllAsync<string[]>("gs => gs.map(g => g.dataset.step)"));
         Assert.Equal("200", (await Page.Locator("svg .call-status").TextContentAsync())?.Trim());
@@ -125,7 +125,7 @@ public sealed class when_people_use_the_console(AppFixture app) : ConsoleTest(ap
         await CheckPageAsync("failed");
         await Page.GetByLabel("Reason (kept in the audit record)").FillAsync("partner fixed");
         await Page.GetByRole(AriaRole.Button, new() { Name = "Re-run all matching (2)" }).ClickAsync();
-        await Page.WaitForURLAsync("**/replays/*", ConsoleTest.Committed);
+        await ConsoleTest.ArrivedAtAsync(Page, "/replays/[^/]+$");
         await Page.Locator("#progress-panel [data-done='true']").WaitForAsync();
         Assert.Equal("100 %", (await Page.Locator("#progress-panel .percent").InnerTextAsync()).Trim());
         await CheckPageAsync("replay");
@@ -156,7 +156,7 @@ public sealed class when_people_use_the_console(AppFixture app) : ConsoleTest(ap
         await Page.GotoAsync("/recipes/deal");
         await CheckPageAsync("recipe");
         await Page.GetByRole(AriaRole.Button, new() { Name = "Compare with past runs" }).ClickAsync();
-        await Page.WaitForURLAsync("**/what-ifs/*", ConsoleTest.Committed);
+        await ConsoleTest.ArrivedAtAsync(Page, "/what-ifs/[^/]+$");
         await Page.Locator("#what-if [data-done='true']").WaitForAsync();
         var runs = Page.Locator("section.what-if-run");
         Assert.Equal(2, await runs.CountAsync());
