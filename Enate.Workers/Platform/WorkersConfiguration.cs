@@ -21,6 +21,9 @@ public static class WorkersConfiguration
     public const int DefaultParallelism = 32;
     /// Bulk replays' runs each replica handles at once, beside the live ones.
     public const int DefaultReplayParallelism = 8;
+    /// How long a handled message stays in the inbox for Wolverine's duplicate check, and how often they are swept
+    /// (Wolverine's defaults: five minutes, every minute).
+    public static readonly TimeSpan DefaultKeepHandled = TimeSpan.FromSeconds(1);
 
     public static IHostApplicationBuilder AddWorkers(this IHostApplicationBuilder builder)
     {
@@ -81,6 +84,13 @@ public static class WorkersConfiguration
             options.OnException<Npgsql.NpgsqlException>().RetryWithCooldown(1.Seconds(), 5.Seconds(), 30.Seconds())
                 .Then.ScheduleRetry(1.Minutes(), 5.Minutes(), 15.Minutes());
             options.Durability.ScheduledJobPollingTime = 1.Seconds();
+            // A handled message's inbox row is kept for Wolverine's duplicate check only briefly, and swept as often as rows
+            // expire (every second to every minute): each durable poll of a queue first looks for its rows in the inbox, so
+            // the inbox's size is paid on every poll. Every handler here is idempotent by its stream's state, which is what
+            // absorbs a later copy (docs/decisions.md, 65).
+            var keepHandled = builder.Configuration.GetValue("Enate:Workers:KeepHandled", DefaultKeepHandled);
+            options.Durability.KeepAfterMessageHandling = keepHandled;
+            options.Durability.HandledMessageCleanupPollingTime = TimeSpan.FromTicks(Math.Clamp(keepHandled.Ticks, TimeSpan.TicksPerSecond, TimeSpan.TicksPerMinute));
             // A replica that died (killed, machine lost) is noticed within seconds, and the
             // messages it owned, a run's step among them, are released to the replicas alive.
             options.Durability.HealthCheckPollingTime = 3.Seconds();

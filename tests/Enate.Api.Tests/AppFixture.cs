@@ -65,6 +65,9 @@ public sealed class AppFixture : IAsyncLifetime
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         builder.Configuration[$"ConnectionStrings:{EnateStore.DatabaseName}"] = connectionString;
+        // Tests read handled messages' envelopes in the inbox (what the API wrote, how often a run was queued): keep them
+        // as long as Wolverine does by default, unless a test says otherwise.
+        builder.Configuration["Enate:Workers:KeepHandled"] = "00:05:00";
         foreach (var (name, value) in settings ?? new Dictionary<string, string>()) builder.Configuration[name] = value;
         // Test partners listen on loopback, which the platform refuses unless allowed.
         builder.Configuration["Enate:Outbound:Allow:0"] = "127.0.0.0/8";

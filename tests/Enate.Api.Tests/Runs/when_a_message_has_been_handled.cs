@@ -1,0 +1,33 @@
+using Alba;
+using Enate.Domain;
+using Enate.Domain.Runs;
+using Enate.Testing;
+using Npgsql;
+
+namespace Enate.Api.Tests.Runs;
+
+/// Every durable poll of a queue first looks for its rows in the Workers' inbox, so the inbox's size is paid on each
+/// poll: a handled message's row is kept only a second by default (docs/decisions.md, 65), not Wolverine's five minutes.
+public sealed class when_a_message_has_been_handled
+{
+    [Fact]
+    public async Task its_inbox_row_is_gone_within_seconds_and_its_run_ran_once()
+    {
+        await using var platform = await OwnPlatform.StartAsync(workersSettings: new Dictionary<string, string>
+        {
+            ["Enate:Workers:KeepHandled"] = "00:00:01",
+        });
+        var runId = await platform.Api.RequestRun("order", new { order = 1 });
+        await platform.Api.WaitForRun(runId, RunStatus.Succeeded, TimeSpan.FromSeconds(60));
+
+        await using var connection = new NpgsqlConnection(platform.Database.ConnectionString);
+        await connection.OpenAsync();
+        await using var naming = new NpgsqlCommand(
+            $"select count(*) from {EnateStore.WolverineSchema}.wolverine_incoming_envelopes where position(@run in body) > 0", connection);
+        naming.Parameters.AddWithValue("run", System.Text.Encoding.UTF8.GetBytes(runId.ToString()));
+        var left = await Eventually.Get(async () => (long)(await naming.ExecuteScalarAsync())!, count => count == 0, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(0L, left);
+        Assert.Single(platform.Partner.Requests);
+    }
+}
