@@ -74,20 +74,8 @@ public sealed class AuditChainer(TenantDatabases databases, AuditProof proof, IC
     public async Task<int> ChainAsync(CancellationToken ct)
     {
         var most = 0;
-        Exception? away = null;
-        foreach (var database in databases.All)
-        {
-            try
-            {
-                most = Math.Max(most, await ChainAsync(database.Source, ct));
-            }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException)
-            {
-                // One database away does not hold up the others' chains; the round still reports it.
-                away ??= e;
-            }
-        }
-        if (away is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(away).Throw();
+        // One database away does not hold up the others' chains; the round still reports it.
+        await Platform.Sweeper.OnEachAsync(databases.All, async database => most = Math.Max(most, await ChainAsync(database.Source, ct)));
         return most;
     }
 

@@ -20,7 +20,7 @@ public sealed class ConnectionActivityWriter(ConnectionActivity activity, Tenant
     {
         if (!_ready)
         {
-            foreach (var database in databases.All) await ConnectionActivity.EnsureTableAsync(database.Source, ct);
+            await OnEachAsync(databases.All, database => ConnectionActivity.EnsureTableAsync(database.Source, ct));
             _ready = true;
         }
         await activity.WriteAsync(databases, ct);

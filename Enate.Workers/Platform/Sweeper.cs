@@ -1,3 +1,5 @@
+using System.Runtime.ExceptionServices;
+using Enate.Domain.Platform;
 using Npgsql;
 
 namespace Enate.Workers.Platform;
@@ -8,6 +10,25 @@ public abstract class Sweeper(TimeSpan every, ILogger logger) : BackgroundServic
 {
     /// One round of the work.
     protected abstract Task RoundAsync(CancellationToken ct);
+
+    /// Does a round's work on every database in turn. One that cannot serve (away, or its tables not there yet) does not
+    /// hold up the others: the round goes on, and ends with that database's error, so it is logged and tried again.
+    public static async Task OnEachAsync(IEnumerable<TenantDatabases.Database> databases, Func<TenantDatabases.Database, Task> work)
+    {
+        Exception? away = null;
+        foreach (var database in databases)
+        {
+            try
+            {
+                await work(database);
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException)
+            {
+                away ??= e;
+            }
+        }
+        if (away is not null) ExceptionDispatchInfo.Capture(away).Throw();
+    }
 
     protected sealed override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

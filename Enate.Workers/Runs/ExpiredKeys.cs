@@ -24,7 +24,8 @@ public sealed class ExpiredKeys(TenantDatabases databases, IConfiguration config
     {
         var cutoff = _window.Cutoff(clock.GetUtcNow());
         var total = 0;
-        foreach (var database in databases.All)
+        await OnEachAsync(databases.All, async database =>
+        {
             while (true)
             {
                 await using var command = database.Source.CreateCommand(Sql);
@@ -33,6 +34,7 @@ public sealed class ExpiredKeys(TenantDatabases databases, IConfiguration config
                 total += deleted;
                 if (deleted < Batch) break;
             }
+        });
         return total;
     }
 }

@@ -13,10 +13,9 @@ namespace Enate.Workers.Runs;
 /// others (docs/decisions.md, 60); this guard is the net beneath, and its log line is what would show the copies
 /// coming back. A queue row whose id the inbox already holds is a copy of a message the inbox has taken (handled,
 /// pending or scheduled), so dropping it is the same de-duplication, done for any origin.
-public sealed class RunQueueGuard(TenantDatabases databases, ILogger<RunQueueGuard> logger) : BackgroundService
+public sealed class RunQueueGuard(TenantDatabases databases, ILogger<RunQueueGuard> logger)
+    : Platform.Sweeper(TimeSpan.FromSeconds(2), logger)
 {
-    private static readonly TimeSpan Every = TimeSpan.FromSeconds(2);
-
     // Returns what the inbox row says of itself (under which address, in which state, owned by which node, how many
     // attempts), so each warning tells where the copy came from: the origin is still unknown.
     public static string Sql(string queueTable) =>
@@ -47,30 +46,11 @@ public sealed class RunQueueGuard(TenantDatabases databases, ILogger<RunQueueGua
         await analyze.ExecuteNonQueryAsync(ct);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task RoundAsync(CancellationToken ct) => OnEachAsync(databases.All, async database =>
     {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(Every, stoppingToken);
-                foreach (var database in databases.All)
-                {
-                    foreach (var table in EnateStore.RunQueueTables) await DropCopiesAsync(database.Source, table, stoppingToken);
-                    await AnalyzeChangedAsync(database.Source, stoppingToken);
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
-            {
-                // The tables may not exist yet on a fresh database, or the database is away: try again later.
-                logger.LogDebug("Run queue guard skipped a round: {Reason}", ex.Message);
-            }
-        }
-    }
+        foreach (var table in EnateStore.RunQueueTables) await DropCopiesAsync(database.Source, table, ct);
+        await AnalyzeChangedAsync(database.Source, ct);
+    });
 
     private async Task DropCopiesAsync(NpgsqlDataSource database, string table, CancellationToken ct)
     {

@@ -28,10 +28,7 @@ public sealed class StuckRuns(TenantDatabases databases, IConfiguration configur
             $"and not exists (select 1 from {table} q where position(convert_to(r.id::text, 'UTF8') in q.body) > 0) ")) +
         "limit 100";
 
-    protected override async Task RoundAsync(CancellationToken ct)
-    {
-        foreach (var database in databases.All) await SweepAsync(database.Source, ct);
-    }
+    protected override Task RoundAsync(CancellationToken ct) => OnEachAsync(databases.All, database => SweepAsync(database.Source, ct));
 
     private async Task SweepAsync(NpgsqlDataSource database, CancellationToken ct)
     {

@@ -92,6 +92,25 @@ public sealed class when_a_client_repeats_a_request(AppFixture app) : AppTest(ap
         Assert.Equal([RunIdempotency.IdFor("orders", "order-3")], await KeysAsync());
     }
 
+    [Fact]
+    public async Task the_sweep_goes_on_past_a_database_that_is_away_and_still_reports_it()
+    {
+        await Post(new { id = 5 }, "order-5");
+        await Backdate(RunIdempotency.IdFor("orders", "order-5"), TimeSpan.FromHours(25));
+
+        // The platform's database comes first in every round, and here it is away (nothing listens on port 1); the
+        // database beside it is this test's.
+        await using var away = NpgsqlDataSource.Create("Host=127.0.0.1;Port=1;Database=away;Timeout=2");
+        var placed = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Enate:Tenancy:Databases:beside"] = App.ConnectionString }).Build();
+        await using var databases = new Enate.Domain.Platform.TenantDatabases(away, placed);
+        var sweep = new workers::Enate.Workers.Runs.ExpiredKeys(databases, new ConfigurationBuilder().Build(), TimeProvider.System,
+            NullLogger<workers::Enate.Workers.Runs.ExpiredKeys>.Instance);
+
+        await Assert.ThrowsAnyAsync<NpgsqlException>(() => sweep.SweepAsync(CancellationToken.None));
+        Assert.DoesNotContain(RunIdempotency.IdFor("orders", "order-5"), await KeysAsync());
+    }
+
     private async Task Backdate(string id, TimeSpan age)
     {
         await using var connection = new NpgsqlConnection(App.ConnectionString);
