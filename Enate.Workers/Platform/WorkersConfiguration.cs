@@ -90,7 +90,7 @@ public static class WorkersConfiguration
             // absorbs a later copy (docs/decisions.md, 65).
             var keepHandled = builder.Configuration.GetValue("Enate:Workers:KeepHandled", DefaultKeepHandled);
             options.Durability.KeepAfterMessageHandling = keepHandled;
-            options.Durability.HandledMessageCleanupPollingTime = TimeSpan.FromTicks(Math.Clamp(keepHandled.Ticks, TimeSpan.TicksPerSecond, TimeSpan.TicksPerMinute));
+            options.Durability.HandledMessageCleanupPollingTime = TimeSpan.FromSeconds(Math.Clamp(keepHandled.TotalSeconds, 1, 60));
             // A replica that died (killed, machine lost) is noticed within seconds, and the
             // messages it owned, a run's step among them, are released to the replicas alive.
             options.Durability.HealthCheckPollingTime = 3.Seconds();

@@ -7,7 +7,7 @@ namespace Enate.Workers.Runs;
 /// Keeps the run queues moving when a message in one is already in the Workers' inbox, and keeps PostgreSQL's figures
 /// for the run queues and the inbox fresh.
 ///
-/// Wolverine's listener moves up to 20 queue rows into its inbox (`wolverine_incoming_envelopes`) in one statement.
+/// Wolverine's listener moves a poll's batch of queue rows into its inbox (`wolverine_incoming_envelopes`) in one statement.
 /// A row whose id was already in the inbox once failed that statement, so every poll failed and the whole queue
 /// stopped — seen under stress with Wolverine 6.62. Since 6.63 Wolverine drops such a copy itself as it moves the
 /// others (docs/decisions.md, 60); this guard is the net beneath, and its log line is what would show the copies
