@@ -61,7 +61,9 @@ public sealed class when_the_fleet_loses_its_members(Xunit.Abstractions.ITestOut
         _receiver = await TestPartner.StartAsync();
         for (var i = 0; i < 2; i++)
         {
-            _clients[i] = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_apiPorts[i]}"), Timeout = TimeSpan.FromSeconds(20) };
+            // A cold API's first calls compile their endpoints while two Workers processes start beside it on 2 shared cores:
+            // 20 s was seen to run out on the very first call in CI.
+            _clients[i] = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_apiPorts[i]}"), Timeout = TimeSpan.FromSeconds(60) };
             _clients[i].DefaultRequestHeaders.Authorization = new("Bearer", AppFixture.AdminKey);
         }
         // The first API makes the schema before anything else starts.
