@@ -1,5 +1,6 @@
 using Enate.Domain.Platform;
 using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
 using Npgsql;
 
 namespace Enate.Domain.Connections;
@@ -43,12 +44,13 @@ public sealed class ConnectionActivity
         await command.ExecuteNonQueryAsync(ct);
     }
 
-    /// Writes what was noted since the last write: one statement per database, newer times win.
+    /// Writes what was noted since the last write: one statement per database, newer times win. A database that fails
+    /// keeps its rows noted for the next write and does not stop the others; the first failure is rethrown at the end.
     public async Task WriteAsync(TenantDatabases databases, CancellationToken ct)
     {
         if (_noted.IsEmpty) return;
         var noted = Interlocked.Exchange(ref _noted, new ConcurrentDictionary<(string Tenant, string Name), Noted>());
-        List<Exception>? failures = null;
+        Exception? failed = null;
         foreach (var rows in noted.GroupBy(r => databases.NameOf(r.Key.Tenant)))
         {
             try
@@ -57,10 +59,10 @@ public sealed class ConnectionActivity
             }
             catch (Exception e)
             {
-                (failures ??= []).Add(e);
+                failed ??= e;
             }
         }
-        if (failures is not null) throw failures.Count == 1 ? failures[0] : new AggregateException(failures);
+        if (failed is not null) ExceptionDispatchInfo.Capture(failed).Throw();
     }
 
     private async Task WriteAsync(NpgsqlDataSource database, List<KeyValuePair<(string Tenant, string Name), Noted>> rows, CancellationToken ct)
