@@ -45,11 +45,11 @@ public static class DryRunEndpoint
         var scope = new RunScope(session.TenantId, saved.Definition, request.Input,
             async (name, token) => await session.LoadAsync<Connection>(name, token));
         var pass = await engine.SimulateAsync(run, scope, WouldSend.Instance, ct);
-        return Results.Ok(new DryRunResult(key, version, run.Status, Steps(pass.Events)));
+        return Results.Ok(new DryRunResult(key, version, run.Status, Steps(pass.Events, saved.Definition)));
     }
 
     /// Each step the run reached, with what became of it.
-    private static List<DryRunStep> Steps(IReadOnlyList<object> events)
+    private static List<DryRunStep> Steps(IReadOnlyList<object> events, RecipeDefinition recipe)
     {
         var steps = new List<DryRunStep>();
         OutboundRequestSent? request = null;
@@ -59,21 +59,20 @@ public static class DryRunEndpoint
             {
                 case OutboundRequestSent sent: request = sent; break;
                 case StepCompleted done:
-                    steps.Add(new DryRunStep(done.StepId, TypeOf(events, done.StepId), request is null ? RunStatus.Succeeded : "wouldSend",
+                    steps.Add(new DryRunStep(done.StepId, TypeOf(recipe, done.StepId), request is null ? RunStatus.Succeeded : "wouldSend",
                         JsonNode.Parse(done.Output.GetRawText()), request, null));
                     request = null;
                     break;
                 case RunSkipped skipped:
-                    steps.Add(new DryRunStep(skipped.StepId, TypeOf(events, skipped.StepId), RunStatus.Skipped, null, null, skipped.Reason));
+                    steps.Add(new DryRunStep(skipped.StepId, TypeOf(recipe, skipped.StepId), RunStatus.Skipped, null, null, skipped.Reason));
                     break;
                 case RunFailed failed when failed.StepId is { } id:
-                    steps.Add(new DryRunStep(id, TypeOf(events, id), RunStatus.Failed, null, request, failed.Reason));
+                    steps.Add(new DryRunStep(id, TypeOf(recipe, id), RunStatus.Failed, null, request, failed.Reason));
                     break;
             }
         }
         return steps;
     }
 
-    private static string TypeOf(IReadOnlyList<object> events, string stepId) =>
-        events.OfType<StepStarted>().LastOrDefault(s => s.StepId == stepId)?.StepType ?? "";
+    private static string TypeOf(RecipeDefinition recipe, string stepId) => recipe.Steps.FirstOrDefault(s => s.Id == stepId)?.Type ?? "";
 }

@@ -83,8 +83,9 @@ public sealed class RunEngine(Limits limits, TimeProvider clock, string worker, 
             // A second call waits for the first one's outcome to be committed: the next pass makes it.
             if (plan is CallPlan && calls >= maxCalls) return new Pass(events, Next.Continue);
 
+            // No event of its own says the step began: its first one does (the call's request, its output, the run's
+            // end), and it is committed in the same transaction as that one.
             var attempt = run.AttemptsOf(step.Id) + 1;
-            Record(new StepStarted(run.Id, step.Id, step.Type, attempt, Now));
             if (defect is not null) return End(new RunFailed(run.Id, step.Id, defect, Now));
 
             switch (plan)
@@ -94,12 +95,10 @@ public sealed class RunEngine(Limits limits, TimeProvider clock, string worker, 
                 case OutputPlan output:
                     if (TransformBudget.IsLarger(output.Output, Limits.MaxStepOutputBytes))
                         return End(new RunFailed(run.Id, step.Id, $"Step '{step.Id}': {TooLarge}", Now));
-                    var element = RunContext.ToElement(output.Output);
-                    if (output.IsTransform) Record(new TransformApplied(run.Id, step.Id, element, Now));
-                    Record(new StepCompleted(run.Id, step.Id, element, Now));
+                    Record(new StepCompleted(run.Id, step.Id, RunContext.ToElement(output.Output), Now, step.Type));
                     continue;
                 case CallPlan call:
-                    var (recorded, next) = await CallAsync(run, scope, step.Id, attempt, call, answerer, ct);
+                    var (recorded, next) = await CallAsync(run, scope, step.Id, step.Type, attempt, call, answerer, ct);
                     foreach (var e in recorded.Where(e => !IsEnding(e))) Record(e);
                     if (recorded.LastOrDefault() is { } last && IsEnding(last)) return End(last);
                     if (next is not null) return new Pass(events, next);
@@ -166,7 +165,7 @@ public sealed class RunEngine(Limits limits, TimeProvider clock, string worker, 
 
         var plan = new CallPlan(connection.Id, "POST", url, new Dictionary<string, string>(), body.ToJsonString(), "application/json", Callback: true);
         var (recorded, next) = await CallAsync(run, scope with { Connections = (_, _) => ValueTask.FromResult<Connection?>(connection) },
-            Run.CallbackStep, attempt, plan, answerer, ct);
+            Run.CallbackStep, StepTypes.Http, attempt, plan, answerer, ct);
         var status = recorded.OfType<OutboundResponseReceived>().LastOrDefault()?.Status ?? 200;
         foreach (var e in recorded)
         {
@@ -183,8 +182,8 @@ public sealed class RunEngine(Limits limits, TimeProvider clock, string worker, 
 
     /// Makes (or asks for) one call and records its outcome: the request and the answer, then the step completed, or
     /// the run's ending, or a retry — never anything sent when the address or origin is not allowed.
-    private async Task<(List<object> Events, Next? Next)> CallAsync(Run run, RunScope scope, string stepId, int attempt, CallPlan call,
-        IAnswerer answerer, CancellationToken ct)
+    private async Task<(List<object> Events, Next? Next)> CallAsync(Run run, RunScope scope, string stepId, string stepType, int attempt,
+        CallPlan call, IAnswerer answerer, CancellationToken ct)
     {
         var events = new List<object>();
         (List<object>, Next?) Fail(string reason)
@@ -223,7 +222,7 @@ public sealed class RunEngine(Limits limits, TimeProvider clock, string worker, 
             if (answer.Output.ValueKind != JsonValueKind.Undefined &&
                 System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(answer.Output).Length > Limits.MaxStepOutputBytes)
                 return Fail(TooLarge);
-            events.Add(new StepCompleted(run.Id, stepId, answer.Output, Now));
+            events.Add(new StepCompleted(run.Id, stepId, answer.Output, Now, stepType));
             return (events, null);
         }
         var what = outcome.Error ?? $"{call.Method} {sent.Url} answered {outcome.Status}";

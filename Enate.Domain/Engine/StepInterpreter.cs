@@ -12,9 +12,9 @@ public static class StepInterpreter
     {
         StepTypes.Http => PlanHttp(step, context, budget),
         StepTypes.Enate => EnateOperations.Plan(step, context, budget),
-        StepTypes.Transform => new OutputPlan(Transform(step, context, budget), IsTransform: true),
+        StepTypes.Transform => new OutputPlan(Transform(step, context, budget)),
         StepTypes.Filter => Expressions.IsTruthy(Expressions.Evaluate(step.Condition!, context, budget))
-            ? new OutputPlan(new JsonObject { ["passed"] = true }, IsTransform: false)
+            ? new OutputPlan(new JsonObject { ["passed"] = true })
             : new SkipPlan($"Filter '{step.Id}' was false: {step.Condition}"),
         _ => throw new InvalidOperationException($"Step type '{step.Type}' has no interpreter."),
     };

@@ -6,7 +6,7 @@ namespace Enate.Domain.Engine;
 public abstract record StepPlan;
 
 /// The step's result needs no outside call (transform, a filter that passed).
-public sealed record OutputPlan(JsonNode? Output, bool IsTransform) : StepPlan;
+public sealed record OutputPlan(JsonNode? Output) : StepPlan;
 
 /// A filter said no: the run ends as skipped.
 public sealed record SkipPlan(string Reason) : StepPlan;

@@ -54,14 +54,8 @@ public sealed class Run
         if (!IsFinished) Status = RunStatus.Running;
     }
 
-    public void Apply(StepStarted e)
-    {
-        StepAttempts[e.StepId] = e.Attempt;
-        if (IsFinished) return;
-        Status = RunStatus.Running;
-        Attempts = Math.Max(Attempts, e.Attempt);
-        PendingAttempt = null;
-    }
+    /// In streams that hold it; the engine records a step's attempt with its call (OutboundRequestSent).
+    public void Apply(StepStarted e) => Attempt(e.StepId, e.Attempt);
 
     public void Apply(StepCompleted e)
     {
@@ -85,6 +79,17 @@ public sealed class Run
     public void Apply(OutboundRequestSent e)
     {
         if (e.StepId == CallbackStep) PendingCallbackAttempt = null;
+        else Attempt(e.StepId, e.Attempt);
+    }
+
+    /// Attempt `attempt` of a step has begun: a retry waited for is no longer pending.
+    private void Attempt(string stepId, int attempt)
+    {
+        StepAttempts[stepId] = attempt;
+        if (IsFinished) return;
+        Status = RunStatus.Running;
+        Attempts = Math.Max(Attempts, attempt);
+        PendingAttempt = null;
     }
 
     public void Apply(RunSucceeded _) => Finish(RunStatus.Succeeded, null);

@@ -29,6 +29,9 @@ public sealed record RunRequested(
 /// A worker began (or resumed) the run.
 public sealed record RunStarted(Guid RunId, int Attempt, string Worker, DateTimeOffset StartedAt);
 
+/// Not written by the engine: a step's first event says it began (its call's OutboundRequestSent, or its
+/// StepCompleted, RunFailed, RunSkipped), and that event is committed with it (docs/decisions.md, 68). Read in
+/// streams that hold it.
 public sealed record StepStarted(Guid RunId, string StepId, string StepType, int Attempt, DateTimeOffset StartedAt);
 
 /// An outbound call as it left: headers redacted, the body kept whole or as size and hash above the threshold.
@@ -63,9 +66,13 @@ public sealed record OutboundCallFailed(
     TimeSpan? RetryAfter,
     DateTimeOffset FailedAt);
 
+/// Not written by the engine: a transform's output is its StepCompleted's (docs/decisions.md, 68). Read in streams
+/// that hold it.
 public sealed record TransformApplied(Guid RunId, string StepId, JsonElement Output, DateTimeOffset AppliedAt);
 
-public sealed record StepCompleted(Guid RunId, string StepId, JsonElement Output, DateTimeOffset CompletedAt);
+/// A step's output. `StepType` is the step's type as its recipe version names it (absent in streams written
+/// before it was kept here, where StepStarted says it).
+public sealed record StepCompleted(Guid RunId, string StepId, JsonElement Output, DateTimeOffset CompletedAt, string? StepType = null);
 
 public sealed record RetryScheduled(Guid RunId, string StepId, int NextAttempt, DateTimeOffset DueAt, string Reason, DateTimeOffset ScheduledAt);
 

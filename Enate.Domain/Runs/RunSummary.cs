@@ -82,12 +82,24 @@ public sealed class RunSummaryProjection : SingleStreamProjection<RunSummary, Gu
         run.NextAttemptAt = null;
     }
 
-    public static void Apply(StepStarted e, RunSummary run)
+    /// In streams that hold it; the engine names a step with its first event (below).
+    public static void Apply(StepStarted e, RunSummary run) => Reached(run, e.StepId, e.Attempt);
+
+    /// A call of a step: the run's callback is shown on `callback` alone.
+    public static void Apply(OutboundRequestSent e, RunSummary run)
+    {
+        if (e.StepId != Run.CallbackStep) Reached(run, e.StepId, e.Attempt);
+    }
+
+    public static void Apply(StepCompleted e, RunSummary run) => Reached(run, e.StepId, attempt: 1);
+
+    /// The run is at this step, in this attempt (or a later one it has already reached).
+    private static void Reached(RunSummary run, string stepId, int attempt)
     {
         if (RunStatus.IsFinished(run.Status)) return;
         run.Status = RunStatus.Running;
-        run.CurrentStep = e.StepId;
-        run.Attempts = Math.Max(run.Attempts, e.Attempt);
+        run.CurrentStep = stepId;
+        run.Attempts = Math.Max(run.Attempts, attempt);
     }
 
     /// A finished run's outcome never changes: a retry of its Enate callback shows on the callback alone.
@@ -106,15 +118,18 @@ public sealed class RunSummaryProjection : SingleStreamProjection<RunSummary, Gu
     /// The old run's side of a replay's link; the new run's side is RunRequested.ReplayOf.
 
     public static void Apply(RunSucceeded e, RunSummary run) => Finish(run, RunStatus.Succeeded, e.SucceededAt, null, e.Output);
-    public static void Apply(RunSkipped e, RunSummary run) => Finish(run, RunStatus.Skipped, e.SkippedAt, e.Reason, null);
-    public static void Apply(RunFailed e, RunSummary run) => Finish(run, RunStatus.Failed, e.FailedAt, e.Reason, null);
+    public static void Apply(RunSkipped e, RunSummary run) => Finish(run, RunStatus.Skipped, e.SkippedAt, e.Reason, null, e.StepId);
+    public static void Apply(RunFailed e, RunSummary run) => Finish(run, RunStatus.Failed, e.FailedAt, e.Reason, null, e.StepId);
     public static void Apply(RunReplayed e, RunSummary run) => run.ReplayedBy.Add(e.NewRunId);
     public static void Apply(EnateCallbackSent e, RunSummary run) => run.Callback = $"sent ({e.Outcome})";
     public static void Apply(EnateCallbackFailed e, RunSummary run) => run.Callback = $"failed ({e.Outcome}): {e.Reason}";
-    public static void Apply(RunDeadLettered e, RunSummary run) => Finish(run, RunStatus.DeadLettered, e.DeadLetteredAt, e.Reason, null);
+    public static void Apply(RunDeadLettered e, RunSummary run) => Finish(run, RunStatus.DeadLettered, e.DeadLetteredAt, e.Reason, null, e.StepId);
 
-    private static void Finish(RunSummary run, string status, DateTimeOffset at, string? reason, JsonElement? output)
+    /// A run that ends at a step (a filter's skip, a step that could not be rendered) may have recorded nothing else
+    /// of that step: its end names it.
+    private static void Finish(RunSummary run, string status, DateTimeOffset at, string? reason, JsonElement? output, string? stepId = null)
     {
+        if (stepId is not null) Reached(run, stepId, attempt: 1);
         if (RunStatus.IsFinished(run.Status)) return;
         run.Status = status;
         run.FinishedAt = at;

@@ -24,7 +24,7 @@ public sealed class when_the_api_starts_after_the_workers : IAsyncLifetime
         Assert.Equal(RunStatus.Succeeded, run.Status);
         Assert.Single(_platform.Partner.Requests);
         Assert.Equal(
-            ["RunRequested", "RunStarted", "StepStarted", "OutboundRequestSent", "OutboundResponseReceived", "StepCompleted", "RunSucceeded"],
+            ["RunRequested", "RunStarted", "OutboundRequestSent", "OutboundResponseReceived", "StepCompleted", "RunSucceeded"],
             (await api.Events(runId)).Types());
     }
 }

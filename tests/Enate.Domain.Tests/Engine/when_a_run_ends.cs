@@ -186,12 +186,25 @@ public sealed class when_a_run_ends
         if (hitsStep) Assert.NotEqual(typeof(RunSucceeded), ending.GetType());
         if (ending is RunFailed failed) Assert.Contains($"'{steps[at].Id}'", failed.Reason);
         Assert.True(run.IsFinished);
+
+        // The read model names the step the run ended at, whichever of its events came first.
+        var summary = RunSummaryProjection.Create(new RunRequested(run.Id, "recipe", 1, "api", input, null, null, null, "test", Now));
+        foreach (var e in events) Apply(summary, e);
+        Assert.Equal(run.Status, summary.Status);
+        Assert.Equal(ending is RunSucceeded ? "t3" : steps[at].Id, summary.CurrentStep);
+        Assert.Equal(Math.Max(1, run.StepAttempts.Values.DefaultIfEmpty().Max()), summary.Attempts);
     }
 
     private static void Apply(RunSummary summary, object e)
     {
         switch (e)
         {
+            case RunStarted x: RunSummaryProjection.Apply(x, summary); break;
+            case OutboundRequestSent x: RunSummaryProjection.Apply(x, summary); break;
+            case StepCompleted x: RunSummaryProjection.Apply(x, summary); break;
+            case RunFailed x: RunSummaryProjection.Apply(x, summary); break;
+            case RunSkipped x: RunSummaryProjection.Apply(x, summary); break;
+            case RunDeadLettered x: RunSummaryProjection.Apply(x, summary); break;
             case RunSucceeded x: RunSummaryProjection.Apply(x, summary); break;
             case RetryScheduled x: RunSummaryProjection.Apply(x, summary); break;
             case EnateCallbackSent x: RunSummaryProjection.Apply(x, summary); break;

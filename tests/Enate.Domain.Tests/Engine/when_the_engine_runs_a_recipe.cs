@@ -24,9 +24,9 @@ public sealed class when_the_engine_runs_a_recipe
         var pass = await NewEngine().AdvanceAsync(run, Scope(recipe, Input), script, maxCalls: 1, CancellationToken.None);
 
         Assert.Equal(
-            ["RunStarted", "StepStarted", "StepCompleted", "StepStarted", "TransformApplied", "StepCompleted", "StepStarted",
-             "OutboundRequestSent", "OutboundResponseReceived", "StepCompleted", "RunSucceeded"],
+            ["RunStarted", "StepCompleted", "StepCompleted", "OutboundRequestSent", "OutboundResponseReceived", "StepCompleted", "RunSucceeded"],
             Types(pass.Events));
+        Assert.Equal(["filter", "transform", "http"], pass.Events.OfType<StepCompleted>().Select(e => e.StepType));
         var call = Assert.Single(script.Calls);
         Assert.Equal("https://crm.example/deals/7", call.Sent.Url);
         Assert.Equal("***", call.Sent.Headers["Authorization"]);
@@ -63,7 +63,7 @@ public sealed class when_the_engine_runs_a_recipe
 
         var pass = await NewEngine().AdvanceAsync(run, Scope(recipe, Input), script, 1, CancellationToken.None);
 
-        Assert.Equal(["RunStarted", "StepStarted", "RunSkipped"], Types(pass.Events));
+        Assert.Equal(["RunStarted", "RunSkipped"], Types(pass.Events));
         Assert.Equal(RunStatus.Skipped, run.Status);
         Assert.Empty(script.Calls);
     }
@@ -103,7 +103,8 @@ public sealed class when_the_engine_runs_a_recipe
         var second = await engine.AdvanceAsync(run, Scope(recipe, Input), Script.Of(Answer(429, retryAfter: TimeSpan.FromMinutes(3))), 1,
             CancellationToken.None);
         Assert.Equal(TimeSpan.FromMinutes(3), Assert.IsType<Next.RetryAfter>(second.Next).Delay);
-        Assert.Equal(2, second.Events.OfType<StepStarted>().Single().Attempt);
+        Assert.Equal(2, second.Events.OfType<OutboundRequestSent>().Single().Attempt);
+        Assert.Equal(3, run.PendingAttempt);
     }
 
     [Theory]
