@@ -70,8 +70,7 @@ public sealed record OutboundCallFailed(
 /// that hold it.
 public sealed record TransformApplied(Guid RunId, string StepId, JsonElement Output, DateTimeOffset AppliedAt);
 
-/// A step's output. `StepType` is the step's type as its recipe version names it (absent in streams written
-/// before it was kept here, where StepStarted says it).
+/// A step's output, and the step's type as its recipe version names it (absent in streams whose StepStarted says it).
 public sealed record StepCompleted(Guid RunId, string StepId, JsonElement Output, DateTimeOffset CompletedAt, string? StepType = null);
 
 public sealed record RetryScheduled(Guid RunId, string StepId, int NextAttempt, DateTimeOffset DueAt, string Reason, DateTimeOffset ScheduledAt);
