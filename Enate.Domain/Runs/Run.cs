@@ -21,7 +21,6 @@ public sealed class Run
     /// Why the run ended, when it did not succeed.
     public string? Reason { get; private set; }
     public bool Started { get; private set; }
-    public int Attempts { get; private set; }
     public Dictionary<string, JsonElement> CompletedSteps { get; private set; } = [];
     public Dictionary<string, int> StepAttempts { get; private set; } = [];
     /// The attempt a scheduled retry will run; other deliveries of ContinueRun are stale.
@@ -88,7 +87,6 @@ public sealed class Run
         StepAttempts[stepId] = attempt;
         if (IsFinished) return;
         Status = RunStatus.Running;
-        Attempts = Math.Max(Attempts, attempt);
         PendingAttempt = null;
     }
 
