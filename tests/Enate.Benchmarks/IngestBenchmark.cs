@@ -73,7 +73,7 @@ public static class IngestBenchmark
         // End to end runs on a database of its own: the ingest rounds left a backlog of hundreds of thousands of
         // accepted runs, which would keep the Workers busy for hours. The Workers never run during ingest (on 2 cores
         // they would take CPU from the API, and the ingest figure would say as much about the engine).
-        var e2e = await EndToEndAsync(database.ConnectionString, settings, key, smoke, seconds);
+        var e2e = await EndToEndAsync(database.ConnectionString, settings, key, smoke, seconds, baselineServer, smoke ? 1 : 3);
         var (capacity, burst, rate, quiet, latency, workersPeak) = (e2e.Capacity, e2e.Burst, e2e.Rate, e2e.Quiet, e2e.Latency, e2e.WorkersPeakMiB);
 
         return
@@ -92,7 +92,10 @@ public static class IngestBenchmark
             new Result("end to end: sustained rate", $"{capacity:0} runs/s", $"{baseline.RequestsPerSecond:0} req/s", capacity / baseline.RequestsPerSecond,
                 $"{burst} webhooks sent at once with 16 senders, time until the partner received the last transformed call; CPU per run meanwhile: Workers {e2e.WorkersCpuMsPerRun:0.00} ms, API {e2e.ApiCpuMsPerRun:0.00} ms, PostgreSQL {e2e.DatabaseCpuMsPerRun:0.00} ms"),
             new Result($"end to end: latency at {rate:0}/s (half the sustained rate)", $"p50 {latency.P50:0.0} ms, p99 {latency.P99:0.0} ms", "-", 0,
-                $"webhook sent → partner received, {latency.Count} webhooks over {seconds} s, started {quiet.TotalSeconds:0} s after the burst once the processes were idle; lag first/last tenth {latency.EarlyMs:0.0}/{latency.LateMs:0.0} ms (growth = backlog)"),
+                $"webhook sent → partner received, median of {e2e.Phases.Count} phases of {seconds} s ({latency.Count} webhooks in all), started {quiet.TotalSeconds:0} s after the burst once the processes were idle; lag first/last tenth {latency.EarlyMs:0.0}/{latency.LateMs:0.0} ms (growth = backlog)"),
+            new Result($"end to end: p99 at {rate:0}/s against the baseline's at that rate", $"{latency.P99:0.0} ms",
+                $"{e2e.BaselineAtPace.P99:0.0} ms", latency.P99 / e2e.BaselineAtPace.P99,
+                $"medians of {e2e.Phases.Count} phases, each the end-to-end phase and then the baseline's paced at the same rate: {e2e.PhasesText}; the baseline's p50 {e2e.BaselineAtPace.P50:0.0} ms; ratio above 1 is how much longer the tail"),
         ];
     }
 
@@ -152,13 +155,19 @@ public static class IngestBenchmark
 
     /// What end to end measured: the sustained rate of a burst, the latency paced at half that rate, and what a run
     /// cost the Workers and PostgreSQL in CPU during the burst.
+    /// `Latency`: the medians over `Phases`, each an end-to-end phase paced at `Rate` and the baseline's paced at that
+    /// rate right after it (`BaselineAtPace`, the medians of its phases), so the two tails compare at one request rate.
     private sealed record EndToEnd(double Capacity, int Burst, double Rate, TimeSpan Quiet, Latency Latency, double WorkersPeakMiB,
-        double WorkersCpuMsPerRun, double ApiCpuMsPerRun, double DatabaseCpuMsPerRun);
+        double WorkersCpuMsPerRun, double ApiCpuMsPerRun, double DatabaseCpuMsPerRun,
+        IReadOnlyList<(Latency EndToEnd, PacedResult Baseline)> Phases, (double P50, double P99) BaselineAtPace)
+    {
+        public string PhasesText => string.Join("; ", Phases.Select(p => $"p99 {p.EndToEnd.P99:0.0} against {p.Baseline.P99Ms:0.0} ms"));
+    }
 
     /// Webhook → run (transform + HTTP step) → loopback partner, on a database of its own beside `serverConnection`'s:
     /// a burst for the sustained rate, then paced at half that rate once the processes are idle.
     private static async Task<EndToEnd> EndToEndAsync(string serverConnection, IDictionary<string, string> settings, string key,
-        bool smoke, int seconds)
+        bool smoke, int seconds, Baseline baseline, int phases)
     {
         var e2eDatabase = new NpgsqlConnectionStringBuilder(serverConnection) { Database = "e2e" }.ConnectionString;
         await using (var admin = new NpgsqlConnection(serverConnection))
@@ -193,8 +202,18 @@ public static class IngestBenchmark
         // queue's clean-up): the paced phase measures a platform at rest, not one still digesting the burst.
         var quiet = await WaitQuietAsync(smoke ? 5 : 120, workers, e2eApi);
         var rate = Math.Max(1, capacity / 2);
-        var latency = await PacedAsync(e2eClient, e2ePath, e2eSecret, partner, rate, seconds);
-        return new EndToEnd(capacity, burst, rate, quiet, latency, workers.PeakMemoryMiB(), workersCpu, apiCpu, databaseCpu);
+        // The baseline's open-loop path warms at this rate first, as the ingest's comparison does.
+        await baseline.PacedAsync(rate, smoke ? 1 : 3);
+        var measured = new List<(Latency EndToEnd, PacedResult Baseline)>();
+        for (var phase = 0; phase < phases; phase++)
+        {
+            var e = await PacedAsync(e2eClient, e2ePath, e2eSecret, partner, rate, seconds, $"paced{phase}");
+            measured.Add((e, await baseline.PacedAsync(rate, seconds)));
+        }
+        var latency = new Latency(Median(measured.Select(m => m.EndToEnd.P50)), Median(measured.Select(m => m.EndToEnd.P99)),
+            measured.Sum(m => m.EndToEnd.Count), measured[0].EndToEnd.EarlyMs, measured[^1].EndToEnd.LateMs);
+        return new EndToEnd(capacity, burst, rate, quiet, latency, workers.PeakMemoryMiB(), workersCpu, apiCpu, databaseCpu, measured,
+            (Median(measured.Select(m => m.Baseline.P50Ms)), Median(measured.Select(m => m.Baseline.P99Ms))));
     }
 
     /// `--only e2e`: end to end alone, for working on the engine — no ingest rounds, three bursts and their paced
@@ -208,13 +227,15 @@ public static class IngestBenchmark
             await using var database = await TestDatabase.StartAsync("e2eonly", durable: true, settings: BenchServer.Settings());
             await BenchServer.PrewarmAsync(database.ConnectionString, smoke);
             var key = "bench-admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
-            var e2e = await EndToEndAsync(database.ConnectionString, IngestTarget.ApiSettings(key), key, smoke, seconds);
+            await using var baseline = await Baseline.StartAsync(database.ConnectionString);
+            var e2e = await EndToEndAsync(database.ConnectionString, IngestTarget.ApiSettings(key), key, smoke, seconds, baseline, 1);
             Console.WriteLine($"  round {round}: {e2e.Capacity:0} runs/s; CPU ms per run: Workers {e2e.WorkersCpuMsPerRun:0.00}, API {e2e.ApiCpuMsPerRun:0.00}, PostgreSQL {e2e.DatabaseCpuMsPerRun:0.00}; " +
-                              $"at {e2e.Rate:0}/s p50 {e2e.Latency.P50:0.0} ms, p99 {e2e.Latency.P99:0.0} ms");
+                              $"at {e2e.Rate:0}/s p50 {e2e.Latency.P50:0.0} ms, p99 {e2e.Latency.P99:0.0} ms; the baseline at that rate p50 {e2e.BaselineAtPace.P50:0.0} ms, p99 {e2e.BaselineAtPace.P99:0.0} ms");
             results.Add(new Result($"end to end: sustained rate, round {round}", $"{e2e.Capacity:0} runs/s", "-", 0,
                 $"{e2e.Burst} webhooks at once; CPU per run during the burst: Workers {e2e.WorkersCpuMsPerRun:0.00} ms, API {e2e.ApiCpuMsPerRun:0.00} ms, PostgreSQL {e2e.DatabaseCpuMsPerRun:0.00} ms"));
             results.Add(new Result($"end to end: latency at {e2e.Rate:0}/s, round {round}", $"p50 {e2e.Latency.P50:0.0} ms, p99 {e2e.Latency.P99:0.0} ms", "-", 0,
-                $"{e2e.Latency.Count} webhooks over {seconds} s; lag first/last tenth {e2e.Latency.EarlyMs:0.0}/{e2e.Latency.LateMs:0.0} ms; peak RSS Workers {e2e.WorkersPeakMiB:0} MiB"));
+                $"{e2e.Latency.Count} webhooks over {seconds} s; lag first/last tenth {e2e.Latency.EarlyMs:0.0}/{e2e.Latency.LateMs:0.0} ms; peak RSS Workers {e2e.WorkersPeakMiB:0} MiB; " +
+                $"the baseline paced at that rate right after: p50 {e2e.BaselineAtPace.P50:0.0} ms, p99 {e2e.BaselineAtPace.P99:0.0} ms"));
         }
         return results;
     }
@@ -527,7 +548,8 @@ public static class IngestBenchmark
 
     private sealed record Latency(double P50, double P99, int Count, double EarlyMs, double LateMs);
 
-    private static async Task<Latency> PacedAsync(HttpClient client, string path, string secret, Sink partner, double rate, int seconds)
+    private static async Task<Latency> PacedAsync(HttpClient client, string path, string secret, Sink partner, double rate, int seconds,
+        string prefix)
     {
         var sent = new ConcurrentDictionary<string, long>();
         var total = (int)(rate * seconds);
@@ -538,11 +560,11 @@ public static class IngestBenchmark
             var due = TimeSpan.FromSeconds(i / rate);
             var wait = due - Stopwatch.GetElapsedTime(start);
             if (wait > TimeSpan.Zero) await Task.Delay(wait);
-            sends.Add(SendAsync(client, path, secret, $"paced-{i}", sent));
+            sends.Add(SendAsync(client, path, secret, $"{prefix}-{i}", sent));
         }
         await Task.WhenAll(sends);
         await partner.WaitForAsync(sent.Keys, TimeSpan.FromMinutes(5));
-        var ordered = Enumerable.Range(0, total).Select(i => $"paced-{i}")
+        var ordered = Enumerable.Range(0, total).Select(i => $"{prefix}-{i}")
             .Select(id => Stopwatch.GetElapsedTime(sent[id], partner.Received[id]).TotalMilliseconds).ToList();
         var sorted = ordered.Order().ToList();
         var tenth = Math.Max(1, total / 10);
