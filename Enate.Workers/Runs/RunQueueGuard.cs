@@ -4,8 +4,8 @@ using Npgsql;
 
 namespace Enate.Workers.Runs;
 
-/// Keeps the run queues moving when a message in one is already in the Workers' inbox, and keeps PostgreSQL's figures
-/// for the run queues and the inbox fresh.
+/// Keeps the run queues moving when a message in one is already in the Workers' inbox, keeps PostgreSQL's figures
+/// for the run queues and the inbox fresh, and puts QueuePops' trigger on the run queues of each database once they exist.
 ///
 /// Wolverine's listener moves a poll's batch of queue rows into its inbox (`wolverine_incoming_envelopes`) in one statement.
 /// A row whose id was already in the inbox once failed that statement, so every poll failed and the whole queue
@@ -16,6 +16,9 @@ namespace Enate.Workers.Runs;
 public sealed class RunQueueGuard(TenantDatabases databases, ILogger<RunQueueGuard> logger)
     : Platform.Sweeper(TimeSpan.FromSeconds(2), logger)
 {
+    /// The databases whose run queues have QueuePops' trigger.
+    private readonly HashSet<string> _popsFast = [];
+
     // Returns what the inbox row says of itself (under which address, in which state, owned by which node, how many
     // attempts), so each warning tells where the copy came from: the origin is still unknown.
     public static string Sql(string queueTable) =>
@@ -48,6 +51,7 @@ public sealed class RunQueueGuard(TenantDatabases databases, ILogger<RunQueueGua
 
     protected override Task RoundAsync(CancellationToken ct) => OnEachAsync(databases.All, async database =>
     {
+        if (!_popsFast.Contains(database.Name) && await QueuePops.EnsureAsync(database.Source, ct)) _popsFast.Add(database.Name);
         foreach (var table in EnateStore.RunQueueTables) await DropCopiesAsync(database.Source, table, ct);
         await AnalyzeChangedAsync(database.Source, ct);
     });
