@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
@@ -111,12 +112,20 @@ public sealed class OutboundCaller(IHttpClientFactory clients, ConnectionSecrets
         if (content.Headers.ContentLength > maxBytes) throw new ResponseTooLargeException($"The {what} is larger than {maxBytes:N0} bytes.");
         await using var stream = await content.ReadAsStreamAsync(ct);
         using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, ct)) > 0)
+        // Most answers are a few hundred bytes: a pooled chunk, not 80 KB of fresh memory for every call.
+        var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
         {
-            if (buffer.Length + read > maxBytes) throw new ResponseTooLargeException($"The {what} is larger than {maxBytes:N0} bytes.");
-            buffer.Write(chunk, 0, read);
+            int read;
+            while ((read = await stream.ReadAsync(chunk, ct)) > 0)
+            {
+                if (buffer.Length + read > maxBytes) throw new ResponseTooLargeException($"The {what} is larger than {maxBytes:N0} bytes.");
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
         }
         return buffer.ToArray();
     }
