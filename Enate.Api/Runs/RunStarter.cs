@@ -80,7 +80,8 @@ public sealed class RunStarter(IDocumentSession session, GroupCommit commits, Ti
         var runId = Guid.CreateVersion7(now);
         var requested = NewRuns.Requested(runId, recipe.Id, version, definition, RecipeVersions.ShaOf(recipe, version), request.Trigger,
             request.Input, request.RequestedBy, now, request.IdempotencyKey, request.ReplayOf, request.InboundId, request.InputInInbound);
-        return (new NewStream(typeof(Run), runId, [requested]), new ExecuteRun(runId, session.TenantId));
+        return (new NewStream(typeof(Run), runId, [requested]),
+            new ExecuteRun(runId, session.TenantId, RecipeVersion.IdFor(recipe.Id, version), request.InputInInbound ? request.InboundId : null));
     }
 
     private static StartOutcome Seen(RunIdempotency seen, string bodySha) =>

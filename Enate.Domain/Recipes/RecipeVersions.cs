@@ -9,6 +9,8 @@ namespace Enate.Domain.Recipes;
 public static class RecipeVersions
 {
     private static readonly ConcurrentDictionary<(string Tenant, string Id, string Sha), RecipeDefinition> Cache = new();
+    /// The version last read under each id, whatever its SHA-256.
+    private static readonly ConcurrentDictionary<(string Tenant, string Id), (string Sha, RecipeDefinition Definition)> Latest = new();
 
     public static async Task<RecipeDefinition> DefinitionAsync(IQuerySession session, Recipe recipe, int version, CancellationToken ct)
     {
@@ -26,10 +28,20 @@ public static class RecipeVersions
     public static RecipeDefinition? Cached(string tenant, string id, string? sha) =>
         sha is not null && Cache.TryGetValue((tenant, id, sha), out var cached) ? cached : null;
 
+    /// The version last read in this process under this id, with its SHA-256: a guess, to be served only once the run
+    /// that names the version is read and names the same SHA-256.
+    public static (string Sha, RecipeDefinition Definition)? Guess(string tenant, string id) =>
+        Latest.TryGetValue((tenant, id), out var latest) ? latest : null;
+
     /// Keeps a version just read from the database, and returns its definition.
     public static RecipeDefinition Remember(string tenant, RecipeVersion loaded)
     {
-        if (Cache.Count > 50_000) Cache.Clear();
+        if (Cache.Count > 50_000)
+        {
+            Cache.Clear();
+            Latest.Clear();
+        }
+        Latest[(tenant, loaded.Id)] = (loaded.Sha256, loaded.Definition);
         return Cache[(tenant, loaded.Id, loaded.Sha256)] = loaded.Definition;
     }
 }

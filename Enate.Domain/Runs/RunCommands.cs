@@ -1,7 +1,10 @@
 namespace Enate.Domain.Runs;
 
-/// Execute the run's first step: sent by the API with RunRequested, across processes.
-public sealed record ExecuteRun(Guid RunId, string TenantId);
+/// Execute the run's first step: sent by the API with RunRequested, across processes. The API also says what it knows
+/// the run will need: its recipe version's id (`key:version`) and the inbound record that holds its input (for a run
+/// whose input is there), so the Workers read the run and those in one round trip. The run, once read, must say the
+/// same, or they are read again from what it says.
+public sealed record ExecuteRun(Guid RunId, string TenantId, string? Recipe = null, Guid? Inbound = null);
 
 /// Execute the first step of a run that a bulk replay started: what ExecuteRun does, from the replay queue, so a bulk
 /// job's runs take the Workers' spare capacity and never the place of a live run.

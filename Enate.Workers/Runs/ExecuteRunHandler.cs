@@ -23,7 +23,7 @@ public static class ExecuteRunHandler
 
     public static Task Handle(ExecuteRun command, IDocumentSession session, IDocumentStore store, IMessageContext bus, RunEngine engine,
         OutboundCaller caller, TenantSlots slots, CancellationToken ct) =>
-        AdvanceAsync(command, command.RunId, null, session, store, bus, engine, caller, slots, ct);
+        AdvanceAsync(command, command.RunId, null, session, store, bus, engine, caller, slots, ct, command.Recipe, command.Inbound);
 
     public static Task Handle(ReplayRun command, IDocumentSession session, IDocumentStore store, IMessageContext bus, RunEngine engine,
         OutboundCaller caller, TenantSlots slots, CancellationToken ct) =>
@@ -34,7 +34,7 @@ public static class ExecuteRunHandler
         AdvanceAsync(command, command.RunId, command.Attempt, session, store, bus, engine, caller, slots, ct);
 
     private static async Task AdvanceAsync(object message, Guid runId, int? attempt, IDocumentSession session, IDocumentStore store,
-        IMessageContext bus, RunEngine engine, OutboundCaller caller, TenantSlots slots, CancellationToken ct)
+        IMessageContext bus, RunEngine engine, OutboundCaller caller, TenantSlots slots, CancellationToken ct, string? recipe = null, Guid? inbound = null)
     {
         // One tenant's slow partner must not hold every slot of this replica: over its share, the message is sent again
         // for a moment later (in this message's transaction), and this delivery ends.
@@ -45,13 +45,16 @@ public static class ExecuteRunHandler
             return;
         }
 
-        var stream = await session.Events.FetchForWriting<Run>(runId, ct);
+        // A new run's message says what the run needs: read with its stream in one round trip.
+        var (stream, reads) = recipe is null
+            ? (await session.Events.FetchForWriting<Run>(runId, ct), null)
+            : await RunReads.FetchAsync(session, runId, recipe, inbound, ct);
         var run = stream.Aggregate;
         if (run is null || run.IsFinished) return;
         // A stale delivery: a retry is scheduled for another attempt.
         if (run.PendingAttempt is { } pending && attempt != pending) return;
 
-        var reads = await RunReads.LoadAsync(session, run, ct);
+        reads ??= await RunReads.LoadAsync(session, run, ct);
         var pass = await engine.AdvanceAsync(run, reads.Scope, caller, maxCalls: 1, ct);
         var version = stream.StartingVersion ?? 0;
         var committed = false;

@@ -5,6 +5,8 @@ using Enate.Domain.Recipes;
 using Enate.Domain.Runs;
 using JasperFx.Events;
 using Marten;
+using Marten.Events;
+using Marten.Services.BatchQuerying;
 
 namespace Enate.Workers.Runs;
 
@@ -36,27 +38,61 @@ public sealed class RunReads
     public static async Task<RunReads> LoadAsync(IQuerySession session, Run run, CancellationToken ct)
     {
         var id = RecipeVersion.IdFor(run.RecipeKey, run.RecipeVersion);
-        var cached = RecipeVersions.Cached(session.TenantId, id, run.RecipeSha256);
         var batch = session.CreateBatchQuery();
-        var version = cached is null ? batch.Load<RecipeVersion>(id) : null;
-        var inbound = run.InputInInbound ? batch.Events.FetchStream(RunInputs.InboundOf(run), 1) : null;
-        var connections = (cached is null ? [] : cached.Steps.Where(step => !run.CompletedSteps.ContainsKey(step.Id)).Select(step => step.Connection)
-                .Append(run.IsFinished ? cached.Callback?.Connection : null))
-            .OfType<string>()
-            .Distinct()
-            .Select(name => (Name: name, Read: batch.Load<Connection>(name)))
-            .ToList();
-        if (version is not null || inbound is not null || connections.Count > 0) await batch.Execute(ct);
+        var queued = Queued.On(batch, id, RecipeVersions.Cached(session.TenantId, id, run.RecipeSha256),
+            run.InputInInbound ? RunInputs.InboundOf(run) : null, step => !run.CompletedSteps.ContainsKey(step), run.IsFinished);
+        if (queued.Any) await batch.Execute(ct);
+        return await queued.ReadAsync(session, run);
+    }
 
-        var recipe = cached ?? (await version!) switch
+    /// A new run's stream for writing and its reads, in one round trip, from what its ExecuteRun says it needs (the recipe
+    /// version, the inbound record). The reads are null when the run, once read, says otherwise, or is not new; then
+    /// LoadAsync reads them from what the run says.
+    public static async Task<(IEventStream<Run> Stream, RunReads? Reads)> FetchAsync(IDocumentSession session, Guid runId, string recipe,
+        Guid? inbound, CancellationToken ct)
+    {
+        var batch = session.CreateBatchQuery();
+        var stream = batch.Events.FetchForWriting<Run>(runId);
+        var guess = RecipeVersions.Guess(session.TenantId, recipe);
+        var queued = Queued.On(batch, recipe, guess?.Definition, inbound, _ => true, finished: false);
+        await batch.Execute(ct);
+        var fetched = await stream;
+        var run = fetched.Aggregate;
+        var asSaid = run is { IsFinished: false, CompletedSteps.Count: 0 }
+                     && RecipeVersion.IdFor(run.RecipeKey, run.RecipeVersion) == recipe
+                     && (guess is null || guess.Value.Sha == run.RecipeSha256)
+                     && (run.InputInInbound ? run.InboundId == inbound : inbound is null);
+        return (fetched, asSaid ? await queued.ReadAsync(session, run!) : null);
+    }
+
+    /// One run's reads queued on a batch: its recipe version unless known, its inbound record's first event, and the
+    /// connections of the steps still to do (and of the callback once the run is finished) when the recipe is known.
+    private sealed class Queued(string id, RecipeDefinition? known, Task<RecipeVersion?>? version, Task<IReadOnlyList<IEvent>>? inbound,
+        List<(string Name, Task<Connection?> Read)> connections)
+    {
+        public static Queued On(IBatchedQuery batch, string id, RecipeDefinition? known, Guid? inbound, Func<string, bool> toDo, bool finished) =>
+            new(id, known, known is null ? batch.Load<RecipeVersion>(id) : null, inbound is { } record ? batch.Events.FetchStream(record, 1) : null,
+                (known is null ? [] : known.Steps.Where(step => toDo(step.Id)).Select(step => step.Connection)
+                        .Append(finished ? known.Callback?.Connection : null))
+                    .OfType<string>()
+                    .Distinct()
+                    .Select(name => (name, batch.Load<Connection>(name)))
+                    .ToList());
+
+        public bool Any => version is not null || inbound is not null || connections.Count > 0;
+
+        public async Task<RunReads> ReadAsync(IQuerySession session, Run run)
         {
-            { } loaded => RecipeVersions.Remember(session.TenantId, loaded),
-            null => throw new InvalidOperationException($"Recipe version '{id}' of run {run.Id} does not exist."),
-        };
-        var input = RunInputs.Of(run, inbound is null ? [] : await inbound);
-        var read = new Dictionary<string, Connection?>();
-        foreach (var (name, connection) in connections) read[name] = await connection;
-        return new RunReads(session, recipe, input, read);
+            var recipe = known ?? (await version!) switch
+            {
+                { } loaded => RecipeVersions.Remember(session.TenantId, loaded),
+                null => throw new InvalidOperationException($"Recipe version '{id}' of run {run.Id} does not exist."),
+            };
+            var input = RunInputs.Of(run, inbound is null ? [] : await inbound);
+            var read = new Dictionary<string, Connection?>();
+            foreach (var (name, connection) in connections) read[name] = await connection;
+            return new RunReads(session, recipe, input, read);
+        }
     }
 
     /// The connection as read with the run, or read now when it was not.
