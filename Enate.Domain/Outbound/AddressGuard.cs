@@ -64,7 +64,9 @@ public static class OutboundConfiguration
 {
     /// The one HTTP client that reaches partners: no redirects, no automatic retries (a retry is a recorded,
     /// durable, scheduled message), no proxy from the environment (the guard checks the address really connected to),
-    /// every connection through the address guard.
+    /// every connection through the address guard, and no service discovery: a connection's host is looked up in DNS,
+    /// never in the platform's own service names (`services:{name}:…`), which would send a tenant's request and its
+    /// credentials to one of the platform's services.
     public static IServiceCollection AddOutboundCalls(this IServiceCollection services, IConfiguration configuration)
     {
         var guard = AddressGuard.From(configuration);
@@ -80,7 +82,16 @@ public static class OutboundConfiguration
                 UseProxy = false,
                 ConnectCallback = guard.ConnectAsync,
                 PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+            })
+            // The service defaults put service discovery on every client; its handler type is internal to it.
+            .ConfigureAdditionalHttpMessageHandlers((handlers, _) =>
+            {
+                foreach (var discovery in handlers.Where(IsServiceDiscovery).ToList()) handlers.Remove(discovery);
             });
         return services;
     }
+
+    /// Whether a handler is service discovery's, which rewrites a request's host from the platform's service names.
+    public static bool IsServiceDiscovery(DelegatingHandler handler) =>
+        handler.GetType().FullName == "Microsoft.Extensions.ServiceDiscovery.Http.ResolvingHttpDelegatingHandler";
 }
