@@ -20,7 +20,7 @@ public static class Replaying
     {
         var input = (await InputsAsync(session, [old.Id], ct))[old.Id];
         var newRunId = Start(session, old, target, input, reason, requestedBy, now, bulkReplayId: null);
-        await bus.PublishAsync(new ExecuteRun(newRunId, session.TenantId), new DeliveryOptions { TenantId = session.TenantId });
+        await bus.PublishAsync(new ExecuteRun(newRunId, session.TenantId, target.Id), new DeliveryOptions { TenantId = session.TenantId });
         return newRunId;
     }
 

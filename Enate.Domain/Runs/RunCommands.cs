@@ -7,8 +7,9 @@ namespace Enate.Domain.Runs;
 public sealed record ExecuteRun(Guid RunId, string TenantId, string? Recipe = null, Guid? Inbound = null);
 
 /// Execute the first step of a run that a bulk replay started: what ExecuteRun does, from the replay queue, so a bulk
-/// job's runs take the Workers' spare capacity and never the place of a live run.
-public sealed record ReplayRun(Guid RunId, string TenantId);
+/// job's runs take the Workers' spare capacity and never the place of a live run. Like ExecuteRun, it names the recipe
+/// version the run needs (a replay keeps its own copy of the input).
+public sealed record ReplayRun(Guid RunId, string TenantId, string? Recipe = null);
 
 /// Execute the run's next step: sent by the Workers to themselves after a step or as a scheduled retry,
 /// which carries the attempt it was scheduled for, so a stale delivery is recognised.

@@ -110,7 +110,7 @@ public static class AdvanceReplayHandler
                 continue;
             }
             var newRunId = Replaying.Start(session, old, target, input, job.Reason, job.RequestedBy, now, job.Id);
-            foreach (var message in QueuedMessage.For(runtime, ReplayQueue, new ReplayRun(newRunId, session.TenantId), session.TenantId, Activity.Current))
+            foreach (var message in QueuedMessage.For(runtime, ReplayQueue, new ReplayRun(newRunId, session.TenantId, target.Id), session.TenantId, Activity.Current))
                 message.QueueIn(session, EnateStore.ReplayQueueTable);
             job.StartedCount++;
             job.InFlight.Add(newRunId);

@@ -27,7 +27,7 @@ public static class ExecuteRunHandler
 
     public static Task Handle(ReplayRun command, IDocumentSession session, IDocumentStore store, IMessageContext bus, RunEngine engine,
         OutboundCaller caller, TenantSlots slots, CancellationToken ct) =>
-        AdvanceAsync(command, command.RunId, null, session, store, bus, engine, caller, slots, ct);
+        AdvanceAsync(command, command.RunId, null, session, store, bus, engine, caller, slots, ct, command.Recipe);
 
     public static Task Handle(ContinueRun command, IDocumentSession session, IDocumentStore store, IMessageContext bus, RunEngine engine,
         OutboundCaller caller, TenantSlots slots, CancellationToken ct) =>

@@ -166,7 +166,7 @@ public sealed class Scheduler(IDocumentStore store, NpgsqlDataSource database, O
             Trigger, input, "schedule", now, inboundId: inboundId, inputInInbound: true));
         mark.RunId = runId;
         session.Store(mark);
-        await context.PublishAsync(new ExecuteRun(runId, tenant), new DeliveryOptions { TenantId = tenant });
+        await context.PublishAsync(new ExecuteRun(runId, tenant, RecipeVersion.IdFor(recipe.Id, version), inboundId), new DeliveryOptions { TenantId = tenant });
         try
         {
             await session.SaveChangesAsync(ct);
