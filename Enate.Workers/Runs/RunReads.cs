@@ -15,7 +15,8 @@ namespace Enate.Workers.Runs;
 /// connections of the calls still to make (when the recipe came from memory; otherwise each is read when its call is
 /// made). A PostgreSQL on another host charges each round trip in the step's latency. The connections of every call
 /// still to come are read, not only the next one's (known only once the steps before it have run): a few more rows
-/// in the same round trip.
+/// in the same round trip. A new run's first message names what it needs, so those reads go with the stream's
+/// (FetchAsync): one round trip in all.
 public sealed class RunReads
 {
     private readonly IQuerySession _session;
