@@ -198,6 +198,8 @@ def main(argv):
                               % (number, c['number'], tenant, c['keyId']))
                         return 1
                 previous = last_checkpoint.get(tenant)
+                if previous is not None and int(c['number']) == previous[0] and hashlib.sha256(text.encode('utf-8')).hexdigest() == previous[1]:
+                    continue    # the same checkpoint handed to the witness twice in a row counts once
                 if previous is not None and (int(c['number']) != previous[0] + 1 or c['previous'] != previous[1]):
                     print('line %d: checkpoint %s of tenant %s does not follow checkpoint %d: one is missing'
                           % (number, c['number'], tenant, previous[0]))

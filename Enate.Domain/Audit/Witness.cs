@@ -52,9 +52,11 @@ public sealed class FolderWitness(string folder) : IWitness
         }
     }
 
+    /// A checkpoint appended again right after itself (a signing cut short after the append, then finished) reads once.
     public async IAsyncEnumerable<Checkpoint> ReadAsync(string tenant, [EnumeratorCancellation] CancellationToken ct)
     {
         if (!Directory.Exists(Folder)) yield break;
+        Checkpoint? last = null;
         foreach (var path in Directory.GetFiles(Folder, "checkpoints-*.ndjson").Order(StringComparer.Ordinal))
         {
             using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
@@ -71,7 +73,9 @@ public sealed class FolderWitness(string folder) : IWitness
                     // A line that is no checkpoint counts as none: verification then finds the gap it leaves.
                     continue;
                 }
-                if (checkpoint?.Tenant == tenant) yield return checkpoint;
+                if (checkpoint?.Tenant != tenant || checkpoint == last) continue;
+                last = checkpoint;
+                yield return checkpoint;
             }
         }
     }

@@ -32,12 +32,13 @@ public sealed class when_the_record_is_proved_outside_the_database(AppFixture ap
 
     private Task<JsonElement> Verify() => Api.GetAsJson<JsonElement>("/api/v1/audit/verify");
 
-    private async Task<JsonElement> CheckpointAsync()
+    /// Signs one now: 201, or 200 when the chain has not moved since the last.
+    private async Task<JsonElement> CheckpointAsync(int status = 201)
     {
         var result = await Api.Scenario(s =>
         {
             s.Post.Url("/api/v1/audit/checkpoints");
-            s.StatusCodeShouldBe(201);
+            s.StatusCodeShouldBe(status);
         });
         return result.ReadAsJson<JsonElement>();
     }
@@ -155,6 +156,69 @@ public sealed class when_the_record_is_proved_outside_the_database(AppFixture ap
         await File.WriteAllLinesAsync(file, original);
         Assert.True((await Verify()).GetProperty("ok").GetBoolean());
     }
+
+    [Fact]
+    public async Task a_signing_cut_short_hands_its_checkpoint_over_on_the_next_and_a_repeated_one_reads_once()
+    {
+        await CheckpointAsync();
+        await RunsAsync(1);
+        await CheckpointAsync();
+        var file = Directory.GetFiles(App.WitnessFolder, "checkpoints-*.ndjson").Single();
+
+        // Cut short after the database committed the last checkpoint, before the witness got it.
+        var cut = await WhileSigningIsHeldAsync(async connection =>
+        {
+            var lines = (await File.ReadAllLinesAsync(file)).ToList();
+            var at = lines.FindLastIndex(l => l.Contains("\"tenant\":\"demo\""));
+            var last = JsonSerializer.Deserialize<Checkpoint>(lines[at], new JsonSerializerOptions(JsonSerializerDefaults.Web))!;
+            lines.RemoveAt(at);
+            await File.WriteAllLinesAsync(file, lines);
+            await using var unwitnessed = new NpgsqlCommand(
+                $"update {Checkpointing.Table} set witnessed = false where tenant_id = 'demo' and number = {last.Number}", connection);
+            await unwitnessed.ExecuteNonQueryAsync();
+            return last.Number;
+        });
+        await RunsAsync(1);
+        await CheckpointAsync();
+        var numbers = await NumbersAsync();
+        Assert.Equal(Enumerable.Range(1, numbers.Count).Select(n => (long)n), numbers);
+        Assert.Contains(cut, numbers);
+        Assert.Contains(cut + 1, numbers);
+        var verification = await Verify();
+        Assert.True(verification.GetProperty("ok").GetBoolean(), verification.ToString());
+
+        // Cut short after the witness got it, before the database marked it: handed over again, read once.
+        var repeated = await WhileSigningIsHeldAsync(async connection =>
+        {
+            await using var unwitnessed = new NpgsqlCommand(
+                $"update {Checkpointing.Table} set witnessed = false where tenant_id = 'demo' and number = " +
+                $"(select max(number) from {Checkpointing.Table} where tenant_id = 'demo') returning number", connection);
+            return (long)(await unwitnessed.ExecuteScalarAsync())!;
+        });
+        await CheckpointAsync(status: 200);
+        Assert.Equal(2, (await File.ReadAllLinesAsync(file)).Count(l => l.Contains("\"tenant\":\"demo\"") && l.Contains($"\"number\":{repeated},")));
+        Assert.Equal(Enumerable.Range(1, (int)repeated).Select(n => (long)n), await NumbersAsync());
+        verification = await Verify();
+        Assert.True(verification.GetProperty("ok").GetBoolean(), verification.ToString());
+        Assert.Equal(repeated, verification.GetProperty("witness").GetProperty("checkpoints").GetInt64());
+        var (code, output) = await VerifyExportAsync();
+        Assert.True(code == 0, output);
+    }
+
+    /// Holds the chain's lock, as a signing does, so no Workers process signs while `change` plays a cut-short one.
+    private async Task<long> WhileSigningIsHeldAsync(Func<NpgsqlConnection, Task<long>> change)
+    {
+        await using var connection = new NpgsqlConnection(App.ConnectionString);
+        await connection.OpenAsync();
+        await using (var locked = new NpgsqlCommand($"select pg_advisory_lock({AuditChain.LockKey})", connection)) await locked.ExecuteNonQueryAsync();
+        var changed = await change(connection);
+        await using (var unlock = new NpgsqlCommand($"select pg_advisory_unlock({AuditChain.LockKey})", connection)) await unlock.ExecuteNonQueryAsync();
+        return changed;
+    }
+
+    private async Task<List<long>> NumbersAsync() =>
+        (await Api.GetAsJson<JsonElement>("/api/v1/audit/checkpoints?limit=500")).GetProperty("items").EnumerateArray()
+        .Select(c => c.GetProperty("number").GetInt64()).Reverse().ToList();
 
     [Fact]
     public async Task the_export_carries_its_checkpoints_and_verifies_with_only_the_public_key()
