@@ -11,7 +11,7 @@ public sealed class DatabaseProblems(ILogger<DatabaseProblems> logger) : IExcept
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken ct)
     {
         if (context.Response.HasStarted) return false;
-        var database = exception as NpgsqlException ?? exception.InnerException as NpgsqlException;
+        var database = Enate.Domain.Platform.DatabaseErrors.Of(exception);
         switch (database)
         {
             case PostgresException { SqlState: ['2', '2', ..] } refused:

@@ -81,7 +81,7 @@ public static class WorkersConfiguration
             // Two deliveries of one step race on the stream version: the loser re-reads and finds the step done.
             options.OnException<ConcurrencyException>().RetryWithCooldown(50.Milliseconds(), 200.Milliseconds(), 1.Seconds());
             // The database or network hiccupped: the message stays durable and is tried again.
-            options.OnException<Npgsql.NpgsqlException>().RetryWithCooldown(1.Seconds(), 5.Seconds(), 30.Seconds())
+            options.OnException<Exception>(Runs.RunFailures.IsDatabaseAway).RetryWithCooldown(1.Seconds(), 5.Seconds(), 30.Seconds())
                 .Then.ScheduleRetry(1.Minutes(), 5.Minutes(), 15.Minutes());
             options.Durability.ScheduledJobPollingTime = 1.Seconds();
             // A handled message's inbox row is kept for Wolverine's duplicate check only briefly, and swept as often as rows

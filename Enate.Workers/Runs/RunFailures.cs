@@ -14,9 +14,16 @@ public static class RunFailures
     /// Failures worth retrying are the database's own (away, busy, a race on a stream); data it refuses is not.
     public static bool IsPermanent(Exception exception) => exception switch
     {
-        OperationCanceledException or JasperFx.ConcurrencyException => false,
-        PostgresException { SqlState: ['2', '2', ..] or ['5', '4', ..] } => true,
-        NpgsqlException or TimeoutException => false,
+        OperationCanceledException or JasperFx.ConcurrencyException or TimeoutException => false,
+        _ when IsDatabaseAway(exception) => false,
+        _ => true,
+    };
+
+    /// The database failed for a reason of its own (away, restarting, busy), not the data: worth waiting for.
+    public static bool IsDatabaseAway(Exception exception) => Enate.Domain.Platform.DatabaseErrors.Of(exception) switch
+    {
+        null => false,
+        PostgresException { SqlState: ['2', '2', ..] or ['5', '4', ..] } => false,
         _ => true,
     };
 
