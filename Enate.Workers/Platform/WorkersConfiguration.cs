@@ -34,7 +34,11 @@ public static class WorkersConfiguration
             // Replicas share the projections and subscriptions: one node at a time runs them (an advisory
             // lock in PostgreSQL), another takes over when it dies.
             .AddAsyncDaemon(DaemonMode.HotCold)
-            .ApplyAllDatabaseChangesOnStartup();
+            .ApplyAllDatabaseChangesOnStartup()
+            // A handler's session keeps what it loaded, and the inline projections look there first: a run's summary,
+            // read with its stream, is not read again before the step's commit (RunReads).
+            .UseIdentitySessions();
+        builder.Services.ConfigureMarten(options => options.Events.UseIdentityMapForAggregates = true);
 
         builder.Services.AddWolverine(options =>
         {

@@ -68,7 +68,12 @@ public static class ExecuteRunHandler
         }
 
         if (!committed) stream.AppendMany(pass.Events);
-        else if (pass.Events.Count > 0) session.Events.Append(run.Id, version + pass.Events.Count, pass.Events.ToArray());
+        else
+        {
+            // The summary this session read is from before the passes committed on their own: read it again.
+            session.EjectAllOfType(typeof(RunSummary));
+            if (pass.Events.Count > 0) session.Events.Append(run.Id, version + pass.Events.Count, pass.Events.ToArray());
+        }
         await RunMessages.FollowAsync(pass.Next, run.Id, session.TenantId, bus);
         // A run that ends failed tells the tenant's endpoints, in the transaction that records it.
         foreach (var happened in pass.Events)

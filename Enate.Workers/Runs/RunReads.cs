@@ -16,7 +16,8 @@ namespace Enate.Workers.Runs;
 /// made). A PostgreSQL on another host charges each round trip in the step's latency. The connections of every call
 /// still to come are read, not only the next one's (known only once the steps before it have run): a few more rows
 /// in the same round trip. A new run's first message names what it needs, so those reads go with the stream's
-/// (FetchAsync): one round trip in all.
+/// (FetchAsync): one round trip in all. The run's summary comes along, into the session's identity map, where the
+/// commit's inline projection finds it instead of reading it again.
 public sealed class RunReads
 {
     private readonly IQuerySession _session;
@@ -42,7 +43,12 @@ public sealed class RunReads
         var batch = session.CreateBatchQuery();
         var queued = Queued.On(batch, id, RecipeVersions.Cached(session.TenantId, id, run.RecipeSha256),
             run.InputInInbound ? RunInputs.InboundOf(run) : null, step => !run.CompletedSteps.ContainsKey(step), run.IsFinished);
-        if (queued.Any) await batch.Execute(ct);
+        if (queued.Any)
+        {
+            // Along for the ride: the run's summary, which the commit's inline projection then finds in the session.
+            _ = batch.Load<RunSummary>(run.Id);
+            await batch.Execute(ct);
+        }
         return await queued.ReadAsync(session, run);
     }
 
@@ -54,6 +60,7 @@ public sealed class RunReads
     {
         var batch = session.CreateBatchQuery();
         var stream = batch.Events.FetchForWriting<Run>(runId);
+        _ = batch.Load<RunSummary>(runId);
         var guess = RecipeVersions.Guess(session.TenantId, recipe);
         var queued = Queued.On(batch, recipe, guess?.Definition, inbound, _ => true, finished: false);
         await batch.Execute(ct);

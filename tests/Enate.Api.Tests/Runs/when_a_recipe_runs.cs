@@ -94,6 +94,13 @@ public sealed class when_a_recipe_runs(AppFixture app) : AppTest(app)
             ["outbound_request_sent", "outbound_response_received", "step_completed", "run_succeeded"],
         ], await CommitsAsync(two));
         Assert.Equal(["/first", "/second"], _partner.Requests.Select(r => r.Path).Where(p => p is "/first" or "/second"));
+
+        // The summary the last commit wrote holds what the earlier pass recorded too: it is what the events build.
+        await using var read = App.Store.QuerySession("demo");
+        var stored = await read.LoadAsync<RunSummary>(two);
+        var built = await read.Events.AggregateStreamAsync<RunSummary>(two);
+        Assert.NotNull(stored!.StartedAt);
+        Assert.Equal(JsonSerializer.Serialize(built), JsonSerializer.Serialize(stored));
     }
 
     /// The run's events in order, grouped by the transaction that appended them (PostgreSQL's xmin of each row).

@@ -45,6 +45,40 @@ public sealed class when_the_workers_read_a_new_run(AppFixture app) : AppTest(ap
         Assert.Equal("post", Assert.Single(reads.Recipe.Steps).Id);
     }
 
+    [Fact]
+    public async Task the_commit_finds_the_runs_summary_in_the_session_instead_of_reading_it_again()
+    {
+        var (runId, message) = await PlantAsync();
+
+        // A session as the Workers' handlers get one.
+        var options = ((SessionFactoryBase)App.Workers.Services.GetRequiredService<ISessionFactory>()).BuildOptions();
+        options.TenantId = "demo";
+        await using var session = App.Workers.Services.GetRequiredService<IDocumentStore>().OpenSession(options);
+        var (stream, _) = await RunReads.FetchAsync(session, runId, message.Recipe!, message.Inbound, CancellationToken.None);
+        stream.AppendOne(new RunStarted(runId, 1, "test", DateTimeOffset.UtcNow));
+        var statements = new Statements();
+        session.Logger = statements;
+        await session.SaveChangesAsync();
+
+        Assert.DoesNotContain(statements.Sql, sql => sql.Contains("from enate.mt_doc_runsummary", StringComparison.OrdinalIgnoreCase));
+        await using var read = App.Store.QuerySession("demo");
+        Assert.Equal(RunStatus.Running, (await read.LoadAsync<RunSummary>(runId))!.Status);
+    }
+
+    /// The SQL a session sends, statement by statement.
+    private sealed class Statements : IMartenSessionLogger
+    {
+        public List<string> Sql { get; } = [];
+        public void OnBeforeExecute(Npgsql.NpgsqlCommand command) => Sql.Add(command.CommandText);
+        public void OnBeforeExecute(Npgsql.NpgsqlBatch batch) => Sql.AddRange(batch.BatchCommands.Select((Npgsql.NpgsqlBatchCommand c) => c.CommandText));
+        public void LogSuccess(Npgsql.NpgsqlCommand command) { }
+        public void LogFailure(Npgsql.NpgsqlCommand command, Exception ex) { }
+        public void LogSuccess(Npgsql.NpgsqlBatch batch) { }
+        public void LogFailure(Npgsql.NpgsqlBatch batch, Exception ex) { }
+        public void LogFailure(Exception ex, string message) { }
+        public void RecordSavedChanges(IDocumentSession session, Marten.Services.IChangeSet commit) { }
+    }
+
     private IDocumentSession WorkersSession() => App.Workers.Services.GetRequiredService<IDocumentStore>().LightweightSession("demo");
 
     /// A run of a one-call recipe, recorded as the API records it, and the message the API would send with it.
