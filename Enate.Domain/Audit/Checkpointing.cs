@@ -24,7 +24,10 @@ public sealed class Checkpointing(AuditSigner signer, IWitness witness)
             $"create table if not exists {Table} (tenant_id varchar not null, number bigint not null, seq_id bigint not null, " +
             "head_hash varchar not null, time varchar not null, previous varchar not null, key_id varchar not null, signature varchar not null, " +
             "hash varchar not null, witnessed boolean not null default true, primary key (tenant_id, number)); " +
-            $"alter table {Table} add column if not exists witnessed boolean not null default true");
+            // A table made before checkpoints were marked gets the column once (an ALTER would lock the table each time).
+            "do $$ begin if not exists (select 1 from information_schema.columns where table_schema = " +
+            $"'{EnateStore.Schema}' and table_name = 'audit_checkpoints' and column_name = 'witnessed') then " +
+            $"alter table {Table} add column witnessed boolean not null default true; end if; end $$");
         await command.ExecuteNonQueryAsync(ct);
     }
 
