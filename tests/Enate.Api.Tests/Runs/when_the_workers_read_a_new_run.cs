@@ -66,17 +66,11 @@ public sealed class when_the_workers_read_a_new_run(AppFixture app) : AppTest(ap
     }
 
     /// The SQL a session sends, statement by statement.
-    private sealed class Statements : IMartenSessionLogger
+    private sealed class Statements : SessionWatch
     {
         public List<string> Sql { get; } = [];
-        public void OnBeforeExecute(Npgsql.NpgsqlCommand command) => Sql.Add(command.CommandText);
-        public void OnBeforeExecute(Npgsql.NpgsqlBatch batch) => Sql.AddRange(batch.BatchCommands.Select((Npgsql.NpgsqlBatchCommand c) => c.CommandText));
-        public void LogSuccess(Npgsql.NpgsqlCommand command) { }
-        public void LogFailure(Npgsql.NpgsqlCommand command, Exception ex) { }
-        public void LogSuccess(Npgsql.NpgsqlBatch batch) { }
-        public void LogFailure(Npgsql.NpgsqlBatch batch, Exception ex) { }
-        public void LogFailure(Exception ex, string message) { }
-        public void RecordSavedChanges(IDocumentSession session, Marten.Services.IChangeSet commit) { }
+        public override void OnBeforeExecute(Npgsql.NpgsqlCommand command) => Sql.Add(command.CommandText);
+        public override void OnBeforeExecute(Npgsql.NpgsqlBatch batch) => Sql.AddRange(batch.BatchCommands.Select((Npgsql.NpgsqlBatchCommand c) => c.CommandText));
     }
 
     private IDocumentSession WorkersSession() => App.Workers.Services.GetRequiredService<IDocumentStore>().LightweightSession("demo");

@@ -151,7 +151,7 @@ public sealed class when_a_client_sends_too_much : IAsyncLifetime
         Assert.Equal(200, result.Context.Response.StatusCode);
     }
 
-    private sealed class SessionCounter : IMartenLogger, IMartenSessionLogger
+    private sealed class SessionCounter : SessionWatch, IMartenLogger
     {
         private int _started;
         public int Started => _started;
@@ -161,14 +161,6 @@ public sealed class when_a_client_sends_too_much : IAsyncLifetime
             return this;
         }
         public void SchemaChange(string sql) { }
-        public void LogSuccess(Npgsql.NpgsqlCommand command) { }
-        public void LogFailure(Npgsql.NpgsqlCommand command, Exception ex) { }
-        public void LogSuccess(Npgsql.NpgsqlBatch batch) { }
-        public void LogFailure(Npgsql.NpgsqlBatch batch, Exception ex) { }
-        public void LogFailure(Exception ex, string message) { }
-        public void RecordSavedChanges(IDocumentSession session, Marten.Services.IChangeSet commit) { }
-        public void OnBeforeExecute(Npgsql.NpgsqlCommand command) { }
-        public void OnBeforeExecute(Npgsql.NpgsqlBatch batch) { }
     }
 
     private sealed record HttpResponseMessageHeaders(string RetryAfter, string Type);
