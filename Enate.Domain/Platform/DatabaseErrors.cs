@@ -4,7 +4,21 @@ namespace Enate.Domain.Platform;
 
 public static class DatabaseErrors
 {
-    /// The driver's error behind an exception: the exception itself, or the one Marten wrapped in its own
-    /// (MartenCommandException) once its brief retries were spent. Null when the database is not what failed.
-    public static NpgsqlException? Of(Exception exception) => exception as NpgsqlException ?? exception.InnerException as NpgsqlException;
+    /// The driver's error behind an exception, however it was wrapped: the exception itself, the one Marten wrapped in
+    /// its own (MartenCommandException) once its brief retries were spent, or one deeper in the chain (an inner
+    /// exception's inner exception, any of an AggregateException's). Null when the database is not what failed.
+    public static NpgsqlException? Of(Exception exception) => Of(exception, 0);
+
+    // Deep enough for any real wrapping, and a guard against a cycle of inner exceptions.
+    private const int Deepest = 16;
+
+    private static NpgsqlException? Of(Exception? exception, int depth)
+    {
+        if (exception is null || depth > Deepest) return null;
+        if (exception is NpgsqlException database) return database;
+        if (exception is AggregateException aggregate)
+            foreach (var inner in aggregate.InnerExceptions)
+                if (Of(inner, depth + 1) is { } found) return found;
+        return Of(exception.InnerException, depth + 1);
+    }
 }

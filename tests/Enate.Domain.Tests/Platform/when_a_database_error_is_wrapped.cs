@@ -1,0 +1,38 @@
+using Enate.Domain.Platform;
+using Npgsql;
+
+namespace Enate.Domain.Tests.Platform;
+
+/// The Workers retry a run whose step failed because the database was away, and fail it only for data the database
+/// refuses; both decisions start from the driver's error, found behind whatever wrapped it.
+public sealed class when_a_database_error_is_wrapped
+{
+    private static readonly NpgsqlException Away = new("Exception while reading from stream", new IOException("connection reset"));
+
+    [Fact]
+    public void the_drivers_error_is_found_however_deep_it_was_wrapped()
+    {
+        Assert.Same(Away, DatabaseErrors.Of(Away));
+        Assert.Same(Away, DatabaseErrors.Of(new InvalidOperationException("a command failed", Away)));
+        Assert.Same(Away, DatabaseErrors.Of(new Exception("a handler failed", new InvalidOperationException("a command failed", Away))));
+        Assert.Same(Away, DatabaseErrors.Of(new AggregateException(new TimeoutException(), new Exception("a batch failed", Away))));
+        Assert.Same(Away, DatabaseErrors.Of(new Exception("a task failed", new AggregateException(Away))));
+    }
+
+    [Fact]
+    public void the_first_of_several_is_the_one_named_and_a_refusal_keeps_its_state()
+    {
+        var refused = new PostgresException("value too long for type character varying(10)", "ERROR", "ERROR", "22001");
+        var found = DatabaseErrors.Of(new AggregateException(new Exception("the step", refused), Away));
+        Assert.Same(refused, found);
+        Assert.Equal("22001", ((PostgresException)found!).SqlState);
+    }
+
+    [Fact]
+    public void an_error_that_is_not_the_databases_has_none()
+    {
+        Assert.Null(DatabaseErrors.Of(new InvalidOperationException("a recipe version is gone")));
+        Assert.Null(DatabaseErrors.Of(new AggregateException(new TimeoutException(), new FormatException())));
+        Assert.Null(DatabaseErrors.Of(new Exception("outer", new Exception("inner"))));
+    }
+}
