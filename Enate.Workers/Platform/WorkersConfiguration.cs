@@ -84,8 +84,12 @@ public static class WorkersConfiguration
             options.Policies.OnException<Exception>(Runs.RunFailures.IsPermanent).MoveToErrorQueue().And(Runs.RunFailures.RecordAsync);
             // Two deliveries of one step race on the stream version: the loser re-reads and finds the step done.
             options.OnException<ConcurrencyException>().RetryWithCooldown(50.Milliseconds(), 200.Milliseconds(), 1.Seconds());
-            // The database or network hiccupped: the message stays durable and is tried again.
+            // The database is away: the message stays durable and is tried again until it is back, every 15 minutes at
+            // the longest, so an outage of any length delays runs and fails none.
             options.OnException<Exception>(Runs.RunFailures.IsDatabaseAway).RetryWithCooldown(1.Seconds(), 5.Seconds(), 30.Seconds())
+                .Then.ScheduleRetryIndefinitely(1.Minutes(), 5.Minutes(), 15.Minutes());
+            // Another failure of the database's own: tried again for about 21 minutes, then the dead letters.
+            options.OnException<Exception>(Runs.RunFailures.IsDatabaseError).RetryWithCooldown(1.Seconds(), 5.Seconds(), 30.Seconds())
                 .Then.ScheduleRetry(1.Minutes(), 5.Minutes(), 15.Minutes());
             options.Durability.ScheduledJobPollingTime = 1.Seconds();
             // A handled message's inbox row is kept for Wolverine's duplicate check only briefly, and swept as often as rows

@@ -15,12 +15,17 @@ public static class RunFailures
     public static bool IsPermanent(Exception exception) => exception switch
     {
         OperationCanceledException or JasperFx.ConcurrencyException or TimeoutException => false,
-        _ when IsDatabaseAway(exception) => false,
+        _ when IsDatabaseError(exception) => false,
         _ => true,
     };
 
-    /// The database failed for a reason of its own (away, restarting, busy), not the data: worth waiting for.
-    public static bool IsDatabaseAway(Exception exception) => Enate.Domain.Platform.DatabaseErrors.Of(exception) switch
+    /// The database is away or overloaded (the connection broke or timed out, the server is restarting, out of
+    /// connections or disk): Npgsql's own judgement that trying again may succeed. Worth waiting for, however long.
+    public static bool IsDatabaseAway(Exception exception) => Enate.Domain.Platform.DatabaseErrors.Of(exception) is { IsTransient: true };
+
+    /// The database failed for a reason of its own, not the data (a value it refuses: SQLSTATE class 22 or 54): worth
+    /// trying again for a while.
+    public static bool IsDatabaseError(Exception exception) => Enate.Domain.Platform.DatabaseErrors.Of(exception) switch
     {
         null => false,
         PostgresException { SqlState: ['2', '2', ..] or ['5', '4', ..] } => false,

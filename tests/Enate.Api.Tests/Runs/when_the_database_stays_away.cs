@@ -1,0 +1,54 @@
+using System.Net.Sockets;
+using Enate.Domain.Runs;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Wolverine;
+using Wolverine.Runtime;
+
+namespace Enate.Api.Tests.Runs;
+
+/// What the Workers do with a run message whose handling failed on the database, attempt after attempt, as their
+/// failure rules decide it (an outage of hours cannot be waited out in a test; the rules are what decide it).
+public sealed class when_the_database_stays_away(AppFixture app) : AppTest(app)
+{
+    [Fact]
+    public void a_run_waits_for_a_database_that_is_away_however_long_it_takes()
+    {
+        var away = new Marten.Exceptions.MartenCommandException(null!, new NpgsqlException("Exception while connecting", new SocketException(111)));
+
+        Assert.Equal(["Retry Now", "Retry Now", "Retry Now", "Schedule Retry in 60 seconds", "Schedule Retry in 300 seconds"],
+            Enumerable.Range(1, 5).Select(attempt => NextFor(away, attempt)).Select(Kind));
+        // Hours later (attempt 100 is a day on), still waiting, every 15 minutes.
+        Assert.All(new[] { 6, 7, 20, 100 }, attempt => Assert.Equal("Schedule Retry in 900 seconds", NextFor(away, attempt)));
+        Assert.Equal("Schedule Retry in 900 seconds", NextFor(new PostgresException("the database system is starting up", "FATAL", "FATAL", "57P03"), 100));
+    }
+
+    [Fact]
+    public void another_failure_of_the_database_is_tried_for_a_while_and_a_refused_value_not_at_all()
+    {
+        var other = new PostgresException("duplicate key value violates unique constraint", "ERROR", "ERROR", "23505");
+        Assert.Equal("Schedule Retry in 900 seconds", NextFor(other, 6));
+        Assert.Equal("dead letters", NextFor(other, 7));
+        var refused = new PostgresException("value too long for type character varying(10)", "ERROR", "ERROR", "22001");
+        Assert.Equal("dead letters", NextFor(refused, 1));
+    }
+
+    private static string Kind(string next) => next.StartsWith("Retry Now") ? "Retry Now" : next;
+
+    /// The first of the Workers' failure rules that decides the attempt (as Wolverine takes them, in order), or the dead
+    /// letters when none does.
+    private string NextFor(Exception exception, int attempt)
+    {
+        var runtime = App.Workers.Services.GetRequiredService<IWolverineRuntime>();
+        var envelope = new Envelope(new ExecuteRun(Guid.NewGuid(), "demo")) { Attempts = attempt, TenantId = "demo" };
+        foreach (var rule in ((Wolverine.ErrorHandling.IWithFailurePolicies)runtime.Options).Failures)
+            if (rule.TryCreateContinuation(exception, envelope, out var next))
+            {
+                // A rule with further actions answers them together (Wolverine's CompositeContinuation, not public).
+                var all = next.GetType().GetProperty("Inner")?.GetValue(next) as IEnumerable<IContinuation> ?? new[] { next };
+                var text = string.Join(", ", all.Select(one => one.ToString()));
+                return text.Contains("Error Queue") ? "dead letters" : text;
+            }
+        return "dead letters";
+    }
+}
