@@ -14,8 +14,8 @@ public static class ConnectionRules
             errors.Add(new("$.kind", $"must be one of {string.Join(", ", ConnectionKinds.All)}."));
         if (!Uri.TryCreate(request.BaseUrl, UriKind.Absolute, out var baseUrl) || baseUrl.Scheme is not ("http" or "https"))
             errors.Add(new("$.baseUrl", "must be an absolute http or https URL."));
-        if (request.TimeoutSeconds is < 1 or > 300)
-            errors.Add(new("$.timeoutSeconds", "must be between 1 and 300."));
+        if (request.TimeoutSeconds is < 1 or > Connection.MaxTimeoutSeconds)
+            errors.Add(new("$.timeoutSeconds", $"must be between 1 and {Connection.MaxTimeoutSeconds}."));
         var origins = request.CallbackOrigins ?? [];
         if (origins.Count > 20) errors.Add(new("$.callbackOrigins", "may list at most 20 origins."));
         for (var i = 0; i < origins.Count; i++)

@@ -60,6 +60,8 @@ public sealed class Connection
     public string BaseUrl { get; set; } = "";
     public ConnectionAuth Auth { get; set; } = new();
     public int TimeoutSeconds { get; set; } = 30;
+    /// The longest a connection may wait for its partner's answer; the Workers let a message's handling run longer.
+    public const int MaxTimeoutSeconds = 300;
     /// Origins besides the base URL's that an Enate action's CallBackURL may point at (the callback carries this
     /// connection's credentials). Empty: callbacks go to the base URL's origin only.
     public List<string> CallbackOrigins { get; set; } = [];

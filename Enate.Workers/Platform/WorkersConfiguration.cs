@@ -24,6 +24,11 @@ public static class WorkersConfiguration
     /// How long a handled message stays in the inbox for Wolverine's duplicate check, and how often they are swept
     /// (Wolverine's defaults: five minutes, every minute).
     public static readonly TimeSpan DefaultKeepHandled = TimeSpan.FromSeconds(1);
+    /// How long one message's handling may take before Wolverine cancels it (its default is 60 s): a run's message
+    /// makes calls for up to its budget and may then start one more, which its connection lets wait up to 300 s; a
+    /// minute more for the database. Cancelled sooner, a call the connection still waits for would be given up.
+    public static readonly TimeSpan ExecutionTimeout =
+        Runs.ExecuteRunHandler.Budget + TimeSpan.FromSeconds(Enate.Domain.Connections.Connection.MaxTimeoutSeconds) + TimeSpan.FromMinutes(1);
 
     public static IHostApplicationBuilder AddWorkers(this IHostApplicationBuilder builder)
     {
@@ -88,9 +93,11 @@ public static class WorkersConfiguration
             // the longest, so an outage of any length delays runs and fails none.
             options.OnException<Exception>(Runs.RunFailures.IsDatabaseAway).RetryWithCooldown(1.Seconds(), 5.Seconds(), 30.Seconds())
                 .Then.ScheduleRetryIndefinitely(1.Minutes(), 5.Minutes(), 15.Minutes());
-            // Another failure of the database's own: tried again for about 21 minutes, then the dead letters.
-            options.OnException<Exception>(Runs.RunFailures.IsDatabaseError).RetryWithCooldown(1.Seconds(), 5.Seconds(), 30.Seconds())
+            // Another failure of the database's own, or a handling cancelled or timed out: tried again for about 21
+            // minutes, then the dead letters.
+            options.OnException<Exception>(Runs.RunFailures.IsWorthRetrying).RetryWithCooldown(1.Seconds(), 5.Seconds(), 30.Seconds())
                 .Then.ScheduleRetry(1.Minutes(), 5.Minutes(), 15.Minutes());
+            options.DefaultExecutionTimeout = ExecutionTimeout;
             options.Durability.ScheduledJobPollingTime = 1.Seconds();
             // A handled message's inbox row is kept for Wolverine's duplicate check only briefly, and swept as often as rows
             // expire (every second to every minute): each durable poll of a queue first looks for its rows in the inbox, so

@@ -11,13 +11,13 @@ namespace Enate.Workers.Runs;
 /// requested, running or waiting without anything to move it on.
 public static class RunFailures
 {
-    /// Failures worth retrying are the database's own (away, busy, a race on a stream); data it refuses is not.
-    public static bool IsPermanent(Exception exception) => exception switch
-    {
-        OperationCanceledException or JasperFx.ConcurrencyException or TimeoutException => false,
-        _ when IsDatabaseError(exception) => false,
-        _ => true,
-    };
+    /// A failure that retrying cannot change: neither a race on a stream's version nor one worth trying again.
+    public static bool IsPermanent(Exception exception) => exception is not JasperFx.ConcurrencyException && !IsWorthRetrying(exception);
+
+    /// Worth trying again for a while: the database failed for a reason of its own, or the handling was cancelled or
+    /// timed out.
+    public static bool IsWorthRetrying(Exception exception) =>
+        exception is OperationCanceledException or TimeoutException || IsDatabaseError(exception);
 
     /// The database is away or overloaded (the connection broke or timed out, the server is restarting, out of
     /// connections or disk): Npgsql's own judgement that trying again may succeed. Worth waiting for, however long.

@@ -32,10 +32,11 @@ public static class ApiCalls
         steps = new object[] { new { id = "echo", type = "transform", select = "input" } },
     });
 
-    public static Task PutConnection(this IAlbaHost api, string name, string baseUrl, object? auth = null, string kind = "http") =>
+    public static Task PutConnection(this IAlbaHost api, string name, string baseUrl, object? auth = null, string kind = "http",
+        int timeoutSeconds = 5) =>
         api.Scenario(s =>
         {
-            s.Put.Json(new { kind, baseUrl, auth = auth ?? new { type = "none" }, timeoutSeconds = 5 }).ToUrl($"/api/v1/connections/{name}");
+            s.Put.Json(new { kind, baseUrl, auth = auth ?? new { type = "none" }, timeoutSeconds }).ToUrl($"/api/v1/connections/{name}");
             s.IgnoreStatusCode();
             s.StatusCodeShouldBeSuccess();
         });

@@ -7,9 +7,9 @@ using Wolverine.Runtime;
 
 namespace Enate.Api.Tests.Runs;
 
-/// What the Workers do with a run message whose handling failed on the database, attempt after attempt, as their
-/// failure rules decide it (an outage of hours cannot be waited out in a test; the rules are what decide it).
-public sealed class when_the_database_stays_away(AppFixture app) : AppTest(app)
+/// What the Workers do with a run message whose handling failed, attempt after attempt, as their failure rules decide
+/// it (an outage of hours cannot be waited out in a test; the rules are what decide it).
+public sealed class when_a_run_message_fails_again_and_again(AppFixture app) : AppTest(app)
 {
     [Fact]
     public void a_run_waits_for_a_database_that_is_away_however_long_it_takes()
@@ -30,7 +30,18 @@ public sealed class when_the_database_stays_away(AppFixture app) : AppTest(app)
         Assert.Equal("Schedule Retry in 900 seconds", NextFor(other, 6));
         Assert.Equal("dead letters", NextFor(other, 7));
         var refused = new PostgresException("value too long for type character varying(10)", "ERROR", "ERROR", "22001");
-        Assert.Equal("dead letters", NextFor(refused, 1));
+        Assert.Equal("dead letters, run failed", NextFor(refused, 1));
+    }
+
+    [Fact]
+    public void a_handling_cancelled_or_timed_out_is_tried_again_for_a_while()
+    {
+        foreach (var exception in new Exception[] { new OperationCanceledException(), new TimeoutException() })
+        {
+            Assert.StartsWith("Retry Now", NextFor(exception, 1));
+            Assert.Equal("Schedule Retry in 900 seconds", NextFor(exception, 6));
+            Assert.Equal("dead letters", NextFor(exception, 7));
+        }
     }
 
     private static string Kind(string next) => next.StartsWith("Retry Now") ? "Retry Now" : next;
@@ -44,10 +55,12 @@ public sealed class when_the_database_stays_away(AppFixture app) : AppTest(app)
         foreach (var rule in ((Wolverine.ErrorHandling.IWithFailurePolicies)runtime.Options).Failures)
             if (rule.TryCreateContinuation(exception, envelope, out var next))
             {
-                // A rule with further actions answers them together (Wolverine's CompositeContinuation, not public).
-                var all = next.GetType().GetProperty("Inner")?.GetValue(next) as IEnumerable<IContinuation> ?? new[] { next };
+                // A rule with further actions answers them together (Wolverine's CompositeContinuation, not public); the
+                // one action of ours is recording the run's failure (RunFailures.RecordAsync).
+                var all = (next.GetType().GetProperty("Inner")?.GetValue(next) as IEnumerable<IContinuation> ?? [next]).ToList();
                 var text = string.Join(", ", all.Select(one => one.ToString()));
-                return text.Contains("Error Queue") ? "dead letters" : text;
+                if (!text.Contains("Error Queue")) return text;
+                return all.Any(one => one.GetType().Name == "LambdaContinuation") ? "dead letters, run failed" : "dead letters";
             }
         return "dead letters";
     }
