@@ -52,6 +52,28 @@ public sealed class OwnPlatform : IAsyncDisposable
         return platform;
     }
 
+    /// Requests a run of `order` and returns once its call has reached the partner, which holds it unanswered until
+    /// the test releases `Partner.Gate`.
+    public async Task<Guid> RunHeldAtThePartnerAsync(int order)
+    {
+        Partner.Gate = new SemaphoreSlim(0);
+        var runId = await Api.RequestRun("order", new { order });
+        await Eventually.Get(() => Task.FromResult(Partner.Requests.Count), n => n >= 1, TimeSpan.FromSeconds(60));
+        return runId;
+    }
+
+    /// Lets the partner answer the calls it holds, and any after them.
+    public void ReleasePartner() => Partner.Gate?.Release(1000);
+
+    /// Waits for the run to succeed, and checks that every request the partner saw for it carried its one key.
+    public async Task AssertSucceededUnderOneKeyAsync(Guid runId)
+    {
+        var run = await Api.WaitForRun(runId, Enate.Domain.Runs.RunStatus.Succeeded, TimeSpan.FromMinutes(2));
+        Assert.True(run.Status == Enate.Domain.Runs.RunStatus.Succeeded, $"{run.Status}: {run.Reason}");
+        Assert.Equal([$"{runId}:post"], Partner.Requests.Select(r => r.Headers["Idempotency-Key"]).Distinct());
+        Assert.True(Partner.SuccessesFor($"{runId}:post") >= 1);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Partner.DisposeAsync();

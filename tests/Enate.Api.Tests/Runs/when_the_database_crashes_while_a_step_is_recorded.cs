@@ -1,5 +1,4 @@
 using Enate.Domain;
-using Enate.Domain.Runs;
 using Enate.Testing;
 using Npgsql;
 
@@ -14,9 +13,7 @@ public sealed class when_the_database_crashes_while_a_step_is_recorded
     public async Task the_run_waits_for_it_and_succeeds_with_its_call_under_one_key()
     {
         await using var platform = await OwnPlatform.StartAsync();
-        platform.Partner.Gate = new SemaphoreSlim(0);
-        var runId = await platform.Api.RequestRun("order", new { order = 3 });
-        await Eventually.Get(() => Task.FromResult(platform.Partner.Requests.Count), n => n >= 1, TimeSpan.FromSeconds(60));
+        var runId = await platform.RunHeldAtThePartnerAsync(3);
 
         // The partner answers, and the Workers' appending of its events waits on a lock: the database crashes under that
         // statement.
@@ -26,7 +23,7 @@ public sealed class when_the_database_crashes_while_a_step_is_recorded
             await using var hold = await holder.BeginTransactionAsync();
             await using (var locking = new NpgsqlCommand($"lock table {EnateStore.Schema}.mt_events in exclusive mode", holder, hold))
                 await locking.ExecuteNonQueryAsync();
-            platform.Partner.Gate.Release(100);
+            platform.ReleasePartner();
             await Eventually.Get(async () =>
             {
                 await using var waiting = new NpgsqlCommand(
@@ -36,9 +33,6 @@ public sealed class when_the_database_crashes_while_a_step_is_recorded
             await platform.Database.RestartAsync();
         }
 
-        var run = await platform.Api.WaitForRun(runId, RunStatus.Succeeded, TimeSpan.FromMinutes(2));
-        Assert.True(run.Status == RunStatus.Succeeded, $"{run.Status}: {run.Reason}");
-        Assert.Equal([$"{runId}:post"], platform.Partner.Requests.Select(r => r.Headers["Idempotency-Key"]).Distinct());
-        Assert.True(platform.Partner.SuccessesFor($"{runId}:post") >= 1);
+        await platform.AssertSucceededUnderOneKeyAsync(runId);
     }
 }

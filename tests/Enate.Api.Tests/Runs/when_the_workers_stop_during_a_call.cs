@@ -1,5 +1,3 @@
-using Enate.Domain.Runs;
-using Enate.Testing;
 using Npgsql;
 
 namespace Enate.Api.Tests.Runs;
@@ -12,18 +10,14 @@ public sealed class when_the_workers_stop_during_a_call
     public async Task the_next_replica_finishes_the_run_with_its_call_under_one_key()
     {
         await using var platform = await OwnPlatform.StartAsync();
-        platform.Partner.Gate = new SemaphoreSlim(0);
-        var runId = await platform.Api.RequestRun("order", new { order = 4 });
-        await Eventually.Get(() => Task.FromResult(platform.Partner.Requests.Count), n => n >= 1, TimeSpan.FromSeconds(60));
+        var runId = await platform.RunHeldAtThePartnerAsync(4);
 
         await platform.Workers.StopAsync();
-        platform.Partner.Gate.Release(100);
+        platform.ReleasePartner();
         var next = await AppFixture.StartWorkersAsync(platform.Database.ConnectionString);
         try
         {
-            var run = await platform.Api.WaitForRun(runId, RunStatus.Succeeded, TimeSpan.FromMinutes(2));
-            Assert.True(run.Status == RunStatus.Succeeded, $"{run.Status}: {run.Reason}");
-            Assert.Equal([$"{runId}:post"], platform.Partner.Requests.Select(r => r.Headers["Idempotency-Key"]).Distinct());
+            await platform.AssertSucceededUnderOneKeyAsync(runId);
             await using var connection = new NpgsqlConnection(platform.Database.ConnectionString);
             await connection.OpenAsync();
             await using var dead = new NpgsqlCommand($"select count(*) from {Enate.Domain.EnateStore.WolverineSchema}.wolverine_dead_letters", connection);
