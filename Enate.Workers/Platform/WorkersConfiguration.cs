@@ -94,9 +94,10 @@ public static class WorkersConfiguration
             options.OnException<Exception>(Runs.RunFailures.IsDatabaseAway).RetryWithCooldown(1.Seconds(), 5.Seconds(), 30.Seconds())
                 .Then.ScheduleRetryIndefinitely(1.Minutes(), 5.Minutes(), 15.Minutes());
             // Another failure of the database's own, or a handling cancelled or timed out: tried again for about 21
-            // minutes, then the dead letters.
+            // minutes, then the dead letters, and the run records why it ended, so it can be seen and replayed.
             options.OnException<Exception>(Runs.RunFailures.IsWorthRetrying).RetryWithCooldown(1.Seconds(), 5.Seconds(), 30.Seconds())
-                .Then.ScheduleRetry(1.Minutes(), 5.Minutes(), 15.Minutes());
+                .Then.ScheduleRetry(1.Minutes(), 5.Minutes(), 15.Minutes())
+                .Then.MoveToErrorQueue().And(Runs.RunFailures.RecordAsync);
             options.DefaultExecutionTimeout = ExecutionTimeout;
             options.Durability.ScheduledJobPollingTime = 1.Seconds();
             // A handled message's inbox row is kept for Wolverine's duplicate check only briefly, and swept as often as rows

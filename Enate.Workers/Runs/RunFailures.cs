@@ -7,8 +7,9 @@ using Wolverine.Runtime;
 namespace Enate.Workers.Runs;
 
 /// The safety net behind the engine: a run message that fails for a reason retrying cannot change (a recipe version
-/// gone, a value the database refuses) goes to Wolverine's dead letters, and its run records why, so it never stays
-/// requested, running or waiting without anything to move it on.
+/// gone, a value the database refuses), or that retrying for about 21 minutes did not change, goes to Wolverine's dead
+/// letters, and its run records why, so it never stays requested, running or waiting without anything to move it on.
+/// A database that is away is waited for without end instead.
 public static class RunFailures
 {
     /// A failure that retrying cannot change: neither a race on a stream's version nor one worth trying again.

@@ -28,7 +28,7 @@ public sealed class when_a_run_message_fails_again_and_again(AppFixture app) : A
     {
         var other = new PostgresException("duplicate key value violates unique constraint", "ERROR", "ERROR", "23505");
         Assert.Equal("Schedule Retry in 900 seconds", NextFor(other, 6));
-        Assert.Equal("dead letters", NextFor(other, 7));
+        Assert.Equal("dead letters, run failed", NextFor(other, 7));
         var refused = new PostgresException("value too long for type character varying(10)", "ERROR", "ERROR", "22001");
         Assert.Equal("dead letters, run failed", NextFor(refused, 1));
     }
@@ -40,7 +40,7 @@ public sealed class when_a_run_message_fails_again_and_again(AppFixture app) : A
         {
             Assert.StartsWith("Retry Now", NextFor(exception, 1));
             Assert.Equal("Schedule Retry in 900 seconds", NextFor(exception, 6));
-            Assert.Equal("dead letters", NextFor(exception, 7));
+            Assert.Equal("dead letters, run failed", NextFor(exception, 7));
         }
     }
 
