@@ -14,7 +14,7 @@ public sealed class DatabaseProblems(ILogger<DatabaseProblems> logger) : IExcept
         var database = Enate.Domain.Platform.DatabaseErrors.Of(exception);
         switch (database)
         {
-            case PostgresException { SqlState: ['2', '2', ..] } refused:
+            case PostgresException refused when Enate.Domain.Platform.DatabaseErrors.IsRefusedValue(refused):
                 logger.LogWarning("A request held a value PostgreSQL refused ({SqlState}): {Reason}", refused.SqlState, refused.MessageText);
                 await Problems.BadRequest("unstorable-value",
                     $"The request holds a value the platform cannot store ({refused.MessageText}); nothing was recorded.").ExecuteAsync(context);

@@ -9,6 +9,13 @@ public static class DatabaseErrors
     /// exception's inner exception, any of an AggregateException's). Null when the database is not what failed.
     public static NpgsqlException? Of(Exception exception) => Of(exception, 0);
 
+    /// A value the database refuses (SQLSTATE class 22, data exception, or 54, a limit exceeded): the data's fault, so
+    /// trying it again cannot help, and a request that sent it made the mistake.
+    public static bool IsRefusedValue(NpgsqlException? error) => error is PostgresException { SqlState: ['2', '2', ..] or ['5', '4', ..] };
+
+    /// The database failed, or a wait for it timed out: what a background round skips and tries again next time.
+    public static bool IsDatabaseOrTimeout(Exception exception) => exception is TimeoutException || Of(exception) is not null;
+
     // Deep enough for any real wrapping, and a guard against a cycle of inner exceptions.
     private const int Deepest = 16;
 

@@ -22,7 +22,7 @@ public abstract class Sweeper(TimeSpan every, ILogger logger) : BackgroundServic
             {
                 await work(database);
             }
-            catch (Exception e) when (DatabaseErrors.Of(e) is not null || e is TimeoutException)
+            catch (Exception e) when (DatabaseErrors.IsDatabaseOrTimeout(e))
             {
                 away ??= e;
             }
@@ -43,7 +43,7 @@ public abstract class Sweeper(TimeSpan every, ILogger logger) : BackgroundServic
             {
                 return;
             }
-            catch (Exception ex) when (DatabaseErrors.Of(ex) is not null || ex is TimeoutException)
+            catch (Exception ex) when (DatabaseErrors.IsDatabaseOrTimeout(ex))
             {
                 logger.LogDebug("{Sweeper} skipped a round: {Reason}", GetType().Name, ex.Message);
             }

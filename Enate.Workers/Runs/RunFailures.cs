@@ -26,12 +26,8 @@ public static class RunFailures
 
     /// The database failed for a reason of its own, not the data (a value it refuses: SQLSTATE class 22 or 54): worth
     /// trying again for a while.
-    public static bool IsDatabaseError(Exception exception) => Enate.Domain.Platform.DatabaseErrors.Of(exception) switch
-    {
-        null => false,
-        PostgresException { SqlState: ['2', '2', ..] or ['5', '4', ..] } => false,
-        _ => true,
-    };
+    public static bool IsDatabaseError(Exception exception) =>
+        Enate.Domain.Platform.DatabaseErrors.Of(exception) is { } error && !Enate.Domain.Platform.DatabaseErrors.IsRefusedValue(error);
 
     public static async ValueTask RecordAsync(IWolverineRuntime runtime, IEnvelopeLifecycle context, Exception exception)
     {

@@ -45,7 +45,7 @@ public sealed class Scheduler(IDocumentStore store, NpgsqlDataSource database, O
             {
                 return;
             }
-            catch (Exception ex) when (DatabaseErrors.Of(ex) is not null || ex is TimeoutException)
+            catch (Exception ex) when (DatabaseErrors.IsDatabaseOrTimeout(ex))
             {
                 // The database is away, or its tables are not there yet: the next round tries again.
                 logger.LogDebug("The scheduler skipped a round: {Reason}", ex.Message);
@@ -113,7 +113,7 @@ public sealed class Scheduler(IDocumentStore store, NpgsqlDataSource database, O
                         await FireAsync(tenant.Key, recipe, schedule, due, now, ct);
                         since = due.Occurrence;
                     }
-                    catch (Exception e) when (e is not (OperationCanceledException or TimeoutException) && DatabaseErrors.Of(e) is null)
+                    catch (Exception e) when (e is not OperationCanceledException && !DatabaseErrors.IsDatabaseOrTimeout(e))
                     {
                         // One recipe's defect (a version gone, say) does not hold up the others; it is tried again next round.
                         logger.LogError(e, "Schedule of recipe {Recipe} (tenant {Tenant}) could not fire {Occurrence}", recipe.Id, tenant.Key, due.Occurrence);

@@ -35,4 +35,22 @@ public sealed class when_a_database_error_is_wrapped
         Assert.Null(DatabaseErrors.Of(new AggregateException(new TimeoutException(), new FormatException())));
         Assert.Null(DatabaseErrors.Of(new Exception("outer", new Exception("inner"))));
     }
+
+    [Fact]
+    public void a_value_the_database_refuses_is_told_from_the_database_failing()
+    {
+        Assert.True(DatabaseErrors.IsRefusedValue(new PostgresException("invalid input syntax for type uuid", "ERROR", "ERROR", "22P02")));
+        Assert.True(DatabaseErrors.IsRefusedValue(new PostgresException("index row size exceeds maximum", "ERROR", "ERROR", "54000")));
+        Assert.False(DatabaseErrors.IsRefusedValue(new PostgresException("the database system is starting up", "FATAL", "FATAL", "57P03")));
+        Assert.False(DatabaseErrors.IsRefusedValue(Away));
+        Assert.False(DatabaseErrors.IsRefusedValue(null));
+    }
+
+    [Fact]
+    public void a_background_round_skips_for_the_database_or_a_timeout_and_for_nothing_else()
+    {
+        Assert.True(DatabaseErrors.IsDatabaseOrTimeout(new InvalidOperationException("a command failed", Away)));
+        Assert.True(DatabaseErrors.IsDatabaseOrTimeout(new TimeoutException()));
+        Assert.False(DatabaseErrors.IsDatabaseOrTimeout(new InvalidOperationException("a recipe version is gone")));
+    }
 }
