@@ -24,6 +24,10 @@ public static class WorkersConfiguration
     /// How long a handled message stays in the inbox for Wolverine's duplicate check, and how often they are swept
     /// (Wolverine's defaults: five minutes, every minute).
     public static readonly TimeSpan DefaultKeepHandled = TimeSpan.FromSeconds(1);
+    /// A run message that failed on the database is tried again in place after these pauses, then scheduled after
+    /// these (the last repeated for as long as the database is away).
+    private static readonly TimeSpan[] RetryAtOnce = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30)];
+    private static readonly TimeSpan[] RetryLater = [TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15)];
     /// How long one message's handling may take before Wolverine cancels it (its default is 60 s): a run's message
     /// makes calls for up to its budget and may then start one more, which its connection lets wait up to 300 s; a
     /// minute more for the database. Cancelled sooner, a call the connection still waits for would be given up.
@@ -91,12 +95,12 @@ public static class WorkersConfiguration
             options.OnException<ConcurrencyException>().RetryWithCooldown(50.Milliseconds(), 200.Milliseconds(), 1.Seconds());
             // The database is away: the message stays durable and is tried again until it is back, every 15 minutes at
             // the longest, so an outage of any length delays runs and fails none.
-            options.OnException<Exception>(Runs.RunFailures.IsDatabaseAway).RetryWithCooldown(1.Seconds(), 5.Seconds(), 30.Seconds())
-                .Then.ScheduleRetryIndefinitely(1.Minutes(), 5.Minutes(), 15.Minutes());
+            options.OnException<Exception>(Runs.RunFailures.IsDatabaseAway).RetryWithCooldown(RetryAtOnce)
+                .Then.ScheduleRetryIndefinitely(RetryLater);
             // Another failure of the database's own, or a handling cancelled or timed out: tried again for about 21
             // minutes, then the dead letters, and the run records why it ended, so it can be seen and replayed.
-            options.OnException<Exception>(Runs.RunFailures.IsWorthRetrying).RetryWithCooldown(1.Seconds(), 5.Seconds(), 30.Seconds())
-                .Then.ScheduleRetry(1.Minutes(), 5.Minutes(), 15.Minutes())
+            options.OnException<Exception>(Runs.RunFailures.IsWorthRetrying).RetryWithCooldown(RetryAtOnce)
+                .Then.ScheduleRetry(RetryLater)
                 .Then.MoveToErrorQueue().And(Runs.RunFailures.RecordAsync);
             options.DefaultExecutionTimeout = ExecutionTimeout;
             options.Durability.ScheduledJobPollingTime = 1.Seconds();
