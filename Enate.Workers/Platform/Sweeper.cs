@@ -1,6 +1,5 @@
 using System.Runtime.ExceptionServices;
 using Enate.Domain.Platform;
-using Npgsql;
 
 namespace Enate.Workers.Platform;
 

@@ -1,6 +1,5 @@
 using Enate.Domain.Runs;
 using Marten;
-using Npgsql;
 using Wolverine;
 using Wolverine.Runtime;
 
