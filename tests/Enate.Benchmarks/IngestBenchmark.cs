@@ -453,7 +453,8 @@ public static class IngestBenchmark
         return (id, ts, "v1," + Convert.ToBase64String(mac));
     }
 
-    private static async Task SendAsync(HttpClient client, string path, string secret, string id, ConcurrentDictionary<string, long> sent)
+    private static async Task SendAsync(HttpClient client, string path, string secret, string id, ConcurrentDictionary<string, long> sent,
+        ConcurrentDictionary<string, long>? accepted = null)
     {
         var body = $"{{\"id\":\"{id}\",\"amount\":{id.Length * 7}}}";
         var (messageId, ts, signature) = Sign(secret, body);
@@ -463,6 +464,7 @@ public static class IngestBenchmark
         request.Headers.Add("webhook-signature", signature);
         sent[id] = Stopwatch.GetTimestamp();
         (await client.SendAsync(request)).EnsureSuccessStatusCode();
+        if (accepted is not null) accepted[id] = Stopwatch.GetTimestamp();
     }
 
     /// `--only replicas`: the end-to-end burst with one Workers process, then with a second beside it, then with one
@@ -554,6 +556,7 @@ public static class IngestBenchmark
         string prefix)
     {
         var sent = new ConcurrentDictionary<string, long>();
+        var accepted = new ConcurrentDictionary<string, long>();
         var total = (int)(rate * seconds);
         var start = Stopwatch.GetTimestamp();
         var sends = new List<Task>();
@@ -562,10 +565,20 @@ public static class IngestBenchmark
             var due = TimeSpan.FromSeconds(i / rate);
             var wait = due - Stopwatch.GetElapsedTime(start);
             if (wait > TimeSpan.Zero) await Task.Delay(wait);
-            sends.Add(SendAsync(client, path, secret, $"{prefix}-{i}", sent));
+            sends.Add(SendAsync(client, path, secret, $"{prefix}-{i}", sent, accepted));
         }
         await Task.WhenAll(sends);
         await partner.WaitForAsync(sent.Keys, TimeSpan.FromMinutes(5));
+        // BENCH_LATENCY_DUMP=folder: each webhook's scheduled moment, how late it left, its 202 and its arrival at the partner.
+        if (Environment.GetEnvironmentVariable("BENCH_LATENCY_DUMP") is { Length: > 0 } dump)
+        {
+            Directory.CreateDirectory(dump);
+            double Ms(long from, long to) => Stopwatch.GetElapsedTime(from, to).TotalMilliseconds;
+            await File.WriteAllLinesAsync(Path.Combine(dump, $"e2e-{prefix}-{rate:0}-{DateTime.UtcNow:HHmmss}.csv"),
+                Enumerable.Range(0, total).Select(i => $"{prefix}-{i}").Select((id, i) =>
+                    $"{i / rate * 1000:0.0},{Ms(start, sent[id]) - i / rate * 1000:0.00},{Ms(sent[id], accepted[id]):0.00},{Ms(sent[id], partner.Received[id]):0.00}")
+                    .Prepend("due_ms,late_ms,accepted_ms,delivered_ms"));
+        }
         var ordered = Enumerable.Range(0, total).Select(i => $"{prefix}-{i}")
             .Select(id => Stopwatch.GetElapsedTime(sent[id], partner.Received[id]).TotalMilliseconds).ToList();
         var sorted = ordered.Order().ToList();
