@@ -28,6 +28,21 @@ public static class RunFailures
     public static bool IsDatabaseError(Exception exception) =>
         Enate.Domain.Platform.DatabaseErrors.Of(exception) is { } error && !Enate.Domain.Platform.DatabaseErrors.IsRefusedValue(error);
 
+    /// What the run's record says about a failure outside its steps. The tenant reads it, and the failure's notification
+    /// carries it to the tenant's endpoints, so a failure of the platform's own says what kind it was, not its text: a
+    /// connection error names the database's host, and Marten's wrapper quotes the SQL it ran. A value the database
+    /// refused is the run's own data and keeps PostgreSQL's words. The log has the whole exception.
+    public static string ReasonFor(Exception exception) => Enate.Domain.Platform.DatabaseErrors.Of(exception) switch
+    {
+        Npgsql.PostgresException e when Enate.Domain.Platform.DatabaseErrors.IsRefusedValue(e) =>
+            $"The run could not go on: the database refused a value of this run (SQLSTATE {e.SqlState}: {e.MessageText}).",
+        Npgsql.PostgresException e => $"The run could not go on: the platform's database failed (SQLSTATE {e.SqlState}) through every retry.",
+        { } => "The run could not go on: the platform's database could not be reached through every retry.",
+        null when exception is OperationCanceledException or TimeoutException =>
+            "The run could not go on: handling it was cancelled or timed out through every retry.",
+        null => $"The run could not go on: {exception.GetType().Name}: {exception.Message}",
+    };
+
     public static async ValueTask RecordAsync(IWolverineRuntime runtime, IEnvelopeLifecycle context, Exception exception)
     {
         if (context.Envelope?.Message is not (ExecuteRun or ContinueRun or SendEnateCallback) || context.Envelope.TenantId is not { } tenant) return;
@@ -41,7 +56,7 @@ public static class RunFailures
         var outbox = runtime.Services.GetRequiredService<Wolverine.Marten.Publishing.OutboxedSessionFactory>();
         var clock = runtime.Services.GetRequiredService<TimeProvider>();
         var logger = runtime.Services.GetRequiredService<ILogger<Run>>();
-        var reason = $"The run could not go on: {exception.GetType().Name}: {exception.Message}";
+        var reason = ReasonFor(exception);
         // Through the outbox: the failure's notification commits with it.
         var bus = new MessageContext(runtime);
         await using var session = outbox.OpenSession(bus, tenant);

@@ -1,9 +1,12 @@
+extern alias workers;
+
 using System.Net.Sockets;
 using Enate.Domain.Runs;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Wolverine;
 using Wolverine.Runtime;
+using workers::Enate.Workers.Runs;
 
 namespace Enate.Api.Tests.Runs;
 
@@ -42,6 +45,35 @@ public sealed class when_a_run_message_fails_again_and_again(AppFixture app) : A
             Assert.Equal("Schedule Retry in 900 seconds", NextFor(exception, 6));
             Assert.Equal("dead letters, run failed", NextFor(exception, 7));
         }
+    }
+
+    [Fact]
+    public void the_reason_the_run_records_names_no_host_and_no_sql_of_the_platform()
+    {
+        // What the tenant reads in the run's record and its endpoints receive in the failure's notification.
+        var unreachable = RunFailures.ReasonFor(new Marten.Exceptions.MartenCommandException(
+            new NpgsqlCommand("select enate.mt_quick_append_events($1)"), new NpgsqlException("Failed to connect to 10.20.30.40:5432", new SocketException(111))));
+        var failed = RunFailures.ReasonFor(new Marten.Exceptions.MartenCommandException(
+            new NpgsqlCommand("update wolverine.wolverine_incoming_envelopes set status = 'Handled'"),
+            new PostgresException("could not access file \"base/16384/2619\"", "ERROR", "ERROR", "58P01")));
+        var timedOut = RunFailures.ReasonFor(new TimeoutException("Timeout during reading attempt from db01.internal"));
+        foreach (var reason in new[] { unreachable, failed, timedOut })
+        {
+            Assert.StartsWith("The run could not go on: ", reason);
+            Assert.DoesNotContain("10.20.30.40", reason);
+            Assert.DoesNotContain("db01", reason);
+            Assert.DoesNotContain("wolverine", reason, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("mt_", reason);
+            Assert.DoesNotContain("base/16384", reason);
+        }
+        Assert.Contains("58P01", failed);
+
+        // A value of the run's own that the database refused: the tenant is told which, in PostgreSQL's words.
+        var refused = RunFailures.ReasonFor(new Marten.Exceptions.MartenCommandException(
+            new NpgsqlCommand("select enate.mt_quick_append_events($1)"),
+            new PostgresException("value too long for type character varying(500)", "ERROR", "ERROR", "22001")));
+        Assert.Equal("The run could not go on: the database refused a value of this run (SQLSTATE 22001: value too long for type character varying(500)).", refused);
+        Assert.DoesNotContain("mt_", refused);
     }
 
     private static string Kind(string next) => next.StartsWith("Retry Now") ? "Retry Now" : next;
