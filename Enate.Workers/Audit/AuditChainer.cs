@@ -19,7 +19,12 @@ namespace Enate.Workers.Audit;
 public sealed class AuditChainer(TenantDatabases databases, AuditProof proof, IConfiguration configuration, ILogger<AuditChainer> logger)
     : BackgroundService
 {
-    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(500);
+    /// How long the chainer waits after a round that found nothing new to chain.
+    private static readonly TimeSpan Idle = TimeSpan.FromMilliseconds(500);
+    /// How long it waits after a round that chained some events but not a full batch: while events keep coming it
+    /// chains them in small rounds, so its work is spread thinly beside the runs' instead of taking a core for tens of
+    /// milliseconds every half second (docs/decisions.md, 78).
+    private readonly TimeSpan _busy = configuration.GetValue("Enate:Audit:ChainBusyEvery", TimeSpan.FromMilliseconds(50));
     private const int Batch = 2000;
     private readonly TimeSpan _checkpointEvery = configuration.GetValue("Enate:Audit:CheckpointEvery", TimeSpan.FromMinutes(1));
 
@@ -53,7 +58,8 @@ public sealed class AuditChainer(TenantDatabases databases, AuditProof proof, IC
                     checkpointed = DateTimeOffset.UtcNow;
                     if (made.Count > 0) logger.LogInformation("Signed {Count} audit checkpoint(s) to {Witness}", made.Count, proof.Witness!.Describe);
                 }
-                if (chained < Batch) await Task.Delay(Poll, stoppingToken);
+                if (chained == 0) await Task.Delay(Idle, stoppingToken);
+                else if (chained < Batch) await Task.Delay(_busy, stoppingToken);
             }
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)
             {
