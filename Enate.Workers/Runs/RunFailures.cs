@@ -37,7 +37,7 @@ public static class RunFailures
         Npgsql.PostgresException e when Enate.Domain.Platform.DatabaseErrors.IsRefusedValue(e) =>
             $"The run could not go on: the database refused a value of this run (SQLSTATE {e.SqlState}: {e.MessageText}).",
         Npgsql.PostgresException e => $"The run could not go on: the platform's database failed (SQLSTATE {e.SqlState}) through every retry.",
-        { } => "The run could not go on: the platform's database could not be reached through every retry.",
+        { } => "The run could not go on: the connection to the platform's database failed through every retry.",
         null when exception is OperationCanceledException or TimeoutException =>
             "The run could not go on: handling it was cancelled or timed out through every retry.",
         null => $"The run could not go on: {exception.GetType().Name}: {exception.Message}",
