@@ -20,7 +20,7 @@ public static class WorkersConfiguration
     /// Run messages each listener handles at once: runs mostly wait on partners, so many more than the cores.
     public const int DefaultParallelism = 32;
     /// Bulk replays' runs each replica handles at once, beside the live ones.
-    public const int DefaultReplayParallelism = 8;
+    public const int DefaultReplayParallelism = 4;
     /// How long a handled message stays in the inbox for Wolverine's duplicate check, and how often they are swept
     /// (Wolverine's defaults: five minutes, every minute).
     public static readonly TimeSpan DefaultKeepHandled = TimeSpan.FromSeconds(1);
