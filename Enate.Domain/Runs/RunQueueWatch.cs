@@ -89,7 +89,7 @@ public sealed class RunQueueWatch(Platform.TenantDatabases databases, TimeProvid
             {
                 return;
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+            catch (Exception ex) when (DatabaseErrors.IsDatabaseOrTimeout(ex))
             {
                 // The database is away or not set up yet: the age stays as last read, and the next round tries again.
                 logger.LogDebug("The run queue watch skipped a round: {Reason}", ex.Message);

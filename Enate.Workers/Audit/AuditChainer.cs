@@ -61,7 +61,7 @@ public sealed class AuditChainer(TenantDatabases databases, AuditProof proof, IC
                 if (chained == 0) await Task.Delay(Idle, stoppingToken);
                 else if (chained < Batch) await Task.Delay(_busy, stoppingToken);
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)
+            catch (Exception ex) when (DatabaseErrors.IsDatabaseOrTimeout(ex) && !stoppingToken.IsCancellationRequested)
             {
                 logger.LogWarning("Audit chaining paused: {Reason}", ex.Message);
                 await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken);
