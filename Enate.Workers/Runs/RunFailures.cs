@@ -1,3 +1,4 @@
+using Enate.Domain.Platform;
 using Enate.Domain.Runs;
 using Marten;
 using Wolverine;
@@ -21,20 +22,20 @@ public static class RunFailures
 
     /// The database is away or overloaded (the connection broke or timed out, the server is restarting, out of
     /// connections or disk): Npgsql's own judgement that trying again may succeed. Worth waiting for, however long.
-    public static bool IsDatabaseAway(Exception exception) => Enate.Domain.Platform.DatabaseErrors.Of(exception) is { IsTransient: true };
+    public static bool IsDatabaseAway(Exception exception) => DatabaseErrors.Of(exception) is { IsTransient: true };
 
     /// The database failed for a reason of its own, not the data (a value it refuses: SQLSTATE class 22 or 54): worth
     /// trying again for a while.
     public static bool IsDatabaseError(Exception exception) =>
-        Enate.Domain.Platform.DatabaseErrors.Of(exception) is { } error && !Enate.Domain.Platform.DatabaseErrors.IsRefusedValue(error);
+        DatabaseErrors.Of(exception) is { } error && !DatabaseErrors.IsRefusedValue(error);
 
     /// What the run's record says about a failure outside its steps. The tenant reads it, and the failure's notification
     /// carries it to the tenant's endpoints, so a failure of the platform's own says what kind it was, not its text: a
     /// connection error names the database's host, and Marten's wrapper quotes the SQL it ran. A value the database
     /// refused is the run's own data and keeps PostgreSQL's words. The log has the whole exception.
-    public static string ReasonFor(Exception exception) => Enate.Domain.Platform.DatabaseErrors.Of(exception) switch
+    public static string ReasonFor(Exception exception) => DatabaseErrors.Of(exception) switch
     {
-        Npgsql.PostgresException e when Enate.Domain.Platform.DatabaseErrors.IsRefusedValue(e) =>
+        Npgsql.PostgresException e when DatabaseErrors.IsRefusedValue(e) =>
             $"The run could not go on: the database refused a value of this run (SQLSTATE {e.SqlState}: {e.MessageText}).",
         Npgsql.PostgresException e => $"The run could not go on: the platform's database failed (SQLSTATE {e.SqlState}) through every retry.",
         { } => "The run could not go on: the connection to the platform's database failed through every retry.",
