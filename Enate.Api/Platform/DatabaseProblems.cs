@@ -17,7 +17,7 @@ public sealed class DatabaseProblems(ILogger<DatabaseProblems> logger) : IExcept
             case PostgresException refused when Enate.Domain.Platform.DatabaseErrors.IsRefusedValue(refused):
                 logger.LogWarning("A request held a value PostgreSQL refused ({SqlState}): {Reason}", refused.SqlState, refused.MessageText);
                 await Problems.BadRequest("unstorable-value",
-                    $"The request holds a value the platform cannot store ({refused.MessageText}); nothing was recorded.").ExecuteAsync(context);
+                    $"The request holds a value the platform cannot store ({Enate.Domain.Platform.DatabaseErrors.Refusal(refused)}); nothing was recorded.").ExecuteAsync(context);
                 return true;
             case null:
                 return false;

@@ -1,8 +1,9 @@
+using System.Text.RegularExpressions;
 using Npgsql;
 
 namespace Enate.Domain.Platform;
 
-public static class DatabaseErrors
+public static partial class DatabaseErrors
 {
     /// The driver's error behind an exception, however it was wrapped: the exception itself, the one Marten wrapped in
     /// its own (MartenCommandException) once its brief retries were spent, or one deeper in the chain (an inner
@@ -12,6 +13,20 @@ public static class DatabaseErrors
     /// A value the database refuses (SQLSTATE class 22, data exception, or 54, a limit exceeded): the data's fault, so
     /// trying it again cannot help, and a request that sent it made the mistake.
     public static bool IsRefusedValue(NpgsqlException? error) => error is PostgresException { SqlState: ['2', '2', ..] or ['5', '4', ..] };
+
+    /// What a client or a tenant may read of a value the database refused: PostgreSQL's words, which say what was wrong
+    /// with the value (and may quote it), without the names of the platform's own tables, indexes and constraints that
+    /// some of them carry (`index row size 2896 exceeds btree version 4 maximum 2704 for index "mt_doc_runidempotency_pkey"`).
+    public static string Refusal(PostgresException refused)
+    {
+        var text = ObjectNamed().Replace(refused.MessageText, "");
+        foreach (var name in new[] { refused.ConstraintName, refused.TableName, refused.SchemaName }.OfType<string>().Where(n => n.Length > 0))
+            text = text.Replace($"\"{name}\"", "an object of the platform's");
+        return text;
+    }
+
+    [GeneratedRegex("""\s+(?:for|of|in|on) (?:index|relation|table|constraint) "[^"]*"(?:\."[^"]*")?""")]
+    private static partial Regex ObjectNamed();
 
     /// The database failed, or a wait for it timed out: what a background round skips and tries again next time.
     public static bool IsDatabaseOrTimeout(Exception exception) => exception is TimeoutException || Of(exception) is not null;

@@ -36,7 +36,7 @@ public static class RunFailures
     public static string ReasonFor(Exception exception) => DatabaseErrors.Of(exception) switch
     {
         Npgsql.PostgresException e when DatabaseErrors.IsRefusedValue(e) =>
-            $"The run could not go on: the database refused a value of this run (SQLSTATE {e.SqlState}: {e.MessageText}).",
+            $"The run could not go on: the database refused a value of this run (SQLSTATE {e.SqlState}: {DatabaseErrors.Refusal(e)}).",
         Npgsql.PostgresException e => $"The run could not go on: the platform's database failed (SQLSTATE {e.SqlState}) through every retry.",
         { } => "The run could not go on: the connection to the platform's database failed through every retry.",
         null when exception is OperationCanceledException or TimeoutException =>

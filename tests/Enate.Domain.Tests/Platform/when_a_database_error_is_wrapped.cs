@@ -47,6 +47,25 @@ public sealed class when_a_database_error_is_wrapped
     }
 
     [Fact]
+    public void a_refusal_says_what_was_wrong_with_the_value_and_names_none_of_the_platforms_objects()
+    {
+        // As PostgreSQL 15 reports an idempotency key too long for its index (SQLSTATE 54000, fields as it sends them).
+        var tooLong = new PostgresException("index row size 2896 exceeds btree version 4 maximum 2704 for index \"mt_doc_runidempotency_pkey\"",
+            "ERROR", "ERROR", "54000", schemaName: "enate", tableName: "mt_doc_runidempotency", constraintName: "mt_doc_runidempotency_pkey");
+        Assert.Equal("index row size 2896 exceeds btree version 4 maximum 2704", DatabaseErrors.Refusal(tooLong));
+
+        // A name in another phrasing is replaced all the same.
+        var elsewhere = new PostgresException("row of \"mt_doc_runsummary\" is too wide", "ERROR", "ERROR", "54000", tableName: "mt_doc_runsummary");
+        Assert.Equal("row of an object of the platform's is too wide", DatabaseErrors.Refusal(elsewhere));
+
+        // The client's own value is kept: it tells which value to change.
+        var syntax = new PostgresException("invalid input syntax for type uuid: \"not-a-guid\"", "ERROR", "ERROR", "22P02");
+        Assert.Equal("invalid input syntax for type uuid: \"not-a-guid\"", DatabaseErrors.Refusal(syntax));
+        var nul = new PostgresException("unsupported Unicode escape sequence", "ERROR", "ERROR", "22P05");
+        Assert.Equal("unsupported Unicode escape sequence", DatabaseErrors.Refusal(nul));
+    }
+
+    [Fact]
     public void a_background_round_skips_for_the_database_or_a_timeout_and_for_nothing_else()
     {
         Assert.True(DatabaseErrors.IsDatabaseOrTimeout(new InvalidOperationException("a command failed", Away)));
