@@ -16,7 +16,7 @@ public static class StepInterpreter
         StepTypes.Filter => Expressions.IsTruthy(Expressions.Evaluate(step.Condition!, context, budget))
             ? new OutputPlan(new JsonObject { ["passed"] = true })
             : new SkipPlan($"Filter '{step.Id}' was false: {step.Condition}"),
-        _ => throw new InvalidOperationException($"Step type '{step.Type}' has no interpreter."),
+        _ => throw new Runs.RunCannotGoOn($"Step type '{step.Type}' has no interpreter."),
     };
 
     private static CallPlan PlanHttp(StepDefinition step, JsonObject context, TransformBudget budget)

@@ -32,7 +32,8 @@ public static class RunFailures
     /// What the run's record says about a failure outside its steps. The tenant reads it, and the failure's notification
     /// carries it to the tenant's endpoints, so a failure of the platform's own says what kind it was, not its text: a
     /// connection error names the database's host, and Marten's wrapper quotes the SQL it ran. A value the database
-    /// refused is the run's own data and keeps PostgreSQL's words. The log has the whole exception.
+    /// refused is the run's own data and keeps PostgreSQL's words; a reason worded for the tenant (RunCannotGoOn) is
+    /// given as it is; any other exception by its kind alone. The log has the whole exception.
     public static string ReasonFor(Exception exception) => DatabaseErrors.Of(exception) switch
     {
         Npgsql.PostgresException e when DatabaseErrors.IsRefusedValue(e) =>
@@ -41,7 +42,8 @@ public static class RunFailures
         { } => "The run could not go on: the connection to the platform's database failed through every retry.",
         null when exception is OperationCanceledException or TimeoutException =>
             "The run could not go on: handling it was cancelled or timed out through every retry.",
-        null => $"The run could not go on: {exception.GetType().Name}: {exception.Message}",
+        null when exception is RunCannotGoOn => $"The run could not go on: {exception.Message}",
+        null => $"The run could not go on: the platform failed ({exception.GetType().Name}); its operators have the details.",
     };
 
     public static async ValueTask RecordAsync(IWolverineRuntime runtime, IEnvelopeLifecycle context, Exception exception)

@@ -94,7 +94,7 @@ public sealed class RunReads
             var recipe = known ?? (await version!) switch
             {
                 { } loaded => RecipeVersions.Remember(session.TenantId, loaded),
-                null => throw new InvalidOperationException($"Recipe version '{id}' of run {run.Id} does not exist."),
+                null => throw new RunCannotGoOn($"Recipe version '{id}' of run {run.Id} does not exist."),
             };
             var input = RunInputs.Of(run, inbound is null ? [] : await inbound);
             var read = new Dictionary<string, Connection?>();

@@ -74,6 +74,12 @@ public sealed class when_a_run_message_fails_again_and_again(AppFixture app) : A
             new PostgresException("value too long for type character varying(500)", "ERROR", "ERROR", "22001")));
         Assert.Equal("The run could not go on: the database refused a value of this run (SQLSTATE 22001: value too long for type character varying(500)).", refused);
         Assert.DoesNotContain("mt_", refused);
+
+        // A reason worded for the tenant is given as it is; any other exception by its kind, whatever its text names.
+        Assert.Equal("The run could not go on: Recipe version 'order:3' of run 1 does not exist.",
+            RunFailures.ReasonFor(new RunCannotGoOn("Recipe version 'order:3' of run 1 does not exist.")));
+        var unexpected = RunFailures.ReasonFor(new InvalidOperationException("Could not read /var/lib/enate/keys/key-1.xml for db01.internal"));
+        Assert.Equal("The run could not go on: the platform failed (InvalidOperationException); its operators have the details.", unexpected);
     }
 
     private static string Kind(string next) => next.StartsWith("Retry Now") ? "Retry Now" : next;
