@@ -91,8 +91,11 @@ public static class WorkersConfiguration
             options.ListenToPostgresqlQueue(EnateStore.NotificationQueue).PollingInterval(250.Milliseconds()).MaximumParallelMessages(8);
             // A run message that cannot succeed by being tried again goes to the dead letters, and its run says why.
             options.Policies.OnException<Exception>(Runs.RunFailures.IsPermanent).MoveToErrorQueue().And(Runs.RunFailures.RecordAsync);
-            // Two deliveries of one step race on the stream version: the loser re-reads and finds the step done.
-            options.OnException<ConcurrencyException>().RetryWithCooldown(50.Milliseconds(), 200.Milliseconds(), 1.Seconds());
+            // Two deliveries of one step race on the stream version: the loser re-reads and finds the step done. A race
+            // that outlasts the quick retries is tried for a while like a database error, then the run records why it ended.
+            options.OnException<ConcurrencyException>().RetryWithCooldown(50.Milliseconds(), 200.Milliseconds(), 1.Seconds())
+                .Then.ScheduleRetry(RetryLater)
+                .Then.MoveToErrorQueue().And(Runs.RunFailures.RecordAsync);
             // The database is away: the message stays durable and is tried again until it is back, every 15 minutes at
             // the longest, so an outage of any length delays runs and fails none.
             options.OnException<Exception>(Runs.RunFailures.IsDatabaseAway).RetryWithCooldown(RetryAtOnce)

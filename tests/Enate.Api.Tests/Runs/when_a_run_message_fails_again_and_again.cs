@@ -37,6 +37,14 @@ public sealed class when_a_run_message_fails_again_and_again(AppFixture app) : A
     }
 
     [Fact]
+    public void a_race_on_the_runs_stream_is_retried_at_once_then_for_a_while_and_then_the_run_says_it_failed()
+    {
+        var race = new JasperFx.ConcurrencyException(typeof(Run), Guid.NewGuid());
+        Assert.Equal(["Retry Now", "Retry Now", "Retry Now", "Schedule Retry in 60 seconds", "Schedule Retry in 300 seconds",
+            "Schedule Retry in 900 seconds", "dead letters, run failed"], Enumerable.Range(1, 7).Select(attempt => NextFor(race, attempt)).Select(Kind));
+    }
+
+    [Fact]
     public void a_handling_cancelled_or_timed_out_is_tried_again_for_a_while()
     {
         foreach (var exception in new Exception[] { new OperationCanceledException(), new TimeoutException() })
