@@ -181,8 +181,9 @@ public static class AuditEndpoints
             $"select coalesce(min(seq_id), 0), coalesce(max(seq_id), -1) from {EnateStore.Schema}.mt_events " +
             "where tenant_id = @tenant and timestamp >= @from and timestamp < @to");
         command.Parameters.AddWithValue("tenant", tenant);
-        command.Parameters.AddWithValue("from", from ?? DateTimeOffset.MinValue.ToUniversalTime());
-        command.Parameters.AddWithValue("to", to ?? DateTimeOffset.MaxValue.ToUniversalTime());
+        // PostgreSQL's driver takes a time in UTC only; a client may give any offset.
+        command.Parameters.AddWithValue("from", (from ?? DateTimeOffset.MinValue).ToUniversalTime());
+        command.Parameters.AddWithValue("to", (to ?? DateTimeOffset.MaxValue).ToUniversalTime());
         await using var reader = await command.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         return (reader.GetInt64(0), reader.GetInt64(1));

@@ -24,7 +24,8 @@ public static class GetRunEndpoint
 
         var run = asOf is null && version is null
             ? await session.Events.FetchLatest<RunSummary>(id, ct)
-            : await session.Events.AggregateStreamAsync<RunSummary>(id, version ?? 0, asOf, token: ct);
+            // PostgreSQL's driver takes a time in UTC only; a client may give any offset.
+            : await session.Events.AggregateStreamAsync<RunSummary>(id, version ?? 0, asOf?.ToUniversalTime(), token: ct);
         return run is null
             ? Problems.NotFound(asOf is null && version is null ? $"Run '{id}'" : $"Run '{id}' at that point")
             : Results.Ok((await RunSummaryProjection.WithInputsAsync(session, [run], ct))[0]);
