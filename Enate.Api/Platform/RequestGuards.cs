@@ -61,14 +61,14 @@ public static class RequestGuards
                 await TooLarge(context, limit);
                 return;
             }
-            if (hasBody && request.ContentLength is null or <= 16 && await IsJsonNullAsync(request))
-            {
-                await Problems.Problem(StatusCodes.Status422UnprocessableEntity, "validation", "The request is not valid.",
-                    "The body is JSON null; send a JSON object or value.").ExecuteAsync(context);
-                return;
-            }
             try
             {
+                if (hasBody && request.ContentLength is null or <= 16 && await IsJsonNullAsync(request))
+                {
+                    await Problems.Problem(StatusCodes.Status422UnprocessableEntity, "validation", "The request is not valid.",
+                        "The body is JSON null; send a JSON object or value.").ExecuteAsync(context);
+                    return;
+                }
                 // Triggers keep any JSON, U+0000 included (the event store holds it: StoredJson). Recipes, connections and the
                 // rest are the platform's own settings, where U+0000 is never meant: refused at once, before it is stored.
                 if (hasBody && request.Path.StartsWithSegments("/api") && !IsTrigger(request.Path) && await TextProblemAsync(request) is { } problem)
@@ -82,6 +82,11 @@ public static class RequestGuards
             {
                 // A chunked body that turned out too large while being read.
                 await TooLarge(context, limit);
+            }
+            catch (BadHttpRequestException ex) when (!context.Response.HasStarted)
+            {
+                // A body that broke off, came in malformed chunks or too slowly, wherever it was being read.
+                await Problems.BadRequest("bad-request", $"The request's body could not be read: {ex.Message}").ExecuteAsync(context);
             }
         });
     }

@@ -1,0 +1,66 @@
+using System.Text.Json;
+using Alba;
+using Enate.Api.Platform;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace Enate.Api.Tests.Platform;
+
+/// Two clients writing one thing at the same moment: one wins, the other is told 409 concurrent-change and changed
+/// nothing, wherever in the request the store noticed the race (the endpoint's own save, or the commit after it).
+public sealed class when_two_writes_race(AppFixture app) : AppTest(app)
+{
+    [Fact]
+    public async Task the_loser_is_told_409_however_the_store_wrapped_the_race()
+    {
+        var handler = new DatabaseProblems(NullLogger<DatabaseProblems>.Instance);
+        Exception[] lost =
+        [
+            new JasperFx.ConcurrencyException(typeof(Enate.Domain.Recipes.Recipe), "race"),
+            new AggregateException(new JasperFx.DocumentAlreadyExistsException(new Exception("23505"), typeof(Enate.Domain.Recipes.Recipe), "race"),
+                new JasperFx.ConcurrencyException(typeof(Enate.Domain.Recipes.Recipe), "race")),
+            new InvalidOperationException("a commit failed", new JasperFx.ConcurrencyException(typeof(Enate.Domain.Runs.Run), Guid.NewGuid())),
+            new PostgresException("duplicate key value violates unique constraint \"pk_mt_events_stream_and_version\"", "ERROR", "ERROR", "23505"),
+        ];
+        foreach (var exception in lost)
+        {
+            var context = new DefaultHttpContext { RequestServices = Api.Services };
+            context.Response.Body = new MemoryStream();
+            Assert.True(await handler.TryHandleAsync(context, exception, CancellationToken.None));
+            Assert.Equal(409, context.Response.StatusCode);
+            context.Response.Body.Position = 0;
+            var problem = await JsonDocument.ParseAsync(context.Response.Body);
+            Assert.Equal("/problems/concurrent-change", problem.RootElement.GetProperty("type").GetString());
+            Assert.DoesNotContain("pk_mt_events", problem.RootElement.ToString());
+        }
+    }
+
+    [Fact]
+    public async Task saves_and_switches_of_one_recipe_at_once_never_answer_5xx()
+    {
+        object Recipe(int n) => new
+        {
+            name = $"Race {n}", trigger = new { type = "api" },
+            steps = new object[] { new { id = "echo", type = "transform", template = $"{{{{ input | json }}}} {n}" } },
+        };
+        async Task<int> Send(Action<Scenario> request) => (await Api.Scenario(s =>
+        {
+            request(s);
+            s.IgnoreStatusCode();
+        })).Context.Response.StatusCode;
+
+        var saves = await Task.WhenAll(Enumerable.Range(1, 12).Select(n => Send(s => s.Put.Json(Recipe(n)).ToUrl("/api/v1/recipes/race"))));
+        Assert.All(saves, status => Assert.True(status is 200 or 201 or 409, $"a save answered {status}"));
+        Assert.Contains(saves, status => status is 200 or 201);
+
+        var switches = await Task.WhenAll(Enumerable.Range(1, 12).Select(n =>
+            Send(s => s.Post.Url($"/api/v1/recipes/race/{(n % 2 == 0 ? "activate" : "deactivate")}"))));
+        Assert.All(switches, status => Assert.True(status is >= 200 and < 300 or 409, $"a switch answered {status}"));
+
+        // What was saved is whole: the latest version is one of those sent, and every version number is taken once.
+        var recipe = await Api.GetAsJson<JsonElement>("/api/v1/recipes/race");
+        var versions = recipe.GetProperty("versions").EnumerateArray().Select(v => v.GetProperty("version").GetInt32()).ToList();
+        Assert.Equal(versions.Distinct().Count(), versions.Count);
+    }
+}
