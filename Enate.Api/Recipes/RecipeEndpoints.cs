@@ -5,6 +5,7 @@ using System.Text.Json;
 using Enate.Api.Platform;
 using Enate.Api.Runs;
 using Enate.Domain.Connections;
+using Enate.Domain.Platform;
 using Enate.Domain.Recipes;
 using Marten;
 using Wolverine.Http;
@@ -150,18 +151,23 @@ public static class RecipeEndpoints
             var text = json?.ToJsonString() ?? "null";
             if (text.Contains("\\u0000", StringComparison.Ordinal))
                 return (default, Problems.BadRequest("nul-character", "The recipe holds the character U+0000, which no recipe may contain."));
-            return (JsonSerializer.SerializeToElement(json), null);
+            return CheckedText(JsonSerializer.SerializeToElement(json));
         }
         try
         {
             using var document = await JsonDocument.ParseAsync(request.Body, cancellationToken: ct);
-            return (document.RootElement.Clone(), null);
+            return CheckedText(document.RootElement.Clone());
         }
         catch (JsonException e)
         {
             return (default, Problems.BadRequest("malformed-json", $"The body is not JSON: {e.Message.Split(" LineNumber:")[0]}"));
         }
     }
+
+    /// Half a UTF-16 surrogate pair, escaped, is no character: no recipe can hold it, and no text of it can be read.
+    private static (JsonElement Body, IResult? Problem) CheckedText(JsonElement body) => JsonText.HasUnpairedSurrogate(body)
+        ? (default, Problems.BadRequest("malformed-json", "The recipe is not valid JSON text: a string holds an unpaired UTF-16 surrogate escape (such as \\ud800), which is no character."))
+        : (body, null);
 
     /// Recipes by key, paged with `limit` and `cursor`.
     [WolverineGet("/api/v1/recipes", OperationId = "ListRecipes")]

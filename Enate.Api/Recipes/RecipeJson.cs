@@ -54,7 +54,11 @@ public static class RecipeJson
                 body = JsonSerializer.SerializeToElement(without);
             }
             var recipe = body.Deserialize<RecipeDefinition>(Options);
-            return recipe is null ? (null, new RecipeProblem("$", "must be a JSON object.")) : (InOneOrder(recipe), null);
+            if (recipe is null) return (null, new RecipeProblem("$", "must be a JSON object."));
+            if (recipe.Steps is null) return (null, new RecipeProblem("$.steps", "is required: a list of steps."));
+            var missing = recipe.Steps.ToList().FindIndex(step => step is null);
+            if (missing >= 0) return (null, new RecipeProblem($"$.steps[{missing}]", "must be a step (an object), not null."));
+            return (InOneOrder(recipe), null);
         }
         catch (JsonException ex)
         {

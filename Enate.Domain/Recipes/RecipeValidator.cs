@@ -119,7 +119,8 @@ public static partial class RecipeValidator
                     foreach (var (name, value) in step.Args ?? [])
                     {
                         if (value is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<string>(out var template)) Liquid($"{at}.args.{name}", template);
-                        else if (value?["$select"] is System.Text.Json.Nodes.JsonValue s && s.TryGetValue<string>(out var select)) JmesPath($"{at}.args.{name}.$select", select);
+                        else if (value is System.Text.Json.Nodes.JsonObject o && o["$select"] is System.Text.Json.Nodes.JsonValue s && s.TryGetValue<string>(out var select))
+                            JmesPath($"{at}.args.{name}.$select", select);
                     }
                     break;
                 case StepTypes.Transform:

@@ -1,0 +1,49 @@
+using System.Text.Json;
+using Alba;
+
+namespace Enate.Api.Tests.Recipes;
+
+/// A recipe that is JSON but wrong in a part the schema allows to be anything (a null step, an argument that is a
+/// list, half a surrogate pair in a template) is answered 4xx with where it is wrong, on save and on validate alike;
+/// nothing is saved.
+public sealed class when_a_recipe_is_malformed_in_its_parts(AppFixture app) : AppTest(app)
+{
+    public static TheoryData<string, string, string> Recipes => new()
+    {
+        { """{"name":"x","trigger":{"type":"api"},"steps":[null]}""", "/problems/validation", "$.steps[0]" },
+        { """{"name":"x","trigger":{"type":"api"},"steps":null}""", "/problems/validation", "$.steps" },
+        {
+            """{"name":"x","trigger":{"type":"api"},"steps":[{"id":"e","type":"enate","connection":"none","operation":"GetPacket","args":{"packetId":[1],"other":5}}]}""",
+            "/problems/validation", "$.steps[0].connection"
+        },
+        { """{"name":"x","trigger":{"type":"api"},"steps":[{"id":"t","type":"transform","template":"\ud800"}]}""", "/problems/malformed-json", "" },
+        { """{"name":"\udc00","trigger":{"type":"api"},"steps":[{"id":"t","type":"transform","select":"input"}]}""", "/problems/malformed-json", "" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Recipes))]
+    public async Task it_is_answered_with_where_it_is_wrong_and_nothing_is_saved(string recipe, string type, string path)
+    {
+        foreach (var (method, url) in new[] { ("PUT", "/api/v1/recipes/malformed"), ("POST", "/api/v1/recipes/malformed/validate") })
+        {
+            var result = await Api.Scenario(s =>
+            {
+                if (method == "PUT") s.Put.Text(recipe).ToUrl(url);
+                else s.Post.Text(recipe).ToUrl(url);
+                s.WithRequestHeader("Content-Type", "application/json");
+                s.IgnoreStatusCode();
+            });
+            var status = result.Context.Response.StatusCode;
+            var problem = result.ReadAsJson<JsonElement>();
+            Assert.True(status is >= 400 and < 500, $"{method} answered {status}: {problem}");
+            Assert.Equal(type, problem.GetProperty("type").GetString());
+            if (path.Length > 0)
+                Assert.Contains(problem.GetProperty("errors").EnumerateArray(), e => e.GetProperty("path").GetString() == path);
+        }
+        await Api.Scenario(s =>
+        {
+            s.Get.Url("/api/v1/recipes/malformed");
+            s.StatusCodeShouldBe(404);
+        });
+    }
+}
