@@ -184,7 +184,7 @@ public static class EnateSubscriptionEndpoints
         var candidates = await session.Query<Recipe>()
             .Where(r => r.Active && r.TriggerType == TriggerTypes.EnateWebhook && r.TriggerWebhook == webhook).ToListAsync(ct);
         var matching = new List<Recipe>();
-        var node = JsonNode.Parse(input.GetRawText());
+        var node = Enate.Domain.Platform.JsonText.Node(input);
         foreach (var recipe in candidates)
         {
             var version = await session.LoadAsync<RecipeVersion>(RecipeVersion.IdFor(recipe.Id, recipe.LatestVersion), ct);

@@ -265,7 +265,7 @@ public sealed class RunEngine(Limits limits, TimeProvider clock, string worker, 
         if (callback.CustomData is { } template)
         {
             var context = RunContext.Build(run.Id, scope.TenantId, run.RecipeKey, run.RecipeVersion, scope.Input, run.CompletedSteps);
-            context["output"] = run.LastOutput is { } output ? JsonNode.Parse(output.GetRawText()) : null;
+            context["output"] = run.LastOutput is { } output ? Platform.JsonText.Node(output) : null;
             body["customData"] = Templates.RenderJson(template, context, new TransformBudget(Limits.Transforms));
         }
         return body;

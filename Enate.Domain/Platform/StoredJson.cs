@@ -27,7 +27,7 @@ public static class StoredJson
     public static bool NeedsWrapping(JsonElement element)
     {
         var raw = JsonMarshal.GetRawUtf8Value(element);
-        if (element.ValueKind == JsonValueKind.Object && IsWrapper(element)) return true;
+        // The escapes first: a member's name that escapes half a surrogate pair cannot even be compared.
         for (var at = raw.IndexOf("\\u"u8); at >= 0 && at + 6 <= raw.Length; )
         {
             var hex = raw.Slice(at + 2, 4);
@@ -36,7 +36,7 @@ public static class StoredJson
             var next = raw[(at + 2)..].IndexOf("\\u"u8);
             at = next < 0 ? -1 : at + 2 + next;
         }
-        return false;
+        return element.ValueKind == JsonValueKind.Object && IsWrapper(element);
     }
 
     private static bool IsWrapper(JsonElement element)
@@ -104,6 +104,30 @@ public static class StoredJson
 /// Checks on JSON text that the parser lets through.
 public static class JsonText
 {
+    /// The value as a JsonNode, a key given twice keeping its last value, as jsonb keeps it: a JsonNode parsed from
+    /// text that repeats a key fails when its object is first read. Its values hold a copy of the element, so the node
+    /// outlives the document the element came from.
+    public static System.Text.Json.Nodes.JsonNode? Node(JsonElement element) => NodeOf(element.Clone());
+
+    private static System.Text.Json.Nodes.JsonNode? NodeOf(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var node = new System.Text.Json.Nodes.JsonObject();
+                foreach (var member in element.EnumerateObject()) node[member.Name] = NodeOf(member.Value);
+                return node;
+            case JsonValueKind.Array:
+                var items = new System.Text.Json.Nodes.JsonArray();
+                foreach (var item in element.EnumerateArray()) items.Add(NodeOf(item));
+                return items;
+            case JsonValueKind.Null or JsonValueKind.Undefined:
+                return null;
+            default:
+                return System.Text.Json.Nodes.JsonValue.Create(element);
+        }
+    }
+
     /// Whether a string or member name of the value escapes half of a surrogate pair, which decodes to no character.
     public static bool HasUnpairedSurrogate(JsonElement element)
     {

@@ -9,7 +9,7 @@ public static class WorkItems
 {
     public static string? Extract(RecipeDefinition recipe, JsonElement input)
     {
-        var node = JsonNode.Parse(input.GetRawText());
+        var node = Platform.JsonText.Node(input);
         var expression = recipe.WorkItem ?? recipe.Trigger.Type switch
         {
             "enateAction" => "Action[0].Reference || Action[0].GUID",

@@ -16,7 +16,8 @@ public sealed record ReplayVersion(string Kind, int? Number)
 
     public static ReplayVersion? Parse(JsonElement value) => value.ValueKind switch
     {
-        JsonValueKind.String => Parse(value.GetString()),
+        // Half a surrogate pair escaped is no text: no version's name.
+        JsonValueKind.String => Platform.JsonText.HasUnpairedSurrogate(value) ? null : Parse(value.GetString()),
         JsonValueKind.Number when value.TryGetInt32(out var n) && n >= 1 => new ReplayVersion(Numbered, n),
         _ => null,
     };

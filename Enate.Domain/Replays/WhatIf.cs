@@ -143,5 +143,5 @@ public static class WhatIf
     private static JsonNode? Body(string? text) =>
         text is null ? null : JsonDiff.TryParse(text, out var node) ? node : JsonValue.Create(text);
 
-    private static JsonNode? Node(JsonElement element) => JsonNode.Parse(element.GetRawText());
+    private static JsonNode? Node(JsonElement element) => Platform.JsonText.Node(element);
 }

@@ -10,10 +10,10 @@ public static class RunContext
         IEnumerable<KeyValuePair<string, JsonElement>> completedSteps)
     {
         var steps = new JsonObject();
-        foreach (var (id, output) in completedSteps) steps[id] = JsonNode.Parse(output.GetRawText());
+        foreach (var (id, output) in completedSteps) steps[id] = Platform.JsonText.Node(output);
         return new JsonObject
         {
-            ["input"] = JsonNode.Parse(input.GetRawText()),
+            ["input"] = Platform.JsonText.Node(input),
             ["steps"] = steps,
             ["recipe"] = new JsonObject { ["key"] = recipeKey, ["version"] = recipeVersion },
             ["run"] = new JsonObject { ["id"] = runId.ToString() },

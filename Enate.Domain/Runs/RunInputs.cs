@@ -23,7 +23,8 @@ public static class RunInputs
             using var document = JsonDocument.Parse(body, Exact);
             return document.RootElement.Clone();
         }
-        catch (JsonException)
+        // An escape of half a surrogate pair in a member's name fails the duplicate check as an invalid operation.
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             return null;
         }

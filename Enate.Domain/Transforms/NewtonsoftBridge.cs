@@ -17,7 +17,8 @@ internal static class NewtonsoftBridge
                 return JValue.CreateNull();
             case JsonObject obj:
                 var target = new JObject();
-                foreach (var (name, value) in obj) target.Add(name, ToJToken(value));
+                // A key given twice keeps its last value, as PostgreSQL's jsonb keeps it.
+                foreach (var (name, value) in obj) target[name] = ToJToken(value);
                 return target;
             case JsonArray array:
                 var items = new JArray();

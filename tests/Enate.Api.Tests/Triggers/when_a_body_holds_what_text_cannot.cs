@@ -112,6 +112,8 @@ public sealed class when_a_body_holds_what_text_cannot(AppFixture app) : AppTest
     [Theory]
     [InlineData("not UTF-8", new byte[] { 0x7B, 0x22, 0x61, 0x22, 0x3A, 0x22, 0xFF, 0xFE, 0x22, 0x7D })]
     [InlineData("an unpaired surrogate", new byte[] { 0x7B, 0x22, 0x61, 0x22, 0x3A, 0x22, 0x5C, 0x75, 0x64, 0x38, 0x30, 0x30, 0x22, 0x7D })]
+    // {"\ud800":1}: the half surrogate in a member's name.
+    [InlineData("an unpaired surrogate in a name", new byte[] { 0x7B, 0x22, 0x5C, 0x75, 0x64, 0x38, 0x30, 0x30, 0x22, 0x3A, 0x31, 0x7D })]
     public async Task a_body_that_is_no_text_is_400_and_recorded_on_every_trigger(string what, byte[] body)
     {
         var answers = await SendEverywhere(body);
@@ -124,6 +126,32 @@ public sealed class when_a_body_holds_what_text_cannot(AppFixture app) : AppTest
         var rejected = await Api.GetAsJson<JsonElement>("/api/v1/inbound?verdict=rejected");
         Assert.Equal(4, rejected.GetProperty("items").EnumerateArray().Count(i => i.GetProperty("status").GetInt32() == 400));
         Assert.Empty(_partner.Requests);
+    }
+
+    [Fact]
+    public async Task a_key_given_twice_counts_with_its_last_value_on_every_trigger()
+    {
+        await Api.PutRecipe("filtered-enate", new
+        {
+            name = "Emails only", trigger = new { type = "enateWebhook", webhook = "NewCommunication", filter = "Data.CommunicationType == 'Email'" },
+            steps = new object[] { new { id = "post", type = "http", connection = "crm", method = "POST", path = "/forward", body = "{{ input | json }}" } },
+        });
+        var body = $$"""
+            {"Webhook":"NewCommunication","Action":[{"Reference":"202234-C"}],"CallBackURL":"{{_enate.BaseUrl}}/callback",
+             "Data":{"PacketGUID":"{{Guid.NewGuid()}}","CommunicationType":"Letter","CommunicationType":"Email"},"subject":"first","subject":"last"}
+            """;
+
+        var answers = await SendEverywhere(Encoding.UTF8.GetBytes(body));
+
+        Assert.All(answers, a => Assert.Equal(202, a.Status));
+        // The Enate webhook's filter read the last CommunicationType: both of its recipes ran.
+        Assert.Equal(2, answers.Single(a => a.Route == "enateWebhook").Answer.GetProperty("runIds").GetArrayLength());
+        foreach (var (_, _, answer) in answers)
+        foreach (var id in answer.TryGetProperty("runId", out var one) ? [one] : answer.GetProperty("runIds").EnumerateArray().ToArray())
+        {
+            var run = await Api.WaitForRun(id.GetGuid(), RunStatus.Succeeded);
+            Assert.Equal("last", run.Input.GetProperty("subject").GetString());
+        }
     }
 
     [Fact]

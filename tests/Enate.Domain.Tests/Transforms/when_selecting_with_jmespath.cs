@@ -13,6 +13,16 @@ public class when_selecting_with_jmespath
         """)!;
 
     [Fact]
+    public void a_key_given_twice_keeps_its_last_value_as_the_store_does()
+    {
+        // A body's JSON may repeat a key (an Enate webhook did); jsonb keeps the last, and so does a selection.
+        using var body = System.Text.Json.JsonDocument.Parse("""{ "Data": { "Type": "Letter", "Type": "Email" } }""");
+        var repeated = Enate.Domain.Platform.JsonText.Node(body.RootElement);
+        Assert.Equal("Email", Expressions.Evaluate("Data.Type", repeated)!.GetValue<string>());
+        Assert.True(Expressions.Evaluate("Data.Type == 'Email'", repeated)!.GetValue<bool>());
+    }
+
+    [Fact]
     public void a_path_selects_a_value()
     {
         Assert.Equal("Acme", Expressions.Evaluate("deal.name", Data)!.GetValue<string>());
