@@ -16,6 +16,9 @@ public static partial class RecipeYaml
     // Aliases can make a small document stand for an enormous one: converting stops well before that.
     private const int MaxNodes = 100_000;
 
+    // As deep as a JSON recipe may nest (the JSON reader's and writer's limit); an alias inside itself never ends.
+    private const int MaxDepth = 64;
+
     public static bool IsYaml(string? contentType) =>
         contentType is not null && MediaTypes.Any(t => contentType.StartsWith(t, StringComparison.OrdinalIgnoreCase));
 
@@ -28,7 +31,7 @@ public static partial class RecipeYaml
             stream.Load(new StringReader(text));
             if (stream.Documents.Count != 1) return (null, $"The body holds {stream.Documents.Count} YAML documents; send one recipe.");
             var count = 0;
-            return (Convert(stream.Documents[0].RootNode, ref count), null);
+            return (Convert(stream.Documents[0].RootNode, ref count, 0), null);
         }
         catch (YamlException e)
         {
@@ -37,6 +40,10 @@ public static partial class RecipeYaml
         catch (TooLarge)
         {
             return (null, $"The YAML stands for more than {MaxNodes} values (aliases expanded).");
+        }
+        catch (TooDeep)
+        {
+            return (null, $"The YAML nests deeper than {MaxDepth} levels (aliases expanded; an alias inside what it names never ends).");
         }
         catch (ArgumentException e)
         {
@@ -50,9 +57,10 @@ public static partial class RecipeYaml
         }
     }
 
-    private static JsonNode? Convert(YamlNode node, ref int count)
+    private static JsonNode? Convert(YamlNode node, ref int count, int depth)
     {
         if (++count > MaxNodes) throw new TooLarge();
+        if (depth > MaxDepth) throw new TooDeep();
         switch (node)
         {
             case YamlMappingNode mapping:
@@ -61,12 +69,12 @@ public static partial class RecipeYaml
                 {
                     if (key is not YamlScalarNode { Value: { } name })
                         throw new YamlException(key.Start, key.End, "A key must be a plain text.");
-                    json.Add(name, Convert(value, ref count));
+                    json.Add(name, Convert(value, ref count, depth + 1));
                 }
                 return json;
             case YamlSequenceNode sequence:
                 var array = new JsonArray();
-                foreach (var item in sequence.Children) array.Add(Convert(item, ref count));
+                foreach (var item in sequence.Children) array.Add(Convert(item, ref count, depth + 1));
                 return array;
             case YamlScalarNode scalar:
                 return Scalar(scalar);
@@ -85,7 +93,7 @@ public static partial class RecipeYaml
         if (Integer().IsMatch(value) && long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var integer))
             return JsonValue.Create(integer);
         if (Real().IsMatch(value) && double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var real))
-            return JsonValue.Create(real);
+            return double.IsFinite(real) ? JsonValue.Create(real) : throw new YamlException(scalar.Start, scalar.End, $"The number {value} is out of range.");
         return JsonValue.Create(value);
     }
 
@@ -96,4 +104,6 @@ public static partial class RecipeYaml
     private static partial Regex Real();
 
     private sealed class TooLarge : Exception;
+
+    private sealed class TooDeep : Exception;
 }

@@ -75,9 +75,10 @@ public static partial class Expressions
     {
         try
         {
-            return Parser.Parse(expression);
+            if (Nesting.ExpressionProblem(expression) is { } tooDeep) throw new TransformException("jmespath", expression, null, null, tooDeep);
+            return Nesting.OnLargeStack(() => Parser.Parse(expression));
         }
-        catch (Exception e)
+        catch (Exception e) when (e is not TransformException)
         {
             throw Failure(expression, e);
         }

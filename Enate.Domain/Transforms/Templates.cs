@@ -112,8 +112,13 @@ public static class Templates
 
     private static IFluidTemplate Parse(string template)
     {
+        if (Nesting.TemplateProblem(template) is { } tooDeep) throw new TransformException("liquid", template, null, null, tooDeep);
         var context = new FluidParseContext(template);
-        var parsed = Parser.Grammar.TryParse(context, out var statements, out var error);
+        var (parsed, statements, error) = Nesting.OnLargeStack(() =>
+        {
+            var ok = Parser.Grammar.TryParse(context, out var parsedStatements, out var parseError);
+            return (ok, parsedStatements, parseError);
+        });
         if (error is not null)
             throw new TransformException("liquid", template, error.Position.Line, error.Position.Column,
                 $"{error.Message} near '{SourceLine(template, error.Position.Line)}'");

@@ -46,4 +46,22 @@ public sealed class when_a_recipe_is_malformed_in_its_parts(AppFixture app) : Ap
             s.StatusCodeShouldBe(404);
         });
     }
+
+    [Theory]
+    [InlineData("a: &a [*a]\nname: x\ntrigger: {type: api}\nsteps: []\n", "an alias inside what it names")]
+    [InlineData("name: x\ntrigger: {type: api}\nsteps: []\nretry: {jitter: 1e400}\n", "out of range")]
+    [InlineData("deep", "nests deeper than 64")]
+    public async Task a_yaml_recipe_that_stands_for_no_json_is_400_and_the_api_lives(string yaml, string says)
+    {
+        if (yaml == "deep") yaml = "name: x\ntrigger: {type: api}\nsteps: []\nz: " + new string('[', 70) + new string(']', 70) + "\n";
+        var result = await Api.Scenario(s =>
+        {
+            s.Post.Text(yaml).ToUrl("/api/v1/recipes/yaml-malformed/validate");
+            s.WithRequestHeader("Content-Type", "application/yaml");
+            s.StatusCodeShouldBe(400);
+        });
+        var problem = result.ReadAsJson<JsonElement>();
+        Assert.Equal("/problems/malformed-yaml", problem.GetProperty("type").GetString());
+        Assert.Contains(says, problem.GetProperty("detail").GetString());
+    }
 }
