@@ -137,8 +137,18 @@ public sealed class HookSecrets(IDocumentStore store, IDataProtectionProvider pr
             .Select(s => new StandardWebhook(_protector.Unprotect(s.Protected))).ToArray());
     }, ct);
 
+    /// The longest webhook-id taken (Standard Webhooks' ids are short, such as msg_2KWPBgLlAfxdpx2AI54pPJ85f4W).
+    public const int MaxIdLength = 256;
+
     public bool Verify(KnownHook hook, byte[] body, IHeaderDictionary headers, out string failure)
     {
+        // The id is what tells a repeat from a new delivery: without one, or with one no log line can show, no delivery
+        // could be told from another, so none is taken, signed or not.
+        if (headers["webhook-id"] is not [{ Length: >= 1 and <= MaxIdLength } id] || id.Any(c => c is <= ' ' or > '~'))
+        {
+            failure = $"the webhook-id header is missing, empty, longer than {MaxIdLength} characters or not printable ASCII";
+            return false;
+        }
         failure = "no active secret";
         var payload = Encoding.UTF8.GetString(body);
         // The package (1.1.2) compares only the first signature of a list, so each one is offered to it alone:

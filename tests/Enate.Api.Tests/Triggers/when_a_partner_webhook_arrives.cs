@@ -278,6 +278,19 @@ public sealed class when_a_partner_webhook_arrives(AppFixture app) : AppTest(app
     }
 
     [Fact]
+    public async Task a_delivery_without_a_usable_id_is_401_even_when_signed_since_its_repeats_could_not_be_told_apart()
+    {
+        // The id is what absorbs a repeat: an empty one would make every later delivery without one a "repeat" of the
+        // first, answered and never run.
+        var body = """{"type":"employee.onboarded","data":{}}""";
+        foreach (var id in new[] { "", " ", "msg\u0001x", "msg x", new string('m', 300) })
+            await Send(body, id, Now(), _secret, HttpStatusCode.Unauthorized);
+
+        var runs = await Api.GetAsJson<JsonElement>("/api/v1/runs?recipe=employee-onboarded");
+        Assert.Equal(0, runs.GetProperty("items").GetArrayLength());
+    }
+
+    [Fact]
     public async Task after_a_rotation_both_secrets_verify_and_several_signatures_are_accepted()
     {
         var old = _secret;
