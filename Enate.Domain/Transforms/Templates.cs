@@ -43,6 +43,7 @@ public static class Templates
     {
         var parsed = Cache.GetOrAdd(template, Parse);
         var context = new TemplateContext(Options) { MaxSteps = budget.Limits.MaxTemplateSteps };
+        context.AmbientValues[BoundedRange.Limit] = budget.Limits.MaxRange;
         if (model is JsonObject variables)
             foreach (var (name, value) in variables) context.SetValue(name, FluidJson.ToFluid(value));
         else
@@ -60,6 +61,11 @@ public static class Templates
         catch (TransformException)
         {
             throw;
+        }
+        catch (BoundedRange.TooLarge e)
+        {
+            throw TransformBudget.Exceeded("liquid", template, $"a range holds {e.Count:N0} numbers, more than {budget.Limits.MaxRange:N0}",
+                nameof(TransformLimits.MaxRange));
         }
         catch (InvalidOperationException e) when (e.Message.StartsWith("The maximum level of recursion", StringComparison.Ordinal))
         {
@@ -124,7 +130,7 @@ public static class Templates
                 $"{error.Message} near '{SourceLine(template, error.Position.Line)}'");
         if (!parsed)
             throw new TransformException("liquid", template, null, null, "the template could not be parsed");
-        return new FluidTemplate(statements);
+        return new FluidTemplate(statements.Select(BoundedRange.Rewriter.Visit).ToList());
     }
 
     private static string SourceLine(string template, int line)

@@ -13,6 +13,8 @@ public sealed record TransformLimits
     public int MaxTemplateOutputBytes { get; init; } = 16 * 1024 * 1024;
     /// Statements a Liquid template may execute (each loop iteration counts).
     public int MaxTemplateSteps { get; init; } = 10_000_000;
+    /// Numbers a Liquid range `(a..b)` may hold: Fluid makes the whole list before anything reads it.
+    public int MaxRange { get; init; } = 100_000;
     /// Rows, columns, cells and the size of one cell of a CSV or XLSX file read or written.
     public int MaxRows { get; init; } = 100_000;
     public int MaxColumns { get; init; } = 500;

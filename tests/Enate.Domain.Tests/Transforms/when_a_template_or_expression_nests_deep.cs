@@ -50,3 +50,27 @@ public class when_a_template_or_expression_nests_deep
         Assert.Equal(1, (await Task.Run(() => Expressions.Evaluate(deep, data)))!.GetValue<int>());
     }
 }
+
+/// Fluid makes a range's whole list at once, before any loop step counts: a range past `MaxRange` is refused before
+/// it is made, whether its bounds are written in the template or come from the run's data.
+public class when_a_template_makes_a_range
+{
+    [Fact]
+    public void a_range_within_the_limit_is_made_and_read()
+    {
+        Assert.Equal("100000", Templates.Render("{% assign x = (1..100000) %}{{ x | size }}", new JsonObject()));
+        Assert.Equal("1,2,3,", Templates.Render("{% for i in (1..n) %}{{ i }},{% endfor %}", new JsonObject { ["n"] = 3 }));
+        Assert.Equal("0", Templates.Render("{% assign x = (5..1) %}{{ x | size }}", new JsonObject()));
+    }
+
+    [Fact]
+    public void a_range_past_the_limit_is_refused_before_it_is_made()
+    {
+        var written = Assert.Throws<TransformException>(() => Templates.Render("{% assign x = (1..99999999) %}{{ x | size }}", new JsonObject()));
+        Assert.Contains("99,999,999 numbers", written.Message);
+        Assert.Contains(nameof(TransformLimits.MaxRange), written.Message);
+        var fromData = Assert.Throws<TransformException>(() =>
+            Templates.Render("{% for i in (1..input.n) %}{% endfor %}", new JsonObject { ["input"] = new JsonObject { ["n"] = 1_000_000_000 } }));
+        Assert.Contains(nameof(TransformLimits.MaxRange), fromData.Message);
+    }
+}
