@@ -18,6 +18,11 @@ public sealed class when_a_recipe_is_malformed_in_its_parts(AppFixture app) : Ap
         },
         { """{"name":"x","trigger":{"type":"api"},"steps":[{"id":"t","type":"transform","template":"\ud800"}]}""", "/problems/malformed-json", "" },
         { """{"name":"\udc00","trigger":{"type":"api"},"steps":[{"id":"t","type":"transform","select":"input"}]}""", "/problems/malformed-json", "" },
+        {
+            """{"name":"x","trigger":{"type":"api"},"steps":[""" +
+            string.Join(",", Enumerable.Range(0, 201).Select(i => $$"""{"id":"s{{i}}","type":"transform","select":"input"}""")) + "]}",
+            "/problems/validation", "$.steps"
+        },
     };
 
     [Theory]
