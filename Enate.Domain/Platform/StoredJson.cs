@@ -105,9 +105,9 @@ public static class StoredJson
 public static class JsonText
 {
     /// The value as a JsonNode, a key given twice keeping its last value, as jsonb keeps it: a JsonNode parsed from
-    /// text that repeats a key fails when its object is first read. Without repeats it is parsed as it always was (a
-    /// node made lazily as it is read); with them it is built member by member from a copy of the element, so the node
-    /// outlives the document the element came from.
+    /// text that repeats a key fails when its object is first read. Without repeats it is parsed (a node made lazily as
+    /// it is read); with them it is built member by member from a copy of the element, so the node outlives the
+    /// document the element came from.
     public static System.Text.Json.Nodes.JsonNode? Node(JsonElement element)
     {
         try

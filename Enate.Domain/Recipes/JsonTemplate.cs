@@ -9,7 +9,7 @@ namespace Enate.Domain.Recipes;
 /// `{"$select": "<JMESPath>"}` replaced by the value it selects (Templates.RenderJson).
 /// Its members keep the order they were written in wherever it is stored: jsonb orders an object's members by itself,
 /// so the event store holds JSON written out as its text (`{"$json": "…"}`, the Stored converter); a template in a
-/// string is stored as the string it is, as it always was.
+/// string is stored as the string it is.
 [JsonConverter(typeof(Natural))]
 public sealed class JsonTemplate(JsonNode node)
 {
