@@ -30,10 +30,15 @@ public sealed class TransformException : Exception
     public int? Column { get; }
     public string Detail { get; }
 
+    private const int Quoted = 200;
+
+    private static string Start(string expression) => expression.Length <= Quoted ? expression : expression[..Quoted] + "…";
+
     private static string Describe(string kind, string expression, int? line, int? column, string detail) => kind switch
     {
-        // JMESPath expressions are one short line, so the text itself is the best name for them.
-        "jmespath" => $"jmespath expression '{expression}'{Where(line, column, asPosition: line is null or 1)}: {detail}",
+        // JMESPath expressions are one short line, so the text itself is the best name for them; a long one is named by
+        // its start (a refused 40,000-character expression is not quoted back whole into every answer and record).
+        "jmespath" => $"jmespath expression '{Start(expression)}'{Where(line, column, asPosition: line is null or 1)}: {detail}",
         "liquid" => $"liquid template{Where(line, column, asPosition: false)}: {detail}",
         "json" => $"json output{Where(line, column, asPosition: false)}: {detail}",
         // For CSV, Line is the record (the header is record 1) and Column the field, since quoted fields may span lines.
