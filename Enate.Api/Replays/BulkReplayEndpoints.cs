@@ -51,8 +51,7 @@ public static class BulkReplayEndpoints
         CancellationToken ct)
     {
         var (version, problems) = ReplayRequests.Check(request.RecipeVersion, request.Reason);
-        // PostgreSQL's driver takes a time in UTC only; a client may give any offset.
-        var filter = request.Filter is { } given ? given with { From = given.From?.ToUniversalTime(), To = given.To?.ToUniversalTime() } : null;
+        var filter = request.Filter;
         if (filter is null || (filter.Recipe, filter.Status, filter.From, filter.To) is (null, null, null, null))
             problems.Add(new("$.filter", "must name at least one of recipe, status, from, to: a replay of everything is not what anyone means."));
         else

@@ -40,8 +40,6 @@ public static class WhatIfEndpoint
         IDocumentSession session, IMessageBus bus, RunEngine engine, TimeProvider clock, CancellationToken ct)
     {
         var filter = body?.Filter ?? new WhatIfFilter(null, null, null);
-        // PostgreSQL's driver takes a time in UTC only; a client may give any offset.
-        filter = filter with { From = filter.From?.ToUniversalTime(), To = filter.To?.ToUniversalTime() };
         var problems = new List<FieldProblem>();
         if (filter.Limit is < 1 or > MaxLimit) problems.Add(new("$.filter.limit", $"must be between 1 and {MaxLimit}."));
         if (filter.From >= filter.To) problems.Add(new("$.filter.to", "must be later than from."));

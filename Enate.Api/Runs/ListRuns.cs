@@ -31,8 +31,6 @@ public static class ListRunsEndpoint
             after = id;
         }
 
-        // PostgreSQL's driver takes a time in UTC only; a client may give any offset.
-        (from, to) = (from?.ToUniversalTime(), to?.ToUniversalTime());
         var query = session.Query<RunSummary>().AsQueryable();
         if (recipe is not null) query = query.Where(r => r.RecipeKey == recipe);
         if (status is not null) query = query.Where(r => r.Status == status);

@@ -33,8 +33,6 @@ public static class InboundEndpoints
         if (cursor is not null && !ListRunsEndpoint.TryReadCursor(cursor, out after))
             return Problems.BadRequest("invalid-cursor", "The cursor is not one this API issued.");
 
-        // PostgreSQL's driver takes a time in UTC only; a client may give any offset.
-        (from, to) = (from?.ToUniversalTime(), to?.ToUniversalTime());
         var query = session.Query<InboundRequest>().AsQueryable();
         if (verdict is not null) query = query.Where(r => r.Verdict == verdict);
         if (trigger is not null) query = query.Where(r => r.Trigger == trigger);

@@ -12,10 +12,11 @@ public static class TimeOrderedIds
         return Guid.Parse($"{ms >> 16:x8}-{ms & 0xffff:x4}-7000-8000-000000000000");
     }
 
-    /// The smallest id of the next millisecond: every id made before `at` is below this. In the last millisecond a
-    /// DateTimeOffset can hold there is no next one: every id is below the largest.
+    /// The smallest id of the next millisecond: every id made before `at` is below this. The millisecond is added in
+    /// UTC (a client's +14:00 on the last day of year 9999 has no next millisecond on its own clock); in the last
+    /// millisecond a DateTimeOffset can hold there is no next one at all: every id is below the largest.
     public static Guid After(DateTimeOffset at) =>
-        at.UtcTicks > DateTimeOffset.MaxValue.UtcTicks - TimeSpan.TicksPerMillisecond ? Last : First(at.AddMilliseconds(1));
+        at.UtcTicks > DateTimeOffset.MaxValue.UtcTicks - TimeSpan.TicksPerMillisecond ? Last : First(at.ToUniversalTime().AddMilliseconds(1));
 
     private static readonly Guid Last = Guid.Parse("ffffffff-ffff-ffff-ffff-ffffffffffff");
 }
