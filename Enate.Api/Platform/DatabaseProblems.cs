@@ -40,13 +40,7 @@ public sealed class DatabaseProblems(ILogger<DatabaseProblems> logger) : IExcept
         }
     }
 
-    /// Marten's optimistic checks, found behind whatever wrapped them (its unit of work throws several at once in an
-    /// AggregateException).
-    private static bool IsConflict(Exception? exception, int depth = 0) => depth <= 16 && exception switch
-    {
-        null => false,
-        JasperFx.ConcurrencyException or JasperFx.DocumentAlreadyExistsException or JasperFx.Events.EventStreamUnexpectedMaxEventIdException => true,
-        AggregateException all => all.InnerExceptions.Any(inner => IsConflict(inner, depth + 1)),
-        _ => IsConflict(exception.InnerException, depth + 1),
-    };
+    /// Marten's optimistic checks, found behind whatever wrapped them.
+    private static bool IsConflict(Exception exception) => Enate.Domain.Platform.DatabaseErrors.Find(exception, e =>
+        e is JasperFx.ConcurrencyException or JasperFx.DocumentAlreadyExistsException or JasperFx.Events.EventStreamUnexpectedMaxEventIdException) is not null;
 }

@@ -8,7 +8,11 @@ public static partial class DatabaseErrors
     /// The driver's error behind an exception, however it was wrapped: the exception itself, the one Marten wrapped in
     /// its own (MartenCommandException) once its brief retries were spent, or one deeper in the chain (an inner
     /// exception's inner exception, any of an AggregateException's). Null when the database is not what failed.
-    public static NpgsqlException? Of(Exception exception) => Of(exception, 0);
+    public static NpgsqlException? Of(Exception exception) => (NpgsqlException?)Find(exception, e => e is NpgsqlException, 0);
+
+    /// The first exception that matches, however it was wrapped: the exception itself, an inner one, or any of an
+    /// AggregateException's (Marten's unit of work throws several at once).
+    public static Exception? Find(Exception exception, Func<Exception, bool> matches) => Find(exception, matches, 0);
 
     /// A value the database refuses (SQLSTATE class 22, data exception, or 54, a limit exceeded): the data's fault, so
     /// trying it again cannot help, and a request that sent it made the mistake.
@@ -34,13 +38,13 @@ public static partial class DatabaseErrors
     // Deep enough for any real wrapping, and a guard against a cycle of inner exceptions.
     private const int Deepest = 16;
 
-    private static NpgsqlException? Of(Exception? exception, int depth)
+    private static Exception? Find(Exception? exception, Func<Exception, bool> matches, int depth)
     {
         if (exception is null || depth > Deepest) return null;
-        if (exception is NpgsqlException database) return database;
+        if (matches(exception)) return exception;
         if (exception is AggregateException aggregate)
             foreach (var inner in aggregate.InnerExceptions)
-                if (Of(inner, depth + 1) is { } found) return found;
-        return Of(exception.InnerException, depth + 1);
+                if (Find(inner, matches, depth + 1) is { } found) return found;
+        return Find(exception.InnerException, matches, depth + 1);
     }
 }
