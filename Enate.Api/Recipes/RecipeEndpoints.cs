@@ -166,7 +166,7 @@ public static class RecipeEndpoints
 
     /// Half a UTF-16 surrogate pair, escaped, is no character: no recipe can hold it, and no text of it can be read.
     private static (JsonElement Body, IResult? Problem) CheckedText(JsonElement body) => JsonText.HasUnpairedSurrogate(body)
-        ? (default, Problems.BadRequest("malformed-json", "The recipe is not valid JSON text: a string holds an unpaired UTF-16 surrogate escape (such as \\ud800), which is no character."))
+        ? (default, Problems.BadRequest("malformed-json", $"The recipe is not valid JSON text: {JsonText.UnpairedSurrogate}"))
         : (body, null);
 
     /// Recipes by key, paged with `limit` and `cursor`.

@@ -62,7 +62,7 @@ public sealed record InboundCopy(string Trigger, string Target, string Method, s
 
     /// JSON may escape half of a UTF-16 surrogate pair ("\ud800"), which is no character at all: no text can hold it.
     private static (JsonElement?, bool, string?) Checked(JsonElement json, bool exact) => JsonText.HasUnpairedSurrogate(json)
-        ? (null, false, "The body is not valid JSON text: a string holds an unpaired UTF-16 surrogate escape (such as \\ud800), which is no character.")
+        ? (null, false, $"The body is not valid JSON text: {JsonText.UnpairedSurrogate}")
         : (json, exact, null);
 }
 

@@ -104,6 +104,9 @@ public static class StoredJson
 /// Checks on JSON text that the parser lets through.
 public static class JsonText
 {
+    /// What is wrong with JSON text that escapes half a surrogate pair, for a problem's detail.
+    public const string UnpairedSurrogate = "a string holds an unpaired UTF-16 surrogate escape (such as \\ud800), which is no character.";
+
     /// The value as a JsonNode, a key given twice keeping its last value, as jsonb keeps it: a JsonNode parsed from
     /// text that repeats a key fails when its object is first read. Without repeats it is parsed (a node made lazily as
     /// it is read); with them it is built member by member from a copy of the element, so the node outlives the
