@@ -42,13 +42,25 @@ public static class AuditEndpoints
     }
 
     /// Builds every read model document of the caller's tenant again from its events and compares it with what is stored
-    /// and served: each difference is named by document, id and field (up to 100 of them).
+    /// and served: each difference is named by document, id and field (up to 100 of them). With `limit`, a page of at
+    /// most that many streams in id order, and `nextCursor` where the next page begins (null after the last).
     [WolverineGet("/api/v1/audit/verify-read-models", OperationId = "VerifyReadModels")]
     [ProducesResponseType<ReadModelVerification>(200)]
     [Tags("Audit")]
     [Authorize(Policy = Scopes.AuditRead)]
-    public static async Task<IResult> VerifyReadModels(ClaimsPrincipal user, ReadModelCheck check, CancellationToken ct) =>
-        Results.Ok(await check.VerifyAsync(user.Tenant(), ct));
+    [Answers("invalid-cursor")]
+    public static async Task<IResult> VerifyReadModels(ClaimsPrincipal user, ReadModelCheck check, int? limit, string? cursor, CancellationToken ct)
+    {
+        if (limit is < 1 or > ReadModelCheck.MaxStreams)
+            return Problems.Validation([new("$limit", $"must be between 1 and {ReadModelCheck.MaxStreams:N0} streams.")]);
+        Guid? after = null;
+        if (cursor is not null)
+        {
+            if (!Paging.TryRead(cursor, ReadModelCheck.List, out var position) || !Guid.TryParse(position, out var id)) return Paging.InvalidCursor;
+            after = id;
+        }
+        return Results.Ok(await check.VerifyAsync(user.Tenant(), after, limit, ct));
+    }
 
     /// The public keys the platform signs audit checkpoints with, the current one first: what an auditor verifies
     /// checkpoints and exports with (tools/verify-audit-export.py --public-key).
