@@ -13,7 +13,7 @@ public static class AuditBenchmark
     {
         // A run written in bulk is 7 events (6 of the run, 1 inbound record): 200,004 to rebuild, 1,000,006 to export.
         var rebuildRuns = RebuildRuns(smoke);
-        var exportRuns = smoke ? 300 : 142_858;
+        var exportRuns = ExportRuns(smoke);
         var reruns = smoke ? 20 : 10_000;
 
         await using var database = await TestDatabase.StartAsync("audit", durable: true, settings: BenchServer.Settings());
@@ -46,6 +46,7 @@ public static class AuditBenchmark
     }
 
     private static int RebuildRuns(bool smoke) => smoke ? 100 : 28_572;
+    private static int ExportRuns(bool smoke) => smoke ? 300 : 142_858;
 
     /// The projection rebuild alone (`--only rebuild`), on a durable server of its own, for working on it.
     public static async Task<IEnumerable<Result>> RebuildOnlyAsync(bool smoke)
@@ -56,6 +57,22 @@ public static class AuditBenchmark
         await using var log = new SyntheticLog(database.ConnectionString);
         await log.AppendRunsAsync(RebuildRuns(smoke));
         return await RebuildBenchmark.RunAsync(platform, log);
+    }
+
+    /// The proof alone (`--only proof`): verifying the chain and the read models over a log of the export's size, on a
+    /// durable server of its own, for working on them.
+    public static async Task<IEnumerable<Result>> ProofOnlyAsync(bool smoke)
+    {
+        await using var database = await TestDatabase.StartAsync("proof", durable: true, settings: BenchServer.Settings());
+        var key = "bench-admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+        await using var platform = await BenchPlatform.StartAsync(database.ConnectionString, key);
+        await using var log = new SyntheticLog(database.ConnectionString);
+        Console.WriteLine($"  proof: writing {ExportRuns(smoke) * SyntheticLog.EventsPerRun:N0} events, then chaining them");
+        await log.AppendRunsAsync(ExportRuns(smoke));
+        await platform.RestartApiAsync();
+        platform.StartWorkers();
+        var chaining = await platform.WaitForChainAsync();
+        return await ProofBenchmark.RunAsync(platform, chaining);
     }
 
     /// The bulk re-run alone (`--only replay`), on a durable server of its own, for working on it.

@@ -9,7 +9,7 @@ if (args.Contains(BaselineEndpoint.Argument))
 }
 var smoke = args.Contains("--smoke");
 var results = new List<Result>();
-// `--only ingest` (or transform, engine, audit, latency, e2e, replicas, rebuild, replay, schedule) runs one group, for working on it; the written report needs them all.
+// `--only ingest` (or transform, engine, audit, latency, e2e, replicas, rebuild, replay, proof, schedule) runs one group, for working on it; the written report needs them all.
 var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
 if (only is null or "transform") results.AddRange(TransformBenchmark.Run(smoke));
 if (only is null or "engine") results.AddRange(await EngineBenchmark.RunAsync(smoke));
@@ -20,6 +20,7 @@ if (only is "e2e") results.AddRange(await IngestBenchmark.EndToEndOnlyAsync(smok
 if (only is null or "replicas") results.AddRange(await IngestBenchmark.ReplicasAsync(smoke));
 if (only is "rebuild") results.AddRange(await AuditBenchmark.RebuildOnlyAsync(smoke));
 if (only is "replay") results.AddRange(await AuditBenchmark.ReplayOnlyAsync(smoke));
+if (only is "proof") results.AddRange(await AuditBenchmark.ProofOnlyAsync(smoke));
 // Not part of a full run: an hour of schedules (`--minutes N` for less); smoke mode runs it for seconds.
 if (only is "schedule" || (smoke && only is null))
     results.AddRange(await ScheduleBenchmark.RunAsync(smoke,

@@ -26,7 +26,10 @@ public static class ProofBenchmark
             "copy (select e.seq_id, e.tenant_id, e.stream_id, e.version, e.type, e.timestamp, e.data, c.previous, c.hash " +
             "from enate.audit_chain c join enate.mt_events e on e.seq_id = c.seq_id where c.tenant_id = 'demo' order by c.seq_id) to stdout");
 
+        var server = ServerCpu.For(platform.ConnectionString);
+        var (apiBefore, serverBefore) = (platform.Api.CpuTime(), server?.CpuTime() ?? TimeSpan.Zero);
         var models = await TimedAsync(platform, "/api/v1/audit/verify-read-models");
+        var (apiCpu, serverCpu) = (platform.Api.CpuTime() - apiBefore, (server?.CpuTime() ?? TimeSpan.Zero) - serverBefore);
         if (!models.Body.GetProperty("ok").GetBoolean()) throw new InvalidOperationException($"the read models did not verify: {models.Body}");
         var documents = models.Body.GetProperty("checked").EnumerateObject().Sum(p => p.Value.GetInt64());
         var documentsCopy = await CopyRowsPerSecondAsync(platform,
@@ -41,7 +44,8 @@ public static class ProofBenchmark
                 $"API peak resident memory {peak:N0} MiB (before: {before:N0} MiB): the chain is streamed, not held"),
             new Result("audit: verify the read models (GET /api/v1/audit/verify-read-models)", $"{documents / models.Took.TotalSeconds:N0} documents/s",
                 $"COPY of both read-model tables: {documentsCopy:N0} rows/s", documents / models.Took.TotalSeconds / documentsCopy,
-                $"{documents:N0} documents built again from their events and compared field by field, in {models.Took.TotalSeconds:N1} s"),
+                $"{documents:N0} documents built again from their events and compared, in {models.Took.TotalSeconds:N1} s; CPU per 1,000 documents: " +
+                $"API {apiCpu.TotalMilliseconds * 1000 / documents:0.0} ms, PostgreSQL {serverCpu.TotalMilliseconds * 1000 / documents:0.0} ms"),
             new Result("audit: sign a checkpoint (Ed25519, in process)", $"{signatures:N0} signatures/s",
                 $"hash an event into the chain (SHA-256 of its canonical form): {hashes:N0} events/s", signatures / hashes,
                 "a checkpoint a minute per tenant costs nothing beside the chain; the witness's append is one flushed line"),
