@@ -41,6 +41,6 @@ public sealed class DatabaseProblems(ILogger<DatabaseProblems> logger) : IExcept
     }
 
     /// Marten's optimistic checks, found behind whatever wrapped them.
-    private static bool IsConflict(Exception exception) => Enate.Domain.Platform.DatabaseErrors.Find(exception, e =>
+    public static bool IsConflict(Exception exception) => Enate.Domain.Platform.DatabaseErrors.Find(exception, e =>
         e is JasperFx.ConcurrencyException or JasperFx.DocumentAlreadyExistsException or JasperFx.Events.EventStreamUnexpectedMaxEventIdException) is not null;
 }

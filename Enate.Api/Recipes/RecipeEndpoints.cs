@@ -90,8 +90,10 @@ public static class RecipeEndpoints
         {
             await session.SaveChangesAsync(ct);
         }
-        catch (Exception e) when (e is JasperFx.DocumentAlreadyExistsException or JasperFx.ConcurrencyException)
+        catch (Exception e) when (DatabaseProblems.IsConflict(e))
         {
+            // Nothing of this request is written: not by the commit Wolverine makes after the endpoint either.
+            session.EjectAllPendingChanges();
             return Preconditions.Lost(http.Request, $"Recipe '{key}'");
         }
         cache.Forget(session.TenantId, key);
@@ -240,27 +242,42 @@ public static class RecipeEndpoints
         CancellationToken ct) =>
         SetActive(key, false, http, session, cache, clock, ct);
 
-    /// Activation is a write of the recipe: it changes its ETag and honours `If-Match`.
+    /// Activation is a write of the recipe: it changes its ETag and honours `If-Match`. A switch that already holds
+    /// changes nothing and answers as if it had been made; so does one that lost a race to a request that made the same
+    /// switch (without `If-Match`: with it, the client asked for the version it read, which is gone).
     private static async Task<IResult> SetActive(string key, bool active, HttpContext http, IDocumentSession session, RecipeCache cache,
         TimeProvider clock, CancellationToken ct)
     {
         var recipe = await session.LoadAsync<Recipe>(key, ct);
         if (recipe is null) return Problems.NotFound($"Recipe '{key}'");
         if (Preconditions.CheckWrite(http.Request, recipe.Revision, $"Recipe '{key}'") is { } failed) return failed;
+        if (recipe.Active == active) return Switched(http, key, active, recipe.Revision);
         // A schedule counts from its activation: occurrences while it was off are not missed, they were not wanted.
-        if (active && !recipe.Active && recipe.Schedule is not null) recipe.ScheduledSince = clock.GetUtcNow();
+        if (active && recipe.Schedule is not null) recipe.ScheduledSince = clock.GetUtcNow();
         recipe.Active = active;
         session.Store(recipe);
         try
         {
             await session.SaveChangesAsync(ct);
         }
-        catch (JasperFx.ConcurrencyException)
+        catch (Exception e) when (DatabaseProblems.IsConflict(e))
         {
+            // Nothing of this request is written: not by the commit Wolverine makes after the endpoint either.
+            session.EjectAllPendingChanges();
+            if (http.Request.Headers.IfMatch.Count == 0)
+            {
+                await using var fresh = session.DocumentStore.QuerySession(session.TenantId);
+                if (await fresh.LoadAsync<Recipe>(key, ct) is { } now && now.Active == active) return Switched(http, key, active, now.Revision);
+            }
             return Preconditions.Lost(http.Request, $"Recipe '{key}'");
         }
         cache.Forget(session.TenantId, key);
-        Preconditions.Tag(http.Response, recipe.Revision);
+        return Switched(http, key, active, recipe.Revision);
+    }
+
+    private static IResult Switched(HttpContext http, string key, bool active, Guid revision)
+    {
+        Preconditions.Tag(http.Response, revision);
         return Results.Ok(new RecipeActivation(key, active));
     }
 }

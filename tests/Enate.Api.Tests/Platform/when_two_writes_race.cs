@@ -58,9 +58,51 @@ public sealed class when_two_writes_race(AppFixture app) : AppTest(app)
             Send(s => s.Post.Url($"/api/v1/recipes/race/{(n % 2 == 0 ? "activate" : "deactivate")}"))));
         Assert.All(switches, status => Assert.True(status is >= 200 and < 300 or 409, $"a switch answered {status}"));
 
+        // Saves that name the revision they read: one wins, and every other is told its precondition failed.
+        var tag = (await Api.Scenario(s => s.Get.Url("/api/v1/recipes/race"))).Context.Response.Headers.ETag.ToString();
+        var guarded = await Task.WhenAll(Enumerable.Range(20, 12).Select(n => Send(s =>
+        {
+            s.Put.Json(Recipe(n)).ToUrl("/api/v1/recipes/race");
+            s.WithRequestHeader("If-Match", tag);
+        })));
+        Assert.Single(guarded, status => status == 200);
+        Assert.All(guarded, status => Assert.True(status is 200 or 412, $"a guarded save answered {status}"));
+
         // What was saved is whole: the latest version is one of those sent, and every version number is taken once.
         var recipe = await Api.GetAsJson<JsonElement>("/api/v1/recipes/race");
         var versions = recipe.GetProperty("versions").EnumerateArray().Select(v => v.GetProperty("version").GetInt32()).ToList();
         Assert.Equal(versions.Distinct().Count(), versions.Count);
+    }
+
+    /// The same switch asked for many times at once is made once, and every request is told it holds: none of them has
+    /// anything to retry. A switch that already holds changes nothing, not even the recipe's ETag.
+    [Fact]
+    public async Task the_same_switch_at_once_holds_for_every_request()
+    {
+        await Api.Scenario(s =>
+        {
+            s.Put.Json(new
+            {
+                name = "Switch", trigger = new { type = "api" },
+                steps = new object[] { new { id = "echo", type = "transform", template = "{{ input | json }}" } },
+            }).ToUrl("/api/v1/recipes/switch-race");
+            s.IgnoreStatusCode();
+            s.StatusCodeShouldBeSuccess();
+        });
+        foreach (var (path, active) in new[] { ("deactivate", false), ("activate", true), ("deactivate", false) })
+        {
+            var answers = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => Api.Scenario(s =>
+            {
+                s.Post.Url($"/api/v1/recipes/switch-race/{path}");
+                s.IgnoreStatusCode();
+            })));
+            Assert.All(answers, a => Assert.True(a.Context.Response.StatusCode == 200, a.Context.Response.StatusCode + " " + a.ReadAsText()));
+            Assert.All(answers, a => Assert.Equal(active, a.ReadAsJson<JsonElement>().GetProperty("active").GetBoolean()));
+
+            var tag = (await Api.Scenario(s => s.Get.Url("/api/v1/recipes/switch-race"))).Context.Response.Headers.ETag.ToString();
+            var again = await Api.Scenario(s => s.Post.Url($"/api/v1/recipes/switch-race/{path}"));
+            Assert.Equal(tag, again.Context.Response.Headers.ETag.ToString());
+            Assert.Equal(active, (await Api.GetAsJson<JsonElement>("/api/v1/recipes/switch-race")).GetProperty("active").GetBoolean());
+        }
     }
 }
