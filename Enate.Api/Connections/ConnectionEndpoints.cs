@@ -71,9 +71,9 @@ public static class ConnectionEndpoints
         {
             await session.SaveChangesAsync(ct);
         }
-        catch (Exception e) when (e is JasperFx.DocumentAlreadyExistsException or JasperFx.ConcurrencyException)
+        catch (Exception e) when (Preconditions.IsLost(e))
         {
-            return Preconditions.Lost(http.Request, $"Connection '{name}'");
+            return Preconditions.Lost(http.Request, session, $"Connection '{name}'");
         }
         Preconditions.Tag(http.Response, connection.Revision);
         var view = ConnectionView.Of(connection);
@@ -142,6 +142,6 @@ public static class ConnectionEndpoints
         delete.Parameters.AddWithValue("revision", existing.Revision);
         var deleted = await delete.ExecuteNonQueryAsync(ct);
         if (deleted == 1) await ConnectionActivity.ForgetAsync(databases, session.TenantId, name, ct);
-        return deleted == 1 ? Results.NoContent() : Preconditions.Lost(http.Request, $"Connection '{name}'");
+        return deleted == 1 ? Results.NoContent() : Preconditions.Lost(http.Request, session, $"Connection '{name}'");
     }
 }

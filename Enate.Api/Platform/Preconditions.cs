@@ -32,10 +32,18 @@ public static class Preconditions
     public static bool NotModified(HttpRequest request, Guid current) =>
         request.Headers.IfNoneMatch.Count > 0 && Matches(request.Headers.IfNoneMatch.ToString(), current, strong: false);
 
-    /// A write that lost a race to another one after its precondition held.
-    public static IResult Lost(HttpRequest request, string what) => request.Headers.IfMatch.Count > 0
-        ? Failed($"{what} changed while this request was written; read it again.")
-        : Problems.Conflict("concurrent-change", $"{what} changed while this request was written; read it again and retry.");
+    /// A write that lost a race to another one after its precondition held. Nothing of it is written: what it left in
+    /// the session is dropped, or the commit Wolverine makes after the endpoint would fail on it again.
+    public static IResult Lost(HttpRequest request, Marten.IDocumentSession session, string what)
+    {
+        session.EjectAllPendingChanges();
+        return request.Headers.IfMatch.Count > 0
+            ? Failed($"{what} changed while this request was written; read it again.")
+            : Problems.Conflict("concurrent-change", $"{what} changed while this request was written; read it again and retry.");
+    }
+
+    /// Whether a write lost a race: Marten's optimistic checks, however they were wrapped.
+    public static bool IsLost(Exception exception) => DatabaseProblems.IsConflict(exception);
 
     private static IResult Failed(string detail) =>
         Problems.Problem(StatusCodes.Status412PreconditionFailed, "precondition-failed", "Precondition failed.", detail);

@@ -90,11 +90,9 @@ public static class RecipeEndpoints
         {
             await session.SaveChangesAsync(ct);
         }
-        catch (Exception e) when (DatabaseProblems.IsConflict(e))
+        catch (Exception e) when (Preconditions.IsLost(e))
         {
-            // Nothing of this request is written: not by the commit Wolverine makes after the endpoint either.
-            session.EjectAllPendingChanges();
-            return Preconditions.Lost(http.Request, $"Recipe '{key}'");
+            return Preconditions.Lost(http.Request, session, $"Recipe '{key}'");
         }
         cache.Forget(session.TenantId, key);
         Preconditions.Tag(http.Response, recipe.Revision);
@@ -260,16 +258,12 @@ public static class RecipeEndpoints
         {
             await session.SaveChangesAsync(ct);
         }
-        catch (Exception e) when (DatabaseProblems.IsConflict(e))
+        catch (Exception e) when (Preconditions.IsLost(e))
         {
-            // Nothing of this request is written: not by the commit Wolverine makes after the endpoint either.
-            session.EjectAllPendingChanges();
-            if (http.Request.Headers.IfMatch.Count == 0)
-            {
-                await using var fresh = session.DocumentStore.QuerySession(session.TenantId);
-                if (await fresh.LoadAsync<Recipe>(key, ct) is { } now && now.Active == active) return Switched(http, key, active, now.Revision);
-            }
-            return Preconditions.Lost(http.Request, $"Recipe '{key}'");
+            var lost = Preconditions.Lost(http.Request, session, $"Recipe '{key}'");
+            if (http.Request.Headers.IfMatch.Count > 0) return lost;
+            await using var fresh = session.DocumentStore.QuerySession(session.TenantId);
+            return await fresh.LoadAsync<Recipe>(key, ct) is { } now && now.Active == active ? Switched(http, key, active, now.Revision) : lost;
         }
         cache.Forget(session.TenantId, key);
         return Switched(http, key, active, recipe.Revision);

@@ -105,4 +105,28 @@ public sealed class when_two_writes_race(AppFixture app) : AppTest(app)
             Assert.Equal(active, (await Api.GetAsJson<JsonElement>("/api/v1/recipes/switch-race")).GetProperty("active").GetBoolean());
         }
     }
+
+    /// Writes of one connection that name the revision they read: one wins, and every other is told its precondition
+    /// failed, never 409 or 5xx.
+    [Fact]
+    public async Task guarded_writes_of_one_connection_at_once_leave_one_winner_and_412s()
+    {
+        object Connection(int timeout) => new { kind = "http", baseUrl = "http://127.0.0.1:9/", timeoutSeconds = timeout };
+        await Api.Scenario(s =>
+        {
+            s.Put.Json(Connection(5)).ToUrl("/api/v1/connections/race");
+            s.IgnoreStatusCode();
+            s.StatusCodeShouldBeSuccess();
+        });
+        var tag = (await Api.Scenario(s => s.Get.Url("/api/v1/connections/race"))).Context.Response.Headers.ETag.ToString();
+        var answers = await Task.WhenAll(Enumerable.Range(6, 12).Select(n => Api.Scenario(s =>
+        {
+            s.Put.Json(Connection(n)).ToUrl("/api/v1/connections/race");
+            s.WithRequestHeader("If-Match", tag);
+            s.IgnoreStatusCode();
+        })));
+        var statuses = answers.Select(a => a.Context.Response.StatusCode).ToList();
+        Assert.Single(statuses, status => status == 200);
+        Assert.All(statuses, status => Assert.True(status is 200 or 412, $"a guarded write answered {status}"));
+    }
 }
