@@ -56,25 +56,32 @@ public static class RunFailures
             SendEnateCallback m => m.RunId,
             _ => Guid.Empty,
         };
+        if (await FailAsync(runtime, tenant, runId, ReasonFor(exception), callback: context.Envelope.Message is SendEnateCallback))
+            runtime.Services.GetRequiredService<ILogger<Run>>()
+                .LogError(exception, "Run {RunId} failed outside its steps; its message went to the dead letters", runId);
+    }
+
+    /// Records that the run cannot go on: an unfinished run ends failed with the reason, and its failure's notification
+    /// commits with it (through the outbox); a finished run whose Enate callback was the message records the callback
+    /// failed. Whether anything was recorded.
+    public static async Task<bool> FailAsync(IWolverineRuntime runtime, string tenant, Guid runId, string reason, bool callback)
+    {
         var outbox = runtime.Services.GetRequiredService<Wolverine.Marten.Publishing.OutboxedSessionFactory>();
         var clock = runtime.Services.GetRequiredService<TimeProvider>();
-        var logger = runtime.Services.GetRequiredService<ILogger<Run>>();
-        var reason = ReasonFor(exception);
-        // Through the outbox: the failure's notification commits with it.
         var bus = new MessageContext(runtime);
         await using var session = outbox.OpenSession(bus, tenant);
         var stream = await session.Events.FetchForWriting<Run>(runId);
-        if (stream.Aggregate is not { } run) return;
+        if (stream.Aggregate is not { } run) return false;
         if (!run.IsFinished)
         {
             var failed = new RunFailed(runId, null, reason, clock.GetUtcNow());
             stream.AppendOne(failed);
             await bus.PublishAsync(Enate.Domain.Notifications.Notices.OfRun(run, failed, tenant)!, new DeliveryOptions { TenantId = tenant });
         }
-        else if (context.Envelope.Message is SendEnateCallback && !run.CallbackDone)
+        else if (callback && !run.CallbackDone)
             stream.AppendOne(new EnateCallbackFailed(runId, run.Status == RunStatus.Succeeded ? "success" : "failure", reason, clock.GetUtcNow()));
-        else return;
+        else return false;
         await session.SaveChangesAsync();
-        logger.LogError(exception, "Run {RunId} failed outside its steps; its message went to the dead letters", runId);
+        return true;
     }
 }
