@@ -72,7 +72,7 @@ public sealed class ReadModelCheck
         }
         catch
         {
-            // The reader stops too, and its own failure (if that was the cause) is what the reader of the channel saw.
+            // The reading stops too; this failure is the one to answer with, whatever the reading's end.
             await stop.CancelAsync();
             try { await pages; } catch (Exception) { }
             throw;

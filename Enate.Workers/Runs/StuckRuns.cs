@@ -67,7 +67,17 @@ public sealed class StuckRuns(TenantDatabases databases, IWolverineRuntime runti
             var failed = 0;
             foreach (var (tenant, run) in await RunsAsync(connection, SetAsideSql, ct))
             {
-                if (!await RunFailures.FailAsync(runtime, tenant, run, SetAside, callback: false)) continue;
+                try
+                {
+                    if (!await RunFailures.FailAsync(runtime, tenant, run, SetAside, callback: false)) continue;
+                }
+                catch (Exception e) when (!DatabaseErrors.IsDatabaseOrTimeout(e))
+                {
+                    // The run moved meanwhile (its dead letter replayed), or a defect: the next round looks again, and
+                    // the Workers go on either way.
+                    logger.LogError(e, "Run {RunId} of tenant {Tenant} could not be recorded failed", run, tenant);
+                    continue;
+                }
                 failed++;
                 logger.LogError("Run {RunId} of tenant {Tenant} had its message set aside in the dead letters without its failure recorded: recorded now",
                     run, tenant);
