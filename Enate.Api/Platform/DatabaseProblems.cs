@@ -26,6 +26,7 @@ public sealed class DatabaseProblems(ILogger<DatabaseProblems> logger) : IExcept
         {
             case PostgresException refused when Enate.Domain.Platform.DatabaseErrors.IsRefusedValue(refused):
                 logger.LogWarning("A request held a value PostgreSQL refused ({SqlState}): {Reason}", refused.SqlState, refused.MessageText);
+                context.RequestServices.GetRequiredService<Enate.Domain.Platform.TenantDatabases>().ClearPools();
                 await Problems.BadRequest("unstorable-value",
                     $"The request holds a value the platform cannot store ({Enate.Domain.Platform.DatabaseErrors.Refusal(refused)}); nothing was recorded.").ExecuteAsync(context);
                 return true;

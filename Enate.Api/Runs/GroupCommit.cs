@@ -84,8 +84,10 @@ public sealed class GroupCommit : IAsyncDisposable
             await CommitAsync(batch);
             foreach (var p in batch) p.Done.TrySetResult();
         }
-        catch (Exception) when (batch.Count > 1)
+        catch (Exception e) when (batch.Count > 1)
         {
+            // A refused value may have left its connection unusable for these statements (TenantDatabases.ClearPools).
+            if (DatabaseErrors.IsRefusedValue(DatabaseErrors.Of(e))) _databases.ClearPools();
             await Task.WhenAll(batch.Select(CommitAloneAsync));
         }
         catch (Exception ex)

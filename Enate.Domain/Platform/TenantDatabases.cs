@@ -76,6 +76,17 @@ public sealed class TenantDatabases : IAsyncDisposable
     /// The database that holds a tenant's data.
     public NpgsqlDataSource For(string tenant) => _byName[NameOf(tenant)];
 
+    /// Closes every pooled connection of every database, each one in use when it is returned. Called after PostgreSQL
+    /// refused a value (DatabaseErrors.IsRefusedValue): Npgsql's auto-prepare takes a statement whose preparing
+    /// execution was refused while its parameters were bound (a NUL in text, `\u0000` in jsonb) for prepared, and the
+    /// statement's next execution on that connection fails with a protocol error (npgsql/npgsql#6391, open in Npgsql
+    /// 10.0.3). Which pooled connection it was is not known by then. A refusal is a client's mistake and rare, so the
+    /// connections opened again cost little.
+    public void ClearPools()
+    {
+        foreach (var database in All) database.Source.Clear();
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var source in _owned) await source.DisposeAsync();

@@ -56,6 +56,8 @@ public static class RunFailures
             SendEnateCallback m => m.RunId,
             _ => Guid.Empty,
         };
+        // The connection the value was refused on may be left unusable for the statement (TenantDatabases.ClearPools).
+        if (DatabaseErrors.IsRefusedValue(DatabaseErrors.Of(exception))) runtime.Services.GetRequiredService<TenantDatabases>().ClearPools();
         if (await FailAsync(runtime, tenant, runId, ReasonFor(exception), callback: context.Envelope.Message is SendEnateCallback))
             runtime.Services.GetRequiredService<ILogger<Run>>()
                 .LogError(exception, "Run {RunId} failed outside its steps; its message went to the dead letters", runId);
