@@ -32,6 +32,12 @@ public static partial class DatabaseErrors
     [GeneratedRegex("""\s+(?:for|of|in|on) (?:index|relation|table|constraint) "[^"]*"(?:\."[^"]*")?""")]
     private static partial Regex ObjectNamed();
 
+    /// Npgsql lost its place in the conversation with the server on one connection ("Received unexpected backend
+    /// message …", a plain Exception): it closes that connection, and the statement may or may not have run. Another
+    /// connection serves it again (decision 85 names one cause).
+    public static bool IsOutOfStep(Exception exception) => Find(exception, e =>
+        e.GetType() == typeof(Exception) && e.Message.StartsWith("Received unexpected backend message", StringComparison.Ordinal)) is not null;
+
     /// The database failed, or a wait for it timed out: what a background round skips and tries again next time.
     public static bool IsDatabaseOrTimeout(Exception exception) => exception is TimeoutException || Of(exception) is not null;
 

@@ -15,10 +15,10 @@ public static class RunFailures
     /// A failure that retrying cannot change: neither a race on a stream's version nor one worth trying again.
     public static bool IsPermanent(Exception exception) => exception is not JasperFx.ConcurrencyException && !IsWorthRetrying(exception);
 
-    /// Worth trying again for a while: the database failed for a reason of its own, or the handling was cancelled or
-    /// timed out.
+    /// Worth trying again for a while: the database failed for a reason of its own, the driver lost its place on a
+    /// connection, or the handling was cancelled or timed out.
     public static bool IsWorthRetrying(Exception exception) =>
-        exception is OperationCanceledException or TimeoutException || IsDatabaseError(exception);
+        exception is OperationCanceledException or TimeoutException || IsDatabaseError(exception) || DatabaseErrors.IsOutOfStep(exception);
 
     /// The database is away or overloaded (the connection broke or timed out, the server is restarting, out of
     /// connections or disk): Npgsql's own judgement that trying again may succeed. Worth waiting for, however long.

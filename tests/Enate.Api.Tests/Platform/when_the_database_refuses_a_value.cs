@@ -40,6 +40,8 @@ public sealed class when_the_database_refuses_a_value(AppFixture app) : AppTest(
         var broken = await Record.ExceptionAsync(() => RunAsync(databases, "after"));
         Assert.NotNull(broken);
         Assert.Contains("unexpected backend message", broken.Message);
+        // What the Workers try again on another connection, should one slip past the closing (RunFailures).
+        Assert.True(DatabaseErrors.IsOutOfStep(broken), broken.ToString());
     }
 
     [Fact]

@@ -36,6 +36,18 @@ public sealed class when_a_run_message_fails_again_and_again(AppFixture app) : A
         Assert.Equal("dead letters, run failed", NextFor(refused, 1));
     }
 
+    /// The driver out of step on one connection (decision 85) fails nothing of the run's own: it is tried again, on
+    /// another connection.
+    [Fact]
+    public void a_driver_out_of_step_is_tried_again()
+    {
+        var outOfStep = new Marten.Exceptions.MartenCommandException(new NpgsqlCommand("select 1"),
+            new Exception("Received unexpected backend message DataRow. Please file a bug."));
+        Assert.StartsWith("Retry Now", NextFor(outOfStep, 1));
+        Assert.Equal("Schedule Retry in 900 seconds", NextFor(outOfStep, 6));
+        Assert.Equal("dead letters, run failed", NextFor(new Exception("Received something else"), 1));
+    }
+
     [Fact]
     public void a_race_on_the_runs_stream_is_retried_at_once_then_for_a_while_and_then_the_run_says_it_failed()
     {
