@@ -21,9 +21,7 @@ public sealed class when_the_database_refuses_a_value(AppFixture app) : AppTest(
     public async Task the_connection_it_was_refused_on_is_not_used_again()
     {
         await using var source = OneConnection();
-        await using var databases = new TenantDatabases(source, new ConfigurationBuilder().Build());
-        await RunAsync(databases, "first");
-        await Assert.ThrowsAsync<PostgresException>(() => RunAsync(databases, "nul\0"));
+        await using var databases = await RefusedOnceAsync(source);
         databases.ClearPools();
         await RunAsync(databases, "after");
         await RunAsync(databases, "after again");
@@ -34,9 +32,7 @@ public sealed class when_the_database_refuses_a_value(AppFixture app) : AppTest(
     public async Task without_closing_it_the_statement_fails_on_that_connection()
     {
         await using var source = OneConnection();
-        await using var databases = new TenantDatabases(source, new ConfigurationBuilder().Build());
-        await RunAsync(databases, "first");
-        await Assert.ThrowsAsync<PostgresException>(() => RunAsync(databases, "nul\0"));
+        await using var databases = await RefusedOnceAsync(source);
         var broken = await Record.ExceptionAsync(() => RunAsync(databases, "after"));
         Assert.NotNull(broken);
         Assert.Contains("unexpected backend message", broken.Message);
@@ -65,6 +61,15 @@ public sealed class when_the_database_refuses_a_value(AppFixture app) : AppTest(
         var builder = new NpgsqlDataSourceBuilder(new NpgsqlConnectionStringBuilder(App.ConnectionString) { MaxPoolSize = 1 }.ConnectionString);
         EnateStore.ConfigureConnections(builder);
         return builder.Build();
+    }
+
+    /// The statement once as usual, then refused on the execution that prepares it.
+    private static async Task<TenantDatabases> RefusedOnceAsync(NpgsqlDataSource source)
+    {
+        var databases = new TenantDatabases(source, new ConfigurationBuilder().Build());
+        await RunAsync(databases, "first");
+        await Assert.ThrowsAsync<PostgresException>(() => RunAsync(databases, "nul\0"));
+        return databases;
     }
 
     private static async Task RunAsync(TenantDatabases databases, string recipe)
