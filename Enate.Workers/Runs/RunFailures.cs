@@ -48,6 +48,9 @@ public static class RunFailures
 
     public static async ValueTask RecordAsync(IWolverineRuntime runtime, IEnvelopeLifecycle context, Exception exception)
     {
+        // Whatever the message, the connection the value was refused on may be left unusable for the statement
+        // (TenantDatabases.ClearPools).
+        if (DatabaseErrors.IsRefusedValue(DatabaseErrors.Of(exception))) runtime.Services.GetRequiredService<TenantDatabases>().ClearPools();
         if (context.Envelope?.Message is not (ExecuteRun or ContinueRun or SendEnateCallback) || context.Envelope.TenantId is not { } tenant) return;
         var runId = context.Envelope.Message switch
         {
@@ -56,8 +59,6 @@ public static class RunFailures
             SendEnateCallback m => m.RunId,
             _ => Guid.Empty,
         };
-        // The connection the value was refused on may be left unusable for the statement (TenantDatabases.ClearPools).
-        if (DatabaseErrors.IsRefusedValue(DatabaseErrors.Of(exception))) runtime.Services.GetRequiredService<TenantDatabases>().ClearPools();
         if (await FailAsync(runtime, tenant, runId, ReasonFor(exception), callback: context.Envelope.Message is SendEnateCallback))
             runtime.Services.GetRequiredService<ILogger<Run>>()
                 .LogError(exception, "Run {RunId} failed outside its steps; its message went to the dead letters", runId);
