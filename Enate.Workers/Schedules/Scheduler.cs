@@ -60,17 +60,20 @@ public sealed class Scheduler(IDocumentStore store, NpgsqlDataSource database, O
     }
 
     /// One round at `now`: fires what is due for every active schedule of every enabled tenant, and answers when the
-    /// next occurrence of any of them falls due.
-    public async Task<DateTimeOffset?> FireDueAsync(DateTimeOffset now, CancellationToken ct)
+    /// next occurrence of any of them falls due (null when none does, or another replica was in a round).
+    public async Task<DateTimeOffset?> FireDueAsync(DateTimeOffset now, CancellationToken ct) => (await TryRoundAsync(now, ct)).Next;
+
+    /// The same round, unless another replica is in one: whether this one took it, and the next occurrence.
+    public async Task<(bool Taken, DateTimeOffset? Next)> TryRoundAsync(DateTimeOffset now, CancellationToken ct)
     {
         // One replica fires at a time, so replicas do not race to commit the same occurrence (the loser's failed
         // transaction would leave tombstones in the event log). The lock is the courtesy; the delivery key is the guarantee.
         await using var connection = await database.OpenConnectionAsync(ct);
         await using (var take = new NpgsqlCommand($"select pg_try_advisory_lock({LockKey})", connection))
-            if (!(bool)(await take.ExecuteScalarAsync(ct))!) return null;
+            if (!(bool)(await take.ExecuteScalarAsync(ct))!) return (false, null);
         try
         {
-            return await RoundAsync(now, ct);
+            return (true, await RoundAsync(now, ct));
         }
         finally
         {

@@ -32,10 +32,13 @@ public sealed class AppFixture : IAsyncLifetime
     /// The platform operator's key, which manages tenants.
     public const string OperatorKey = "test-operator-key-0123456789-abcdefghij";
 
-    /// The audit signing key the API and the Workers share, and the folder their checkpoints are witnessed in.
+    /// The audit signing key the API and the Workers share, and the folder their checkpoints are witnessed in: one per
+    /// database of this test run. A folder left by an earlier run whose database had the same port (a run that was
+    /// killed keeps its folder) would hold checkpoints of another chain, and the verification would rightly fail.
     public const string AuditSigningKey = "test-audit-signing-key-not-a-secret-0001";
+    private static readonly string ThisRun = Guid.NewGuid().ToString("N");
     public static string WitnessFolderFor(string connectionString) => Path.Combine(Path.GetTempPath(),
-        "enate-witness-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(connectionString)))[..16]);
+        "enate-witness-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(ThisRun + connectionString)))[..16]);
     public string WitnessFolder => WitnessFolderFor(ConnectionString);
 
     public async Task InitializeAsync()
@@ -147,6 +150,7 @@ public sealed class AppFixture : IAsyncLifetime
         await Workers.DisposeAsync();
         await Api.DisposeAsync();
         if (_database is not null) await _database.DisposeAsync();
+        if (Directory.Exists(WitnessFolder)) Directory.Delete(WitnessFolder, recursive: true);
     }
 }
 

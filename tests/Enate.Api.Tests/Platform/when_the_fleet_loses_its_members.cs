@@ -79,6 +79,7 @@ public sealed class when_the_fleet_loses_its_members(Xunit.Abstractions.ITestOut
         await _refuser.DisposeAsync();
         await _receiver.DisposeAsync();
         await _database.DisposeAsync();
+        if (Directory.Exists(_witness)) Directory.Delete(_witness, recursive: true);
     }
 
     private readonly ConcurrentBag<WorkerProcess> _started = [];

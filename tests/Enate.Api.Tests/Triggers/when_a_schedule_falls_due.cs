@@ -47,6 +47,11 @@ public sealed class when_a_schedule_falls_due(AppFixture app) : PartnerTest(app)
             NullLogger<Scheduler>.Instance);
     }
 
+    /// A round at `at` that this replica takes: the Workers' own scheduler may be in one for a moment (every second), and
+    /// a round it holds is skipped here, so the round is asked for again until it is taken.
+    private static async Task<DateTimeOffset?> Fire(Scheduler replica, DateTimeOffset at) =>
+        (await Eventually.Get(() => replica.TryRoundAsync(at, default), round => round.Taken)).Next;
+
     /// The schedule part of a run's input.
     private async Task<JsonElement> Occurrence(Guid runId) =>
         (await Api.GetAsJson<JsonElement>($"/api/v1/runs/{runId}/events")).GetProperty("items")[0].GetProperty("data").GetProperty("input")
@@ -63,10 +68,10 @@ public sealed class when_a_schedule_falls_due(AppFixture app) : PartnerTest(app)
         var (one, two) = (Replica(), Replica());
 
         // Rounds at once: one replica takes the round (the others find it taken and skip it).
-        var rounds = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => (i % 2 == 0 ? one : two).FireDueAsync(first.AddSeconds(1), default)));
-        Assert.Contains(first.AddDays(1), rounds);
-        Assert.All(rounds, next => Assert.True(next is null || next == first.AddDays(1)));
-        await one.FireDueAsync(first.AddSeconds(30), default);
+        var rounds = await Eventually.Get(() => Task.WhenAll(Enumerable.Range(0, 4).Select(i => (i % 2 == 0 ? one : two).TryRoundAsync(first.AddSeconds(1), default))),
+            all => all.Any(round => round.Taken));
+        Assert.All(rounds, round => Assert.Equal(round.Taken ? first.AddDays(1) : (DateTimeOffset?)null, round.Next));
+        await Fire(one, first.AddSeconds(30));
         // A replica that did not see the mark (it lost its lock's connection mid-round, say) fires the occurrence again:
         // the occurrence's delivery key refuses the second run.
         await using (var session = App.Store.LightweightSession("demo"))
@@ -74,7 +79,7 @@ public sealed class when_a_schedule_falls_due(AppFixture app) : PartnerTest(app)
             session.Delete<ScheduleMark>("nightly");
             await session.SaveChangesAsync();
         }
-        await two.FireDueAsync(first.AddSeconds(31), default);
+        await Fire(two, first.AddSeconds(31));
 
         var run = Assert.Single(await Runs("nightly"));
         var done = await Api.WaitForRun(run.GetProperty("id").GetGuid(), RunStatus.Succeeded);
@@ -94,7 +99,7 @@ public sealed class when_a_schedule_falls_due(AppFixture app) : PartnerTest(app)
         Assert.Equal(1, input.GetProperty("recipe").GetProperty("version").GetInt32());
 
         // The next day's occurrence is another run.
-        await two.FireDueAsync(first.AddDays(1).AddSeconds(1), default);
+        await Fire(two, first.AddDays(1).AddSeconds(1));
         Assert.Equal(2, (await Runs("nightly")).Count);
     }
 
@@ -107,7 +112,7 @@ public sealed class when_a_schedule_falls_due(AppFixture app) : PartnerTest(app)
         var scheduler = Replica();
 
         // The Workers were away for five days: found ten minutes after the fifth occurrence.
-        await scheduler.FireDueAsync(first.AddDays(4).AddMinutes(10), default);
+        await Fire(scheduler, first.AddDays(4).AddMinutes(10));
         Assert.Empty(await Runs("skips"));
         var caughtUp = Assert.Single(await Runs("catches-up")).GetProperty("id").GetGuid();
         await Api.WaitForRun(caughtUp, RunStatus.Succeeded);
@@ -116,7 +121,7 @@ public sealed class when_a_schedule_falls_due(AppFixture app) : PartnerTest(app)
         Assert.Equal(4, input.GetProperty("schedule").GetProperty("missed").GetInt32());
 
         // Back on time, both run the next occurrence, and nothing earlier counts as missed again.
-        await scheduler.FireDueAsync(first.AddDays(5).AddSeconds(2), default);
+        await Fire(scheduler, first.AddDays(5).AddSeconds(2));
         Assert.Single(await Runs("skips"));
         Assert.Equal(2, (await Runs("catches-up")).Count);
     }
@@ -127,16 +132,16 @@ public sealed class when_a_schedule_falls_due(AppFixture app) : PartnerTest(app)
         var (cron, first) = HalfADayAway();
         await PutScheduled("paused", cron);
         await Api.Scenario(s => s.Post.Url("/api/v1/recipes/paused/deactivate"));
-        await Replica().FireDueAsync(first.AddSeconds(1), default);
+        await Fire(Replica(), first.AddSeconds(1));
         Assert.Empty(await Runs("paused"));
 
         await Api.Scenario(s => s.Post.Url("/api/v1/recipes/paused/activate"));
         // A new cron an hour later: the old occurrence no longer exists, the new one fires with version 2.
         var later = first.AddHours(1);
         await PutScheduled("paused", $"{later.Minute} {later.Hour} * * *");
-        await Replica().FireDueAsync(first.AddSeconds(1), default);
+        await Fire(Replica(), first.AddSeconds(1));
         Assert.Empty(await Runs("paused"));
-        await Replica().FireDueAsync(later.AddSeconds(1), default);
+        await Fire(Replica(), later.AddSeconds(1));
         var run = await Api.WaitForRun(Assert.Single(await Runs("paused")).GetProperty("id").GetGuid(), RunStatus.Succeeded);
         Assert.Equal(2, run.RecipeVersion);
     }
