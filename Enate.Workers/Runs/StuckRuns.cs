@@ -23,7 +23,13 @@ public sealed class StuckRuns(TenantDatabases databases, IWolverineRuntime runti
     public const string SetAside =
         "The run could not go on: its message failed through every retry and was set aside; its operators have the details.";
 
-    private static readonly string Quiet =
+    /// Unfinished runs, quiet for longer than the threshold (a waiting run: overdue by it), that no message names, and
+    /// whether their message is in the dead letters (not marked for replay), those first: one scan of the run
+    /// summaries a round.
+    public static readonly string Sql =
+        "select r.tenant_id, r.id, r.data ->> 'status', " +
+        $"exists (select 1 from {EnateStore.WolverineSchema}.wolverine_dead_letters d " +
+        "        where position(convert_to(r.id::text, 'UTF8') in d.body) > 0 and d.replayable is not true) " +
         $"from {EnateStore.Schema}.mt_doc_runsummary r " +
         "where r.data ->> 'status' in ('requested', 'running', 'waiting') " +
         "and case when r.data ->> 'status' = 'waiting' then (r.data ->> 'nextAttemptAt')::timestamptz < now() - @after " +
@@ -32,16 +38,9 @@ public sealed class StuckRuns(TenantDatabases databases, IWolverineRuntime runti
         "                 where position(convert_to(r.id::text, 'UTF8') in i.body) > 0 and i.status <> 'Handled') " +
         $"and not exists (select 1 from {EnateStore.WolverineSchema}.wolverine_outgoing_envelopes o where position(convert_to(r.id::text, 'UTF8') in o.body) > 0) " +
         string.Concat(EnateStore.RunQueueTables.Select(table =>
-            $"and not exists (select 1 from {table} q where position(convert_to(r.id::text, 'UTF8') in q.body) > 0) "));
-
-    private static readonly string DeadLettered =
-        $"exists (select 1 from {EnateStore.WolverineSchema}.wolverine_dead_letters d where position(convert_to(r.id::text, 'UTF8') in d.body) > 0 and d.replayable is not true)";
-
-    /// Unfinished runs, quiet for longer than the threshold (a waiting run: overdue by it), that no message names.
-    public static readonly string Sql = $"select r.tenant_id, r.id, r.data ->> 'status' {Quiet}and not {DeadLettered} limit 100";
-
-    /// The same, whose message is in the dead letters.
-    public static readonly string SetAsideSql = $"select r.tenant_id, r.id {Quiet}and {DeadLettered} limit 100";
+            $"and not exists (select 1 from {table} q where position(convert_to(r.id::text, 'UTF8') in q.body) > 0) ")) +
+        // The runs to record first: reports of others, however many, do not hold them back.
+        "order by 4 desc limit 100";
 
     protected override Task RoundAsync(CancellationToken ct) => SweepAsync(ct);
 
@@ -64,9 +63,17 @@ public sealed class StuckRuns(TenantDatabases databases, IWolverineRuntime runti
             if (!(bool)(await lockCommand.ExecuteScalarAsync(ct))!) return (0, 0);
         try
         {
-            var failed = 0;
-            foreach (var (tenant, run) in await RunsAsync(connection, SetAsideSql, ct))
+            var (failed, reported) = (0, 0);
+            foreach (var (tenant, run, status, setAside) in await QuietRunsAsync(connection, ct))
             {
+                if (!setAside)
+                {
+                    reported++;
+                    Telemetry.StuckRuns.Add(1);
+                    logger.LogError("Run {RunId} of tenant {Tenant} is {Status} with nothing scheduled to move it on: a defect to report",
+                        run, tenant, status);
+                    continue;
+                }
                 try
                 {
                     if (!await RunFailures.FailAsync(runtime, tenant, run, SetAside, callback: false)) continue;
@@ -82,17 +89,6 @@ public sealed class StuckRuns(TenantDatabases databases, IWolverineRuntime runti
                 logger.LogError("Run {RunId} of tenant {Tenant} had its message set aside in the dead letters without its failure recorded: recorded now",
                     run, tenant);
             }
-            var reported = 0;
-            await using var command = new NpgsqlCommand(Sql, connection);
-            command.Parameters.AddWithValue("after", _after);
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                reported++;
-                Telemetry.StuckRuns.Add(1);
-                logger.LogError("Run {RunId} of tenant {Tenant} is {Status} with nothing scheduled to move it on: a defect to report",
-                    reader.GetGuid(1), reader.GetString(0), reader.GetString(2));
-            }
             return (failed, reported);
         }
         finally
@@ -102,13 +98,13 @@ public sealed class StuckRuns(TenantDatabases databases, IWolverineRuntime runti
         }
     }
 
-    private async Task<List<(string Tenant, Guid Run)>> RunsAsync(NpgsqlConnection connection, string sql, CancellationToken ct)
+    private async Task<List<(string Tenant, Guid Run, string Status, bool SetAside)>> QuietRunsAsync(NpgsqlConnection connection, CancellationToken ct)
     {
-        await using var command = new NpgsqlCommand(sql, connection);
+        await using var command = new NpgsqlCommand(Sql, connection);
         command.Parameters.AddWithValue("after", _after);
-        var runs = new List<(string, Guid)>();
+        var runs = new List<(string, Guid, string, bool)>();
         await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) runs.Add((reader.GetString(0), reader.GetGuid(1)));
+        while (await reader.ReadAsync(ct)) runs.Add((reader.GetString(0), reader.GetGuid(1), reader.GetString(2), reader.GetBoolean(3)));
         return runs;
     }
 }
