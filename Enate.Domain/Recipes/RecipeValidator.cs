@@ -15,11 +15,11 @@ public static partial class RecipeValidator
         ["PacketCreated", "PacketUpdated", "NewCommunication", "BusinessObjectCreated", "BusinessObjectUpdated", "SpecificBusinessObjectUpdated"];
     public static readonly string[] Methods = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
-    /// <param name="connections">The tenant's connections by name.</param>
     /// Steps one recipe may hold: each is checked at every save and run in turn at every run; thousands (a dry run of
     /// 5,000 took 15-25 s) are a mistake or an attack, not a process.
     public const int MaxSteps = 200;
 
+    /// <param name="connections">The tenant's connections by name.</param>
     public static List<RecipeProblem> Validate(RecipeDefinition recipe, IReadOnlyDictionary<string, Connection> connections)
     {
         var connectionKinds = connections.ToDictionary(c => c.Key, c => c.Value.Kind);
