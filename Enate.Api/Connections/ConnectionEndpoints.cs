@@ -71,7 +71,7 @@ public static class ConnectionEndpoints
         {
             await session.SaveChangesAsync(ct);
         }
-        catch (Exception e) when (Preconditions.IsLost(e))
+        catch (Exception e) when (DatabaseProblems.IsConflict(e))
         {
             return Preconditions.Lost(http.Request, session, $"Connection '{name}'");
         }

@@ -42,9 +42,6 @@ public static class Preconditions
             : Problems.Conflict("concurrent-change", $"{what} changed while this request was written; read it again and retry.");
     }
 
-    /// Whether a write lost a race: Marten's optimistic checks, however they were wrapped.
-    public static bool IsLost(Exception exception) => DatabaseProblems.IsConflict(exception);
-
     private static IResult Failed(string detail) =>
         Problems.Problem(StatusCodes.Status412PreconditionFailed, "precondition-failed", "Precondition failed.", detail);
 

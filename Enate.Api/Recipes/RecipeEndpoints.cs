@@ -90,7 +90,7 @@ public static class RecipeEndpoints
         {
             await session.SaveChangesAsync(ct);
         }
-        catch (Exception e) when (Preconditions.IsLost(e))
+        catch (Exception e) when (DatabaseProblems.IsConflict(e))
         {
             return Preconditions.Lost(http.Request, session, $"Recipe '{key}'");
         }
@@ -258,7 +258,7 @@ public static class RecipeEndpoints
         {
             await session.SaveChangesAsync(ct);
         }
-        catch (Exception e) when (Preconditions.IsLost(e))
+        catch (Exception e) when (DatabaseProblems.IsConflict(e))
         {
             var lost = Preconditions.Lost(http.Request, session, $"Recipe '{key}'");
             if (http.Request.Headers.IfMatch.Count > 0) return lost;
