@@ -17,12 +17,7 @@ public sealed class when_a_read_model_is_edited(AppFixture app) : AppTest(app)
     [Fact]
     public async Task the_check_names_the_document_and_the_field()
     {
-        _key = await App.SeedKeyAsync($"read-models-{Guid.NewGuid():N}", Scopes.Admin);
-        await Send(s => s.Put.Json(new
-        {
-            name = "Fails", trigger = new { type = "api" },
-            steps = new object[] { new { id = "shape", type = "transform", template = """{"x": }""" } },
-        }).ToUrl("/api/v1/recipes/fails"));
+        await TenantWithRecipeAsync("read-models", "fails", """{"x": }""");
         var failed = (await Send(s => s.Post.Json(new { n = 1 }).ToUrl("/api/v1/recipes/fails/runs"))).GetProperty("runId").GetGuid();
         var run = await Eventually.Get(() => Send(s => s.Get.Url($"/api/v1/runs/{failed}")), r => r.GetProperty("status").GetString() == RunStatus.Failed);
         var inbound = run.GetProperty("inboundId").GetGuid();
@@ -55,12 +50,7 @@ public sealed class when_a_read_model_is_edited(AppFixture app) : AppTest(app)
     [Fact]
     public async Task a_tenant_is_checked_page_by_page_with_nothing_missed_or_counted_twice()
     {
-        _key = await App.SeedKeyAsync($"read-model-pages-{Guid.NewGuid():N}", Scopes.Admin);
-        await Send(s => s.Put.Json(new
-        {
-            name = "Shapes", trigger = new { type = "api" },
-            steps = new object[] { new { id = "shape", type = "transform", template = """{"n": {{ input.n }} }""" } },
-        }).ToUrl("/api/v1/recipes/shapes"));
+        await TenantWithRecipeAsync("read-model-pages", "shapes", """{"n": {{ input.n }} }""");
         var runs = new List<Guid>();
         for (var n = 0; n < 5; n++)
             runs.Add((await Send(s => s.Post.Json(new { n }).ToUrl("/api/v1/recipes/shapes/runs"))).GetProperty("runId").GetGuid());
@@ -115,6 +105,17 @@ public sealed class when_a_read_model_is_edited(AppFixture app) : AppTest(app)
             });
             Assert.EndsWith("/" + kind, result.ReadAsJson<JsonElement>().GetProperty("type").GetString());
         }
+    }
+
+    /// A tenant of its own, its admin key for Send, and a recipe of one transform step with this template.
+    private async Task TenantWithRecipeAsync(string tenant, string recipe, string template)
+    {
+        _key = await App.SeedKeyAsync($"{tenant}-{Guid.NewGuid():N}", Scopes.Admin);
+        await Send(s => s.Put.Json(new
+        {
+            name = recipe, trigger = new { type = "api" },
+            steps = new object[] { new { id = "shape", type = "transform", template } },
+        }).ToUrl($"/api/v1/recipes/{recipe}"));
     }
 
     private async Task<JsonElement> Send(Action<Scenario> request)
