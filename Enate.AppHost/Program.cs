@@ -14,6 +14,10 @@ var operatorApiKey = builder.AddParameter("operator-api-key",
 // developer, kept in this project's user secrets; in production, an environment secret (docs/audit.md).
 var auditSigningKey = builder.AddParameter("audit-signing-key",
     new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
+// The key that seals the Data Protection key ring, which encrypts connection secrets: like the signing key, never in
+// the database whose secrets it protects (docs/security.md).
+var keyEncryptionKey = builder.AddParameter("key-encryption-key",
+    new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
 // The witness of the signed checkpoints: a folder beside the local database's, outside PostgreSQL's reach.
 var witness = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", ".data", "witness"));
 
@@ -40,6 +44,7 @@ var api = builder.AddProject<Projects.Enate_Api>("api", launchProfileName: null)
     .WithEnvironment("Enate__Bootstrap__ApiKey", bootstrapApiKey)
     .WithEnvironment("Enate__Operator__ApiKey", operatorApiKey)
     .WithEnvironment("Enate__Audit__SigningKey", auditSigningKey)
+    .WithEnvironment("Enate__DataProtection__KeyEncryptionKey", keyEncryptionKey)
     .WithEnvironment("Enate__Audit__Witness__Folder", witness)
     .WithTenancy(builder.Configuration)
     .WithHttpHealthCheck("/health")
@@ -56,6 +61,7 @@ builder.AddProject<Projects.Enate_Workers>("workers", launchProfileName: null)
     .WithReference(database, PostgresModes.DatabaseName)
     .WaitFor(database)
     .WithEnvironment("Enate__Audit__SigningKey", auditSigningKey)
+    .WithEnvironment("Enate__DataProtection__KeyEncryptionKey", keyEncryptionKey)
     .WithEnvironment("Enate__Audit__Witness__Folder", witness)
     .WithTenancy(builder.Configuration)
     // Workers call the simulators as partners; the API must have built the schema first.

@@ -56,7 +56,7 @@ public static class ApiConfiguration
         builder.AddRequestGuards();
         builder.AddApiSecurity();
         builder.AddRateLimits();
-        builder.Services.AddEnateDataProtection();
+        builder.Services.AddEnateDataProtection(builder.Configuration);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddScoped<RunStarter>();
         builder.Services.AddSingleton<Tenants.TenantStatus>();

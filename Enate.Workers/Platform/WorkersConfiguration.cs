@@ -121,7 +121,7 @@ public static class WorkersConfiguration
             options.Durability.NodeReassignmentPollingTime = 3.Seconds();
         });
 
-        builder.Services.AddEnateDataProtection();
+        builder.Services.AddEnateDataProtection(builder.Configuration);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddOutboundCalls(builder.Configuration);
         builder.Services.AddSingleton(services => new RunEngine(services.GetRequiredService<Limits>(),

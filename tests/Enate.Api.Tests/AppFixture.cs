@@ -71,6 +71,7 @@ public sealed class AppFixture : IAsyncLifetime
         // Tests read handled messages' envelopes in the inbox (what the API wrote, how often a run was queued): keep them
         // as long as Wolverine does by default, unless a test says otherwise.
         builder.Configuration["Enate:Workers:KeepHandled"] = "00:05:00";
+        builder.Configuration["Enate:DataProtection:KeyEncryptionKey"] = WorkerProcess.KeyEncryptionKey;
         foreach (var (name, value) in settings ?? new Dictionary<string, string>()) builder.Configuration[name] = value;
         // Test partners listen on loopback, which the platform refuses unless allowed.
         builder.Configuration["Enate:Outbound:Allow:0"] = "127.0.0.0/8";
@@ -99,6 +100,7 @@ public sealed class AppFixture : IAsyncLifetime
             web.UseSetting("Enate:Bootstrap:ApiKey", AdminKey);
             web.UseSetting("Enate:Operator:ApiKey", OperatorKey);
             web.UseSetting("Enate:Audit:SigningKey", AuditSigningKey);
+            web.UseSetting("Enate:DataProtection:KeyEncryptionKey", WorkerProcess.KeyEncryptionKey);
             web.UseSetting("Enate:Audit:Witness:Folder", WitnessFolderFor(connectionString));
             // The fuzz test alone sends thousands of requests with one key; limits have their own test host.
             web.UseSetting("Enate:RateLimits:PerKeyPerSecond", "1000000");

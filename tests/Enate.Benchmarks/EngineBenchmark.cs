@@ -37,12 +37,14 @@ public static class EngineBenchmark
             web.UseSetting("Enate:RateLimits:PerKeyPerSecond", "1000000");
             web.UseSetting("Enate:RateLimits:PerTenantPerSecond", "1000000");
             web.UseSetting("Enate:Outbound:Allow:0", "127.0.0.0/8");
+            web.UseSetting("Enate:DataProtection:KeyEncryptionKey", WorkerProcess.KeyEncryptionKey);
         });
         var workerBuilder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Benchmark" });
         workerBuilder.Configuration[$"ConnectionStrings:{EnateStore.DatabaseName}"] = database.ConnectionString;
         workerBuilder.WebHost.UseUrls("http://127.0.0.1:0");
         workerBuilder.Logging.SetMinimumLevel(LogLevel.Warning);
         workerBuilder.Configuration["Enate:Outbound:Allow:0"] = "127.0.0.0/8";
+        workerBuilder.Configuration["Enate:DataProtection:KeyEncryptionKey"] = WorkerProcess.KeyEncryptionKey;
         workerBuilder.AddWorkers();
         await using var workers = workerBuilder.Build();
         await workers.StartAsync();

@@ -15,6 +15,10 @@ public sealed class WorkerProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
+    /// The key that seals the Data Protection key ring in every test process, in process or not: processes that share a
+    /// database must share it, or one cannot read the keys another wrote.
+    public const string KeyEncryptionKey = "test-key-encryption-key-not-a-secret-0001";
+
     /// Where what the process writes to its console is kept.
     public string LogPath { get; }
 
@@ -58,6 +62,7 @@ public sealed class WorkerProcess : IAsyncDisposable
         foreach (var argument in arguments) info.ArgumentList.Add(argument);
         info.Environment["ConnectionStrings__enate"] = connectionString;
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
+        info.Environment["Enate__DataProtection__KeyEncryptionKey"] = KeyEncryptionKey;
         foreach (var (name, value) in settings) info.Environment[name] = value;
         using var process = Process.Start(info)!;
         var output = process.StandardOutput.ReadToEndAsync();
@@ -80,6 +85,7 @@ public sealed class WorkerProcess : IAsyncDisposable
         foreach (var argument in arguments) info.ArgumentList.Add(argument);
         info.Environment["ConnectionStrings__enate"] = connectionString;
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
+        info.Environment["Enate__DataProtection__KeyEncryptionKey"] = KeyEncryptionKey;
         foreach (var (name, value) in settings ?? new Dictionary<string, string>()) info.Environment[name] = value;
         var process = Process.Start(info)!;
         // Kept for diagnosis when a test fails: the process's own console.

@@ -22,4 +22,17 @@ public sealed class when_the_api_starts_outside_development
         }));
         Assert.Contains("development default", failure.ToString());
     }
+
+    [Fact]
+    public async Task it_refuses_to_keep_the_key_ring_in_the_clear()
+    {
+        await using var database = await TestDatabase.StartAsync();
+        JasperFxEnvironment.AutoStartHost = true;
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => AlbaHost.For<Program>(web =>
+        {
+            web.UseEnvironment("Production");
+            web.UseSetting($"ConnectionStrings:{EnateStore.DatabaseName}", database.ConnectionString);
+        }));
+        Assert.Contains("Enate:DataProtection:KeyEncryptionKey is not set", failure.ToString());
+    }
 }
