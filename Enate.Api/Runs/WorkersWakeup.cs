@@ -5,11 +5,11 @@ using Npgsql;
 namespace Enate.Api.Runs;
 
 /// Wakes the Workers' run-queue listeners after a commit that queued runs, instead of leaving the runs to their next
-/// poll (up to 100 ms later). Sent after the commit, not inside it: PostgreSQL serializes the commits of notifying
-/// transactions (a database-wide lock held through the commit's WAL flush), which would stop the group commit's two
-/// writers from overlapping their flushes. Wakes that come while one is being sent share the next one. A lost wake
-/// loses nothing: the runs are committed, and the listeners still poll. Each database has its own queue and its own
-/// wake.
+/// poll (up to a second later, `Enate:Workers:PollEvery`). Sent after the commit, not inside it: PostgreSQL serializes
+/// the commits of notifying transactions (a database-wide lock held through the commit's WAL flush), which would stop
+/// the group commit's two writers from overlapping their flushes. Wakes that come while one is being sent share the
+/// next one. A lost wake loses nothing: the runs are committed, and the listeners still poll. Each database has its
+/// own queue and its own wake.
 public sealed class WorkersWakeup(TenantDatabases databases, ILogger<WorkersWakeup> logger)
 {
     private readonly Dictionary<string, int> _index = databases.All.Select((d, i) => (d.Name, i)).ToDictionary(d => d.Name, d => d.i);

@@ -56,6 +56,12 @@ public sealed class MartenXmlRepository(IDocumentStore store, KeyRingSeal? seal)
         return outdated.Count;
     }
 
+    public async Task<bool> AnySealedAsync(CancellationToken ct)
+    {
+        await using var session = store.QuerySession();
+        return await session.Query<DataProtectionKey>().AnyAsync(k => k.Sealed != null, ct);
+    }
+
     private string Open(DataProtectionKey entry) => entry.Sealed is null ? entry.Xml
         : seal?.Open(entry) ?? throw new InvalidOperationException(
             $"Data Protection key {entry.Id} is sealed and no key encryption key is configured: set Enate:DataProtection:KeyEncryptionKey.");
@@ -75,6 +81,10 @@ public sealed class KeyRingSealing(MartenXmlRepository ring, KeyRingSeal? seal, 
                     "Enate:DataProtection:KeyEncryptionKey is not set: outside Development the Data Protection key ring must be sealed, " +
                     "or whoever reads the database can decrypt connection secrets. Set a secret of at least 32 characters " +
                     "(the AppHost parameter 'key-encryption-key', or an environment secret) in the API and every Workers replica.");
+            if (await ring.AnySealedAsync(ct))
+                throw new InvalidOperationException(
+                    "The Data Protection key ring is sealed and Enate:DataProtection:KeyEncryptionKey is not set: the connection " +
+                    "secrets cannot be read. Set the key the ring was sealed with (the AppHost parameter 'key-encryption-key').");
             logger.LogWarning("No key encryption key is configured: the Data Protection key ring is stored in the clear.");
             return;
         }

@@ -59,12 +59,16 @@ public static class WorkersConfiguration
             options.AutoBuildMessageStorageOnStartup = JasperFx.AutoCreate.CreateOrUpdate;
             options.Policies.UseDurableInboxOnAllListeners();
             // Every replica competes for the runs the API hands over. The API's commit wakes the listeners
-            // (EnateStore.WakeRunQueue), so a run starts at once; the poll every 100 ms stays as the fallback.
+            // (EnateStore.WakeRunQueue), as Wolverine's own senders wake a queue's listeners, so a message starts at once.
+            // Each listener also polls its queue, in case a wakeup is lost, every second: each poll first scans the inbox
+            // for copies of its queue's rows, and four queues polled every 100-250 ms cost PostgreSQL a fifth of its CPU
+            // per run under load (docs/decisions.md, 87).
             var parallelism = builder.Configuration.GetValue("Enate:Workers:Parallelism", DefaultParallelism);
+            var pollEvery = builder.Configuration.GetValue("Enate:Workers:PollEvery", TimeSpan.FromSeconds(1));
             // A poll takes twice as many runs as the listeners handle at once. Wolverine waits 250 ms (or a wakeup) after a
             // full batch before it polls again: with its default of 20, a burst drained at 80 runs a second between wakeups,
             // however fast the runs went (docs/decisions.md, 62).
-            options.ListenToPostgresqlQueue(EnateStore.RunQueue).PollingInterval(100.Milliseconds()).MaximumParallelMessages(parallelism)
+            options.ListenToPostgresqlQueue(EnateStore.RunQueue).PollingInterval(pollEvery).MaximumParallelMessages(parallelism)
                 .MaximumMessagesToReceive(builder.Configuration.GetValue("Enate:Workers:QueueBatch", parallelism * 2));
             options.Transports.GetOrCreate<PostgresqlTransport>().EnableQueueNotifications = true;
             // A run's later steps and retries stay on the replica that started it, in a durable queue:
@@ -79,16 +83,16 @@ public static class WorkersConfiguration
             options.PublishMessage<ReplayRun>().ToPostgresqlQueue(EnateStore.ReplayQueue);
             // A bulk replay's step queues up to half its in-flight limit at once and wakes the listener once: a poll takes them
             // all, where Wolverine's default of 20 would wait 250 ms after each full batch.
-            options.ListenToPostgresqlQueue(EnateStore.ReplayQueue).PollingInterval(100.Milliseconds())
+            options.ListenToPostgresqlQueue(EnateStore.ReplayQueue).PollingInterval(pollEvery)
                 .MaximumParallelMessages(builder.Configuration.GetValue("Enate:Workers:ReplayParallelism", DefaultReplayParallelism))
                 .MaximumMessagesToReceive(builder.Configuration.GetValue("Enate:Workers:ReplayQueueBatch", Enate.Domain.Replays.BulkReplay.DefaultConcurrency));
             options.PublishMessage<Enate.Domain.Replays.AdvanceReplay>().ToPostgresqlQueue(EnateStore.ReplayJobQueue);
-            options.ListenToPostgresqlQueue(EnateStore.ReplayJobQueue).PollingInterval(250.Milliseconds()).MaximumParallelMessages(4);
+            options.ListenToPostgresqlQueue(EnateStore.ReplayJobQueue).PollingInterval(pollEvery).MaximumParallelMessages(4);
             options.PublishMessage<Enate.Domain.Replays.CompareRuns>().ToPostgresqlQueue(EnateStore.RunQueue);
             // Notifications and their deliveries' attempts, retries included (scheduled in the queue), in a queue of their own.
             options.PublishMessage<Enate.Domain.Notifications.Notify>().ToPostgresqlQueue(EnateStore.NotificationQueue);
             options.PublishMessage<Enate.Domain.Notifications.DeliverNotification>().ToPostgresqlQueue(EnateStore.NotificationQueue);
-            options.ListenToPostgresqlQueue(EnateStore.NotificationQueue).PollingInterval(250.Milliseconds()).MaximumParallelMessages(8);
+            options.ListenToPostgresqlQueue(EnateStore.NotificationQueue).PollingInterval(pollEvery).MaximumParallelMessages(8);
             // A run message that cannot succeed by being tried again goes to the dead letters, and its run says why.
             options.Policies.OnException<Exception>(Runs.RunFailures.IsPermanent).MoveToErrorQueue().And(Runs.RunFailures.RecordAsync);
             // Two deliveries of one step race on the stream version: the loser re-reads and finds the step done. A race

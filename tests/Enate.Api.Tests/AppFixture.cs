@@ -180,6 +180,11 @@ public abstract class AppTest(AppFixture app) : IAsyncLifetime
             await hold.ExecuteNonQueryAsync();
         // The Workers may still be finishing the previous test's runs: clearing their tables can deadlock with them
         // (PostgreSQL then aborts one side, seen once in CI). The clean-up is simply tried again.
+        // The Data Protection key ring stays: the API and the Workers each cache it, and a key one of them made in an
+        // earlier test is what the other looks for in the database when it meets a secret encrypted with it.
+        List<Enate.Domain.Platform.DataProtectionKey> ring;
+        await using (var session = App.Store.QuerySession())
+            ring = (await session.Query<Enate.Domain.Platform.DataProtectionKey>().ToListAsync()).ToList();
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -191,6 +196,11 @@ public abstract class AppTest(AppFixture app) : IAsyncLifetime
             {
                 await Task.Delay(100 * attempt);
             }
+        }
+        await using (var session = App.Store.LightweightSession())
+        {
+            session.Store(ring.ToArray());
+            await session.SaveChangesAsync();
         }
         // The chain goes, and with it the checkpoints of its heads, in the database and in the witness.
         if (Directory.Exists(App.WitnessFolder)) Directory.Delete(App.WitnessFolder, recursive: true);

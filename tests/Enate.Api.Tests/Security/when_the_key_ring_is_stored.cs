@@ -96,4 +96,15 @@ public sealed class when_the_key_ring_is_stored(AppFixture app) : AppTest(app)
         }
         Assert.Equal(before, Read(Platform));
     }
+
+    [Fact]
+    public async Task a_process_without_the_key_does_not_start_on_a_sealed_ring()
+    {
+        NewKey();
+        var sealing = new KeyRingSealing(new MartenXmlRepository(App.Store, seal: null), seal: null,
+            new Microsoft.Extensions.Hosting.Internal.HostingEnvironment { EnvironmentName = "Development" },
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<KeyRingSealing>.Instance);
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => sealing.StartAsync(CancellationToken.None));
+        Assert.Contains("Enate:DataProtection:KeyEncryptionKey is not set", failure.Message);
+    }
 }
