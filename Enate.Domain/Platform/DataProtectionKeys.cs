@@ -72,15 +72,36 @@ public sealed class MartenXmlRepository(IDocumentStore store, KeyRingSeal? seal)
 public sealed class KeyRingSealing(MartenXmlRepository ring, KeyRingSeal? seal, IHostEnvironment environment, ILogger<KeyRingSealing> logger)
     : IHostedService
 {
+    /// How long a start waits for a database that does not answer (restarting, say) before it gives up.
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
     public async Task StartAsync(CancellationToken ct)
+    {
+        if (seal is null && !environment.IsDevelopment() && !environment.IsEnvironment("Testing"))
+            throw new InvalidOperationException(
+                "Enate:DataProtection:KeyEncryptionKey is not set: outside Development the Data Protection key ring must be sealed, " +
+                "or whoever reads the database can decrypt connection secrets. Set a secret of at least 32 characters " +
+                "(the AppHost parameter 'key-encryption-key', or an environment secret) in the API and every Workers replica.");
+        var giveUp = DateTimeOffset.UtcNow + Patience;
+        while (true)
+        {
+            try
+            {
+                await SealAsync(ct);
+                return;
+            }
+            catch (Exception ex) when (DatabaseErrors.IsDatabaseOrTimeout(ex) && DateTimeOffset.UtcNow < giveUp && !ct.IsCancellationRequested)
+            {
+                logger.LogWarning("The Data Protection key ring cannot be read yet, tried again in a second: {Reason}", ex.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            }
+        }
+    }
+
+    private async Task SealAsync(CancellationToken ct)
     {
         if (seal is null)
         {
-            if (!environment.IsDevelopment() && !environment.IsEnvironment("Testing"))
-                throw new InvalidOperationException(
-                    "Enate:DataProtection:KeyEncryptionKey is not set: outside Development the Data Protection key ring must be sealed, " +
-                    "or whoever reads the database can decrypt connection secrets. Set a secret of at least 32 characters " +
-                    "(the AppHost parameter 'key-encryption-key', or an environment secret) in the API and every Workers replica.");
             if (await ring.AnySealedAsync(ct))
                 throw new InvalidOperationException(
                     "The Data Protection key ring is sealed and Enate:DataProtection:KeyEncryptionKey is not set: the connection " +
