@@ -61,8 +61,8 @@ public static class WorkersConfiguration
             // Every replica competes for the runs the API hands over. The API's commit wakes the listeners
             // (EnateStore.WakeRunQueue), as Wolverine's own senders wake a queue's listeners, so a message starts at once.
             // Each listener also polls its queue, in case a wakeup is lost, every second: each poll first scans the inbox
-            // for copies of its queue's rows, and four queues polled every 100-250 ms cost PostgreSQL a fifth of its CPU
-            // per run under load (docs/decisions.md, 87).
+            // for copies of its queue's rows, and four queues polled every 100-250 ms cost PostgreSQL about a seventh of its
+            // CPU per run under load (docs/decisions.md, 87).
             var parallelism = builder.Configuration.GetValue("Enate:Workers:Parallelism", DefaultParallelism);
             var pollEvery = builder.Configuration.GetValue("Enate:Workers:PollEvery", TimeSpan.FromSeconds(1));
             // A poll takes twice as many runs as the listeners handle at once. Wolverine waits 250 ms (or a wakeup) after a
