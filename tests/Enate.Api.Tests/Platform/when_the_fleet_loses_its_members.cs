@@ -68,7 +68,8 @@ public sealed class when_the_fleet_loses_its_members(Xunit.Abstractions.ITestOut
         }
         // The first API makes the schema before anything else starts.
         await StartApiAsync(0);
-        await Task.WhenAll(StartApiAsync(1), Task.Run(() => { _workers[0] = StartWorkers(); _workers[1] = StartWorkers(); }));
+        await Task.WhenAll(StartApiAsync(1), Task.Run(async () => _workers[0] = await StartWorkersAsync()),
+            Task.Run(async () => _workers[1] = await StartWorkersAsync()));
     }
 
     public async Task DisposeAsync()
@@ -84,10 +85,16 @@ public sealed class when_the_fleet_loses_its_members(Xunit.Abstractions.ITestOut
 
     private readonly ConcurrentBag<WorkerProcess> _started = [];
 
-    private WorkerProcess StartWorkers()
+    /// Starts a Workers process and waits until it has started: its health endpoint answers once its start-time work
+    /// (migrations, the key ring, Wolverine's storage) is done. A process that meets the database crashing while it
+    /// starts stops, for its supervisor to start again; this test crashes the database only once every process is up.
+    private async Task<WorkerProcess> StartWorkersAsync()
     {
-        var workers = WorkerProcess.Start(_database.ConnectionString, "Enate.Workers", FreePorts.Next(), WorkersSettings);
+        var port = FreePorts.Next();
+        var workers = WorkerProcess.Start(_database.ConnectionString, "Enate.Workers", port, WorkersSettings);
         _started.Add(workers);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
+        await HealthyAsync(client);
         return workers;
     }
 
@@ -95,18 +102,20 @@ public sealed class when_the_fleet_loses_its_members(Xunit.Abstractions.ITestOut
     {
         _apis[i] = WorkerProcess.Start(_database.ConnectionString, "Enate.Api", _apiPorts[i], ApiSettings);
         _started.Add(_apis[i]!);
-        await Eventually.Get(async () =>
-        {
-            try
-            {
-                return (await _clients[i].GetAsync("/health")).StatusCode;
-            }
-            catch (HttpRequestException)
-            {
-                return HttpStatusCode.ServiceUnavailable;
-            }
-        }, status => status == HttpStatusCode.OK, TimeSpan.FromMinutes(2));
+        await HealthyAsync(_clients[i]);
     }
+
+    private static Task HealthyAsync(HttpClient client) => Eventually.Get(async () =>
+    {
+        try
+        {
+            return (await client.GetAsync("/health")).StatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return HttpStatusCode.ServiceUnavailable;
+        }
+    }, status => status == HttpStatusCode.OK, TimeSpan.FromMinutes(2));
 
     private async Task<JsonElement> Call(HttpMethod method, string path, object? body = null)
     {
@@ -199,7 +208,7 @@ public sealed class when_the_fleet_loses_its_members(Xunit.Abstractions.ITestOut
         await StartApiAsync(0);
         await At(0.3);
         await _workers[0]!.KillAsync();
-        _workers[0] = StartWorkers();
+        _workers[0] = await StartWorkersAsync();
         await At(0.45);
         await _database.RestartAsync();
         await At(0.6);
@@ -207,7 +216,7 @@ public sealed class when_the_fleet_loses_its_members(Xunit.Abstractions.ITestOut
         await StartApiAsync(1);
         await At(0.75);
         await _workers[1]!.KillAsync();
-        _workers[1] = StartWorkers();
+        _workers[1] = await StartWorkersAsync();
         await Task.WhenAll(senders);
         Assert.Equal(work.Length, acknowledged.Count);
 
