@@ -1,5 +1,5 @@
 using Enate.Api.Platform;
-using JasperFx;
+using Enate.Domain.Platform;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
@@ -7,6 +7,6 @@ builder.AddApi();
 
 var app = builder.Build();
 app.UseApi();
-return await app.RunJasperFxCommands(args);
+return await PlatformProcess.RunAsync(app, args);
 
 public partial class Program;

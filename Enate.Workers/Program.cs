@@ -1,5 +1,5 @@
 using Enate.Workers.Platform;
-using JasperFx;
+using Enate.Domain.Platform;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
@@ -7,4 +7,4 @@ builder.AddWorkers();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
-return await app.RunJasperFxCommands(args);
+return await PlatformProcess.RunAsync(app, args);
