@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text;
+using System.Text.RegularExpressions;
 using Alba;
 using Marten;
 using Microsoft.AspNetCore.Http;
@@ -132,6 +133,100 @@ public sealed class when_clients_send_garbage_everywhere(AppFixture app, ITestOu
         Assert.True(failures.Count == 0, string.Join("\n", failures.Distinct().Take(30)) + "\n" +
             string.Join("\n", App.Logs.Lines.Where(l => (l.StartsWith("Error") || l.StartsWith("Critical")) && !l.Contains("deserialize JSON")).Take(2)));
         Assert.Equal(before, await StateAsync());
+    }
+
+    /// Values put in every leaf of a body of an operation's own shape: plausible ones, a NUL, half a surrogate pair, long
+    /// text, a template that does not close, and numbers below, at and beyond their range.
+    private static readonly (string Text, string Number)[] Leaves =
+    [
+        ("\"x\"", "1"),
+        ("\"\\u0000\"", "-1"),
+        ("\"\\ud800\"", "0"),
+        ("\"" + new string('x', 5000) + "\"", "2147483648"),
+        ("\"{{ \"", "1e400"),
+        ("\"\"", "-9223372036854775809"),
+    ];
+
+    /// Every operation of the published contract (docs/openapi.json) that takes JSON gets bodies of its own shape, so
+    /// the bad values reach the validation behind the parser: none may answer 5xx, and every refusal is a problem of
+    /// the catalogue. Route values are ones that exist ("fuzz") or new ids.
+    [Fact]
+    public async Task bodies_of_each_operations_own_shape_with_bad_values_are_refused_as_problems()
+    {
+        await Api.PutEchoRecipe("fuzz");
+        await Api.PutConnection("fuzz", "http://127.0.0.1:9");
+        var spec = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(Enate.Testing.WorkerProcess.RepositoryRoot(), "docs", "openapi.json"))).RootElement;
+        // A tenant's admin key, and the platform operator's for what only the operator may do (tenants).
+        using var admin = Api.Server.CreateClient();
+        admin.DefaultRequestHeaders.Authorization = new("Bearer", AppFixture.AdminKey);
+        using var @operator = Api.Server.CreateClient();
+        @operator.DefaultRequestHeaders.Authorization = new("Bearer", AppFixture.OperatorKey);
+
+        var failures = new List<string>();
+        var answers = new SortedDictionary<int, int>();
+        foreach (var path in spec.GetProperty("paths").EnumerateObject())
+        foreach (var operation in path.Value.EnumerateObject())
+        {
+            if (!operation.Value.TryGetProperty("requestBody", out var requestBody) ||
+                !requestBody.GetProperty("content").TryGetProperty("application/json", out var json) ||
+                !json.TryGetProperty("schema", out var schema)) continue;
+            var url = Regex.Replace(path.Name, "{([^}]+)}", m => m.Groups[1].Value switch
+            {
+                "version" => "1",
+                var name when name.EndsWith("Id") || name == "id" => Guid.NewGuid().ToString(),
+                _ => "fuzz",
+            });
+            foreach (var leaves in Leaves)
+            {
+                var body = Shaped(spec, schema, leaves, 0);
+                async Task<HttpResponseMessage> Send(HttpClient client) => await client.SendAsync(
+                    new HttpRequestMessage(new HttpMethod(operation.Name.ToUpperInvariant()), url) { Content = new StringContent(body, Encoding.UTF8, "application/json") });
+                var response = await Send(admin);
+                if (response.StatusCode == System.Net.HttpStatusCode.Forbidden)
+                {
+                    response.Dispose();
+                    response = await Send(@operator);
+                }
+                using (response)
+                {
+                    var status = (int)response.StatusCode;
+                    answers[status] = answers.GetValueOrDefault(status) + 1;
+                    var text = await response.Content.ReadAsStringAsync();
+                    var problem = status >= 400 && response.Content.Headers.ContentType?.MediaType == "application/problem+json";
+                    if (status >= 500 || status >= 400 && !problem || problem && KnownProblem(text, status) is not null)
+                        failures.Add($"{status} {operation.Name.ToUpperInvariant()} {url} {body[..Math.Min(body.Length, 100)]}: {text[..Math.Min(text.Length, 200)]}");
+                }
+            }
+        }
+        output.WriteLine($"{answers.Values.Sum()} requests: " + string.Join(", ", answers.Select(a => $"{a.Key} × {a.Value}")));
+        Assert.True(answers.Values.Sum() >= 10 * Leaves.Length, "fewer than ten operations were found that take JSON");
+        Assert.True(failures.Count == 0, string.Join("\n", failures.Take(30)));
+    }
+
+    /// A JSON value of the schema's shape, with the given text and number in its leaves.
+    private static string Shaped(JsonElement spec, JsonElement schema, (string Text, string Number) leaves, int depth)
+    {
+        if (schema.TryGetProperty("$ref", out var reference))
+        {
+            schema = spec;
+            foreach (var part in reference.GetString()!.TrimStart('#', '/').Split('/')) schema = schema.GetProperty(part);
+        }
+        foreach (var union in new[] { "oneOf", "anyOf", "allOf" })
+            if (schema.TryGetProperty(union, out var options))
+                return Shaped(spec, options.EnumerateArray().First(o => !(o.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String && t.GetString() == "null")), leaves, depth);
+        var types = !schema.TryGetProperty("type", out var type) ? []
+            : type.ValueKind == JsonValueKind.Array ? type.EnumerateArray().Select(x => x.GetString()!).ToList()
+            : [type.GetString()!];
+        if (depth > 6) return "null";
+        if (schema.TryGetProperty("properties", out var properties))
+            return "{" + string.Join(",", properties.EnumerateObject().Select(p => JsonSerializer.Serialize(p.Name) + ":" + Shaped(spec, p.Value, leaves, depth + 1))) + "}";
+        if (types.Contains("array"))
+            return "[" + (schema.TryGetProperty("items", out var items) ? Shaped(spec, items, leaves, depth + 1) : leaves.Text) + "]";
+        if (types.Contains("integer") || types.Contains("number")) return leaves.Number;
+        if (types.Contains("boolean")) return "true";
+        if (types.Contains("string")) return leaves.Text;
+        // An object without properties, or any JSON: an object with a text in it.
+        return """{"value":""" + leaves.Text + "}";
     }
 
     /// Null when the problem's type is in the catalogue (docs/problems.md) with this status; otherwise what is wrong.
