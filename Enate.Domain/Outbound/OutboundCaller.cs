@@ -45,7 +45,7 @@ public sealed class OutboundCaller(IHttpClientFactory clients, ConnectionSecrets
                 var contentType = response.Content.Headers.ContentType?.ToString();
                 var headers = response.Headers.Concat(response.Content.Headers)
                     .Select(h => KeyValuePair.Create(h.Key, string.Join(", ", h.Value)));
-                var recordedHeaders = Recording.Headers(headers);
+                var recordedHeaders = Recording.ResponseHeaders(headers, auth.Header, [auth.Value, auth.Token, auth.Password, auth.ClientSecret]);
                 var status = (int)response.StatusCode;
                 var received = new OutboundResponseReceived(sent.RunId, sent.StepId, sent.Attempt, status, recordedHeaders,
                     Recording.Body(bytes, contentType), Stopwatch.GetElapsedTime(started).TotalMilliseconds, clock.GetUtcNow());

@@ -44,6 +44,19 @@ public static partial class Recording
         return result;
     }
 
+    /// A partner's response headers: those that carry a credential by name (the connection's own API-key header
+    /// among them), and any whose value holds one of the connection's secrets, as a partner that echoes what it was
+    /// sent would return it.
+    public static Dictionary<string, string> ResponseHeaders(IEnumerable<KeyValuePair<string, string>> headers, string? secretHeader,
+        IEnumerable<string?> secretValues)
+    {
+        var result = Headers(headers, secretHeader);
+        var values = secretValues.OfType<string>().Where(v => v.Length > 0).ToList();
+        foreach (var (name, value) in result.ToList())
+            if (values.Any(secret => value.Contains(secret, StringComparison.Ordinal))) result[name] = Redacted;
+        return result;
+    }
+
     public static bool IsSecretHeader(string name) => SecretHeader().IsMatch(name);
 
     [GeneratedRegex(@"^(authorization|proxy-authorization|cookie|set-cookie)$|api[-_]?key|secret|token|signature|password|credential",

@@ -28,7 +28,11 @@ public sealed class when_secrets_pass_through_the_platform(AppFixture app) : App
         await using var enate = await TestPartner.StartAsync();
         enate.Then(201, """{"GUID":"6a1f0c3e-0000-4000-8000-000000000002"}""");
         await Api.PutConnection("crm", crm.BaseUrl, new { type = "bearer", token = Bearer });
-        await Api.PutConnection("hr", hr.BaseUrl, new { type = "apiKey", header = "X-Api-Key", value = ApiKeyValue });
+        // A header name that says nothing of a credential: the connection's own name for it is what marks it.
+        await Api.PutConnection("hr", hr.BaseUrl, new { type = "apiKey", header = "X-Partner-Auth", value = ApiKeyValue });
+        // Partners that echo what they were sent, under the same name and under others.
+        hr.Then(200, "{}", headers: new Dictionary<string, string> { ["X-Partner-Auth"] = ApiKeyValue, ["X-Echo"] = "seen " + ApiKeyValue });
+        crm.Then(200, "{}", headers: new Dictionary<string, string> { ["X-Echo"] = $"Bearer {Bearer}" });
         await Api.PutConnection("portal", portal.BaseUrl, new { type = "basic", username = "platform", password = Password });
         await Api.PutConnection("enate", enate.BaseUrl, new { type = "bearer", token = EnateToken }, kind: "enate");
 
@@ -104,7 +108,7 @@ public sealed class when_secrets_pass_through_the_platform(AppFixture app) : App
         await Eventually.Get(async () => (await Api.GetAsJson<RunSummary>($"/api/v1/runs/{p1Run}"))!, r => r.Callback is not null);
         // The partners did receive them: the secrets were really used.
         Assert.Contains(crm.Requests, r => r.Headers["Authorization"] == $"Bearer {Bearer}");
-        Assert.Contains(hr.Requests, r => r.Headers["X-Api-Key"] == ApiKeyValue);
+        Assert.Contains(hr.Requests, r => r.Headers["X-Partner-Auth"] == ApiKeyValue);
 
         string[] secrets = [Bearer, ApiKeyValue, Password, EnateToken, apiKey, hookSecret, headerSecret,
             Convert.ToBase64String(Encoding.UTF8.GetBytes($"platform:{Password}"))];
@@ -117,6 +121,7 @@ public sealed class when_secrets_pass_through_the_platform(AppFixture app) : App
                      "/api/v1/connections", "/api/v1/connections/crm", "/api/v1/connections/hr", "/api/v1/connections/portal",
                      "/api/v1/recipes", "/api/v1/runs", "/api/v1/inbound", "/api/v1/api-keys", "/api/v1/enate/subscriptions",
                      $"/api/v1/runs/{p1Run}", $"/api/v1/runs/{p1Run}/events", $"/api/v1/runs/{p2Run}/events", $"/api/v1/runs/{p3Run}/events",
+                     "/api/v1/audit/export",
                  })
         {
             answers.AppendLine(await Api.GetAsText(url));
