@@ -14,6 +14,10 @@ public static class ConnectionRules
             errors.Add(new("$.kind", $"must be one of {string.Join(", ", ConnectionKinds.All)}."));
         if (!Uri.TryCreate(request.BaseUrl, UriKind.Absolute, out var baseUrl) || baseUrl.Scheme is not ("http" or "https"))
             errors.Add(new("$.baseUrl", "must be an absolute http or https URL."));
+        // A base URL is shown to readers and recorded in every call's event: credentials belong in `auth`, which is
+        // encrypted, masked and redacted.
+        else if (baseUrl.UserInfo.Length > 0)
+            errors.Add(new("$.baseUrl", "must not carry a user name or password: put credentials in auth (type basic)."));
         if (request.TimeoutSeconds is < 1 or > Connection.MaxTimeoutSeconds)
             errors.Add(new("$.timeoutSeconds", $"must be between 1 and {Connection.MaxTimeoutSeconds}."));
         var origins = request.CallbackOrigins ?? [];
@@ -40,6 +44,8 @@ public static class ConnectionRules
                 Require(auth.TokenUrl, "tokenUrl"); Require(auth.ClientId, "clientId"); Require(auth.ClientSecret, "clientSecret");
                 if (auth.TokenUrl is not null && Origins.Of(auth.TokenUrl) is null)
                     errors.Add(new("$.auth.tokenUrl", "must be an absolute http or https URL."));
+                else if (auth.TokenUrl is not null && new Uri(auth.TokenUrl).UserInfo.Length > 0)
+                    errors.Add(new("$.auth.tokenUrl", "must not carry a user name or password: the client id and secret are the credentials."));
                 break;
             default:
                 errors.Add(new("$.auth.type", $"must be one of {string.Join(", ", AuthTypes.All)}."));

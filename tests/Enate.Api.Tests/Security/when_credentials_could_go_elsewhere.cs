@@ -179,6 +179,34 @@ public sealed class when_credentials_could_go_elsewhere(AppFixture app) : AppTes
     }
 
     [Fact]
+    public async Task credentials_in_a_url_are_refused_for_auth_to_carry_them()
+    {
+        // A base URL is shown to every reader of the connection and recorded with every call; a token URL likewise.
+        var withUser = new UriBuilder(_partner.BaseUrl) { UserName = "platform", Password = "SEKRET-in-url" }.Uri.ToString();
+        var refused = await Api.Scenario(s =>
+        {
+            s.Put.Json(new { kind = "http", baseUrl = withUser, auth = new { type = "none" }, timeoutSeconds = 5 }).ToUrl("/api/v1/connections/crm");
+            s.StatusCodeShouldBe(422);
+        });
+        Assert.Equal("$.baseUrl", refused.ReadAsJson<JsonElement>().GetProperty("errors")[0].GetProperty("path").GetString());
+        var token = await Api.Scenario(s =>
+        {
+            s.Put.Json(new
+            {
+                kind = "http", baseUrl = _partner.BaseUrl, timeoutSeconds = 5,
+                auth = new { type = "oauth2ClientCredentials", tokenUrl = withUser + "token", clientId = "c", clientSecret = "s" },
+            }).ToUrl("/api/v1/connections/crm");
+            s.StatusCodeShouldBe(422);
+        });
+        Assert.Equal("$.auth.tokenUrl", token.ReadAsJson<JsonElement>().GetProperty("errors")[0].GetProperty("path").GetString());
+        await Api.Scenario(s =>
+        {
+            s.Get.Url("/api/v1/connections/crm");
+            s.StatusCodeShouldBe(404);
+        });
+    }
+
+    [Fact]
     public async Task a_template_value_reaches_the_partner_as_one_encoded_segment_or_query_value()
     {
         await Api.PutConnection("crm", _partner.BaseUrl, Auth("bearer"));
