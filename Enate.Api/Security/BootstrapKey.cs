@@ -38,7 +38,17 @@ public sealed class BootstrapKey(IConfiguration configuration, IHostEnvironment 
             }
         }
         var hash = ApiKey.HashOf(key);
-        if (await session.LoadAsync<ApiKey>(hash, ct) is not null) return;
+        if (await session.LoadAsync<ApiKey>(hash, ct) is { } seeded)
+        {
+            // A stored prefix shows no more of the key than ApiKey.Shown allows.
+            if (seeded.Prefix != ApiKey.Shown(key))
+            {
+                seeded.Prefix = ApiKey.Shown(key);
+                session.Update(seeded);
+                await session.SaveChangesAsync(ct);
+            }
+            return;
+        }
         session.Insert(new ApiKey
         {
             Id = hash, KeyId = Guid.CreateVersion7(), TenantId = tenant, Name = "bootstrap", Scopes = [Scopes.Admin],

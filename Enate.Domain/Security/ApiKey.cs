@@ -39,8 +39,13 @@ public sealed class ApiKey
 
     public static string HashOf(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
 
-    /// The first characters of a key, enough for a person to tell keys apart in a list, far too few to use.
-    public static string Shown(string key) => key.Length <= 12 ? "" : key[..12] + "…";
+    /// The first characters of a key the platform made (`enk_` and 8 of its 43 random characters), enough for a person
+    /// to tell keys apart in a list and far too few to use. Nothing of a key a person chose (the bootstrap key, 16
+    /// characters at least): any of its characters shown would be a real share of it, kept beside its hash.
+    public static string Shown(string key) => key.StartsWith(KeyPrefix, StringComparison.Ordinal) && key.Length == NewKeyLength ? key[..12] + "…" : "";
+
+    /// `enk_` and 32 random bytes in unpadded base64url.
+    private const int NewKeyLength = 4 + 43;
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

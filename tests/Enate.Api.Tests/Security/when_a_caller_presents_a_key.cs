@@ -3,6 +3,8 @@ using System.Text.Json;
 using Alba;
 using Enate.Domain.Security;
 using Marten;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Enate.Api.Tests.Security;
 
@@ -22,6 +24,42 @@ public sealed class when_a_caller_presents_a_key(AppFixture app) : AppTest(app)
             s.ContentTypeShouldBe("application/problem+json");
         });
         Assert.Equal("/problems/unauthenticated", result.ReadAsJson<JsonElement>().GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task a_key_a_person_chose_shows_none_of_its_characters()
+    {
+        // The bootstrap key is chosen by the operator; a prefix of it, stored beside its hash, would be a real share of it.
+        const string chosen = "operator-chose-this-0001";
+        await using (var session = App.Store.LightweightSession())
+        {
+            // As stored with the first twelve characters shown.
+            session.Store(new ApiKey
+            {
+                Id = ApiKey.HashOf(AppFixture.AdminKey), KeyId = Guid.CreateVersion7(), TenantId = "demo", Name = "bootstrap",
+                Scopes = [Scopes.Admin], Prefix = AppFixture.AdminKey[..12] + "…", CreatedAt = DateTimeOffset.UtcNow,
+            });
+            await session.SaveChangesAsync();
+        }
+        foreach (var key in new[] { AppFixture.AdminKey, chosen })
+        {
+            var settings = new ConfigurationBuilder()
+                .AddInMemoryCollection(new Dictionary<string, string?> { ["Enate:Bootstrap:ApiKey"] = key, ["Enate:Bootstrap:Tenant"] = "demo" }).Build();
+            await new Enate.Api.Security.BootstrapKey(settings, App.Api.Services.GetRequiredService<Microsoft.Extensions.Hosting.IHostEnvironment>(),
+                App.Store, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<Enate.Api.Security.BootstrapKey>.Instance).StartAsync(default);
+        }
+
+        await using (var session = App.Store.QuerySession())
+        {
+            Assert.Equal("", (await session.LoadAsync<ApiKey>(ApiKey.HashOf(AppFixture.AdminKey)))!.Prefix);
+            Assert.Equal("", (await session.LoadAsync<ApiKey>(ApiKey.HashOf(chosen)))!.Prefix);
+        }
+        var list = await Api.GetAsText("/api/v1/api-keys");
+        Assert.DoesNotContain(AppFixture.AdminKey[..8], list);
+        Assert.DoesNotContain(chosen[..8], list);
+        // A key the platform made still shows its first characters, to be told apart.
+        var made = ApiKey.NewKey();
+        Assert.Equal(made[..12] + "…", ApiKey.Shown(made));
     }
 
     [Fact]
