@@ -170,17 +170,22 @@ public static class NotificationEndpoints
     [ProducesResponseType<DeliveryResent>(202)]
     [Authorize(Policy = Scopes.Admin)]
     [Tags("Notifications")]
-    [Answers("endpoint-disabled")]
+    [Answers("endpoint-disabled", "concurrent-change")]
     public static async Task<IResult> Resend(Guid id, ClaimsPrincipal user, IDocumentSession session, IMessageBus bus, TimeProvider clock,
         CancellationToken ct)
     {
-        if (await session.LoadAsync<NotificationDelivery>(id, ct) is not { } delivery) return Problems.NotFound($"Delivery {id}");
+        // Read for writing: an attempt recorded meanwhile makes this resend a 409, so its message never carries numbers
+        // the delivery has left behind (and the attempt's own message never those of a resend).
+        var stream = await session.Events.FetchForWriting<NotificationDelivery>(id, ct);
+        if (stream.Aggregate is not { } delivery) return Problems.NotFound($"Delivery {id}");
         var endpoint = await session.LoadAsync<NotificationEndpoint>(delivery.EndpointId, ct);
         if (endpoint is null) return Problems.NotFound($"Notification endpoint {delivery.EndpointId}");
         if (endpoint.DisabledAt is not null)
             return Problems.Conflict("endpoint-disabled", $"Notification endpoint {endpoint.Id} is disabled: enable it first.");
-        session.Events.Append(id, new NotificationResent(id, user.Who(), clock.GetUtcNow()));
-        await bus.PublishAsync(new DeliverNotification(id, session.TenantId), new DeliveryOptions { TenantId = session.TenantId });
+        stream.AppendOne(new NotificationResent(id, user.Who(), clock.GetUtcNow()));
+        // The resend starts the schedule again (round 0) after the attempts made so far.
+        await bus.PublishAsync(new DeliverNotification(id, session.TenantId, delivery.Attempts.Count, Round: 0),
+            new DeliveryOptions { TenantId = session.TenantId });
         await session.SaveChangesAsync(ct);
         return Results.Accepted($"/api/v1/notifications/deliveries/{id}", new DeliveryResent(id, DeliveryStatus.Pending));
     }

@@ -26,8 +26,17 @@ public sealed record Notify(string Id, string Type, DateTimeOffset At, JsonEleme
         "msg_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{type}\n{subject}")))[..26];
 }
 
-/// Send (or send again) one delivery to its endpoint.
-public sealed record DeliverNotification(Guid DeliveryId, string TenantId);
+/// Send (or send again) one delivery to its endpoint. `Attempts` and `Round` are the delivery's when the message was
+/// sent: a message whose numbers no longer match was overtaken (by a resend, or by a later attempt's own message) and
+/// does nothing. Which message is current is told by the delivery's record, not by comparing clocks.
+public sealed record DeliverNotification(Guid DeliveryId, string TenantId, int? Attempts = null, int? Round = null)
+{
+    /// Whether this message is the one that makes the delivery's next attempt. A message sent without the numbers goes
+    /// by the attempt's time.
+    public bool IsCurrent(NotificationDelivery delivery, DateTimeOffset now) => Attempts is { } attempts
+        ? attempts == delivery.Attempts.Count && Round == delivery.Round
+        : delivery.NextAttemptAt is not { } due || due <= now + TimeSpan.FromSeconds(1);
+}
 
 /// A tenant's receiver of notifications (document id = the endpoint id). The signing secret is kept encrypted and
 /// shown once, when the endpoint is made or its secret rotated.

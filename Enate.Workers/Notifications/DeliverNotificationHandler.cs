@@ -22,8 +22,8 @@ public static class DeliverNotificationHandler
         var stream = await session.Events.FetchForWriting<NotificationDelivery>(command.DeliveryId, ct);
         if (stream.Aggregate is not { Status: DeliveryStatus.Pending } delivery) return;
         var now = clock.GetUtcNow();
-        // A message scheduled for an attempt that a resend has since moved: the later message makes it.
-        if (delivery.NextAttemptAt is { } due && due > now + TimeSpan.FromSeconds(1)) return;
+        // A message overtaken by a resend or by a later attempt's own message: that one makes the attempt.
+        if (!command.IsCurrent(delivery, now)) return;
 
         var endpoint = await session.LoadAsync<NotificationEndpoint>(delivery.EndpointId, ct);
         if (endpoint is null || endpoint.DisabledAt is not null)
@@ -70,7 +70,8 @@ public static class DeliverNotificationHandler
             stream.AppendOne(new NotificationAbandoned(delivery.Id, $"No success after {round} attempts.", now));
             return;
         }
-        await bus.PublishAsync(new DeliverNotification(delivery.Id, session.TenantId),
+        // The delivery's numbers once this attempt is recorded.
+        await bus.PublishAsync(new DeliverNotification(delivery.Id, session.TenantId, attempt, round),
             new DeliveryOptions { TenantId = session.TenantId, ScheduleDelay = next - now });
     }
 

@@ -23,7 +23,7 @@ public static class NotifyHandler
             if (await session.Events.FetchStreamStateAsync(id, ct) is not null) continue;
             session.Events.StartStream<NotificationDelivery>(id,
                 new NotificationQueued(id, endpoint.Id, notification.Id, notification.Type, payload, now));
-            await bus.PublishAsync(new DeliverNotification(id, session.TenantId), new DeliveryOptions { TenantId = session.TenantId });
+            await bus.PublishAsync(new DeliverNotification(id, session.TenantId, Attempts: 0, Round: 0), new DeliveryOptions { TenantId = session.TenantId });
         }
     }
 }

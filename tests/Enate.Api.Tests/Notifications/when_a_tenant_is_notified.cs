@@ -6,6 +6,7 @@ using Enate.Domain.Notifications;
 using Enate.Domain.Runs;
 using Enate.Testing;
 using StandardWebhooks;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Enate.Api.Tests.Notifications;
 
@@ -128,6 +129,29 @@ public sealed class when_a_tenant_is_notified(AppFixture app) : PartnerTest(app)
         Assert.Equal(3, _receiver.Requests.Count);
         Assert.Equal(requests[0].Headers["webhook-id"], _receiver.Requests.Last().Headers["webhook-id"]);
         Assert.Equal(200, resent.GetProperty("attempts")[2].GetProperty("status").GetInt32());
+    }
+
+    [Fact]
+    public async Task a_delivery_queued_by_a_clock_ahead_of_the_workers_is_still_made()
+    {
+        var (endpointId, _) = await Endpoint(_receiver.BaseUrl + "/notify", NotificationTypes.RunFailed);
+        // Queued as by a replica whose clock runs a minute ahead of the one that takes the message: its first attempt is
+        // "due" a minute from now on the taker's clock. The delivery's record, not the clocks, says the message is current.
+        var deliveryId = Guid.NewGuid();
+        var notificationId = Notify.IdFor(NotificationTypes.RunFailed, deliveryId.ToString());
+        await using (var session = App.Store.LightweightSession("demo"))
+        {
+            session.Events.StartStream<NotificationDelivery>(deliveryId, new NotificationQueued(deliveryId, endpointId, notificationId,
+                NotificationTypes.RunFailed, """{"type":"run.failed"}""", DateTimeOffset.UtcNow.AddMinutes(1)));
+            await session.SaveChangesAsync();
+        }
+        await App.Workers.Services.GetRequiredService<Wolverine.IMessageBus>().PublishAsync(
+            new DeliverNotification(deliveryId, "demo", Attempts: 0, Round: 0), new Wolverine.DeliveryOptions { TenantId = "demo" });
+
+        var delivered = await Eventually.Get(async () => await Api.GetAsJson<JsonElement>($"/api/v1/notifications/deliveries/{deliveryId}"),
+            d => d.GetProperty("status").GetString() != DeliveryStatus.Pending, TimeSpan.FromSeconds(30));
+        Assert.Equal(DeliveryStatus.Delivered, delivered.GetProperty("status").GetString());
+        Assert.Equal(notificationId, Assert.Single(_receiver.Requests).Headers["webhook-id"]);
     }
 
     [Fact]
