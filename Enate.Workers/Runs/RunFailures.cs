@@ -51,10 +51,11 @@ public static class RunFailures
         // Whatever the message, the connection the value was refused on may be left unusable for the statement
         // (TenantDatabases.ClearPools).
         if (DatabaseErrors.IsRefusedValue(DatabaseErrors.Of(exception))) runtime.Services.GetRequiredService<TenantDatabases>().ClearPools();
-        if (context.Envelope?.Message is not (ExecuteRun or ContinueRun or SendEnateCallback) || context.Envelope.TenantId is not { } tenant) return;
+        if (context.Envelope?.Message is not (ExecuteRun or ReplayRun or ContinueRun or SendEnateCallback) || context.Envelope.TenantId is not { } tenant) return;
         var runId = context.Envelope.Message switch
         {
             ExecuteRun m => m.RunId,
+            ReplayRun m => m.RunId,
             ContinueRun m => m.RunId,
             SendEnateCallback m => m.RunId,
             _ => Guid.Empty,
