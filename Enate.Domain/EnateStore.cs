@@ -41,6 +41,9 @@ public static class EnateStore
     public const string ReplayQueueTable = $"{QueueSchema}.wolverine_queue_{ReplayQueue}";
     /// Every queue whose messages name a run, for the sweepers that look into them.
     public static readonly string[] RunQueueTables = [RunQueueTable, ReplayQueueTable];
+    /// Where a run queue's messages wait that are due later: a retry scheduled after a failure, a tenant's message
+    /// waiting for a slot.
+    public static readonly string[] RunQueueScheduledTables = RunQueueTables.Select(table => table + "_scheduled").ToArray();
     /// Wakes the Workers' listener on the run queue at once instead of at its next poll (up to a second later): the
     /// notification Wolverine's own senders publish when queue notifications are on (channel and payload as Wolverine
     /// 6.63 names them), sent by the API after a commit that queued runs (WorkersWakeup). Were a Wolverine upgrade to

@@ -8,11 +8,11 @@ namespace Enate.Workers.Runs;
 /// The safety net behind the engine, not its mechanism: every run ends or has a message that moves it on (the next
 /// step, a scheduled retry), and this sweeper looks for any run it finds otherwise: unfinished, untouched for
 /// `Enate:Workers:StuckAfter` (default 15 minutes), or a retry overdue by as much, with no message in the Workers'
-/// inbox, outbox or queues that names it. One whose message is in Wolverine's dead letters was set aside after its
-/// retries, and recording its failure did not happen (the database still failed, or the process died in between): the
-/// sweeper records it now, as the dead-lettering would have. Any other is reported (log and metric `enate.runs.stuck`)
-/// and left as it is: a stuck run is a defect to look at, and the report is what makes it seen. One replica sweeps at a
-/// time.
+/// inbox, outbox or queues (due now or later) that names it. One whose message is in Wolverine's dead letters was set
+/// aside after its retries, and recording its failure did not happen (the database still failed, or the process died in
+/// between): the sweeper records it now, as the dead-lettering would have. Any other is reported (log and metric
+/// `enate.runs.stuck`) and left as it is: a stuck run is a defect to look at, and the report is what makes it seen. One
+/// replica sweeps at a time.
 public sealed class StuckRuns(TenantDatabases databases, IWolverineRuntime runtime, IConfiguration configuration, ILogger<StuckRuns> logger)
     : Platform.Sweeper(configuration.GetValue("Enate:Workers:StuckCheckEvery", TimeSpan.FromMinutes(1)), logger)
 {
@@ -37,7 +37,7 @@ public sealed class StuckRuns(TenantDatabases databases, IWolverineRuntime runti
         $"and not exists (select 1 from {EnateStore.WolverineSchema}.wolverine_incoming_envelopes i " +
         "                 where position(convert_to(r.id::text, 'UTF8') in i.body) > 0 and i.status <> 'Handled') " +
         $"and not exists (select 1 from {EnateStore.WolverineSchema}.wolverine_outgoing_envelopes o where position(convert_to(r.id::text, 'UTF8') in o.body) > 0) " +
-        string.Concat(EnateStore.RunQueueTables.Select(table =>
+        string.Concat(EnateStore.RunQueueTables.Concat(EnateStore.RunQueueScheduledTables).Select(table =>
             $"and not exists (select 1 from {table} q where position(convert_to(r.id::text, 'UTF8') in q.body) > 0) ")) +
         // The runs to record first: reports of others, however many, do not hold them back.
         "order by 4 desc limit 100";
