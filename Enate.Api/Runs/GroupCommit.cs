@@ -20,7 +20,9 @@ public sealed record RunStart(string TenantId, IReadOnlyList<NewStream> Streams,
 /// flush) each. Each request still waits for the commit that holds its run, so a 202 still means
 /// "recorded": the promise is unchanged, only the cost of keeping it is shared. While one batch commits,
 /// the next requests queue; the writer then takes all that wait (up to a limit) in the next transaction.
-/// A batch that fails is retried item by item, so one bad item (a racing duplicate key) fails only itself.
+/// A batch that fails is retried item by item, so one bad item (a racing duplicate key) fails only itself. A commit
+/// whose answer was lost (the connection broke after the server committed) is retried too, and its retry finds its
+/// streams already there: it was recorded, and is answered so, never as "nothing was recorded".
 public sealed class GroupCommit : IAsyncDisposable
 {
     private readonly IWolverineRuntime _runtime;
@@ -84,7 +86,7 @@ public sealed class GroupCommit : IAsyncDisposable
             await CommitAsync(batch);
             foreach (var p in batch) p.Done.TrySetResult();
         }
-        catch (Exception e) when (batch.Count > 1)
+        catch (Exception e) when (batch.Count > 1 || Unclear(e))
         {
             // A refused value may have left its connection unusable for these statements (TenantDatabases.ClearPools).
             if (DatabaseErrors.IsRefusedValue(DatabaseErrors.Of(e))) _databases.ClearPools();
@@ -92,7 +94,7 @@ public sealed class GroupCommit : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            batch[0].Done.TrySetException(ex);
+            Failed(batch[0], ex);
         }
     }
 
@@ -105,8 +107,35 @@ public sealed class GroupCommit : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            pending.Done.TrySetException(ex);
+            Failed(pending, ex);
         }
+    }
+
+    /// Answers a request whose commit failed: with the failure, unless its streams were there already.
+    private void Failed(Pending pending, Exception exception)
+    {
+        if (!AlreadyCommitted(exception))
+        {
+            pending.Done.TrySetException(exception);
+            return;
+        }
+        if (pending.Start.Messages.Count > 0) _wakeup.Wake(pending.Start.TenantId);
+        pending.Done.TrySetResult();
+    }
+
+    /// Whether a commit failed without the server refusing a statement (the connection broke, a timeout): the server
+    /// may have committed it all the same.
+    private static bool Unclear(Exception exception) => DatabaseErrors.Of(exception) is not Npgsql.PostgresException;
+
+    /// Whether a commit failed because its streams exist already. Their ids are drawn new for each request, so only an
+    /// earlier commit of this same request wrote them: one that went through while its answer was lost.
+    private static bool AlreadyCommitted(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+            if (e is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UniqueViolation, TableName: "mt_streams" }
+                or JasperFx.Events.ExistingStreamIdCollisionException)
+                return true;
+        return false;
     }
 
     /// Commits the batch, then wakes the Workers if it handed them runs.

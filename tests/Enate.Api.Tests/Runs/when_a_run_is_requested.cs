@@ -5,6 +5,7 @@ using Enate.Api.Platform;
 using Enate.Api.Runs;
 using Enate.Domain.Runs;
 using Enate.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Enate.Api.Tests.Runs;
 
@@ -43,6 +44,25 @@ public sealed class when_a_run_is_requested(AppFixture app) : AppTest(app)
             while (!heard.Reader.TryRead(out payload)) await connection.WaitAsync(timeout.Token);
             return payload;
         }
+    }
+
+    /// A commit whose answer is lost on the way back (the connection broke after the server committed) is retried, and the
+    /// retry meets its own streams: the request was recorded, and is answered so, once, never as "nothing was recorded".
+    [Fact]
+    public async Task a_commit_retried_after_its_answer_was_lost_is_answered_recorded()
+    {
+        var commits = App.Api.Services.GetRequiredService<GroupCommit>();
+        var id = Guid.CreateVersion7();
+        var copy = new Enate.Api.Triggers.InboundCopy("api", "lost-answer", "POST", "/lost-answer", new Dictionary<string, string>(),
+            "{}"u8.ToArray(), "application/json", DateTimeOffset.UtcNow);
+        var start = new RunStart("demo", [new NewStream(typeof(Enate.Domain.Inbound.InboundRequest), id,
+            [copy.Record(id, Enate.Domain.Inbound.Verdicts.Accepted, 200, null, [])])], [], []);
+
+        await commits.CommitAsync(start, CancellationToken.None);
+        await commits.CommitAsync(start, CancellationToken.None);
+
+        await using var session = App.Store.QuerySession("demo");
+        Assert.Single(await session.Events.FetchStreamAsync(id));
     }
 
     [Fact]
