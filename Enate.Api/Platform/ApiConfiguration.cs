@@ -70,6 +70,7 @@ public static class ApiConfiguration
         builder.Services.AddSingleton<HookSecrets>();
         builder.Services.AddSingleton<Enate.Api.Recipes.RecipeCache>();
         builder.Services.AddHostedService<Enate.Api.UseCases.UseCaseInstaller>();
+        builder.Services.AddHostedService<Enate.Api.Triggers.PublicAddress>();
         builder.AddProjectionRebuilds();
         builder.Services.AddSingleton(Enate.Domain.Audit.AuditProof.From(builder.Configuration));
         builder.Services.AddSingleton<ChainVerification>();

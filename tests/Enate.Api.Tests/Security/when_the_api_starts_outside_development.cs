@@ -35,4 +35,18 @@ public sealed class when_the_api_starts_outside_development
         }));
         Assert.Contains("Enate:DataProtection:KeyEncryptionKey is not set", failure.ToString());
     }
+
+    [Fact]
+    public async Task it_refuses_to_take_its_own_address_from_the_host_header()
+    {
+        await using var database = await TestDatabase.StartAsync();
+        JasperFxEnvironment.AutoStartHost = true;
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => AlbaHost.For<Program>(web =>
+        {
+            web.UseEnvironment("Production");
+            web.UseSetting($"ConnectionStrings:{EnateStore.DatabaseName}", database.ConnectionString);
+            web.UseSetting("Enate:DataProtection:KeyEncryptionKey", WorkerProcess.KeyEncryptionKey);
+        }));
+        Assert.Contains("Enate:PublicUrl is not set", failure.ToString());
+    }
 }
