@@ -1,11 +1,13 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
 namespace Enate.Domain.Platform;
 
-/// The platform's own metrics (meter "Enate", exported with the rest over OTLP).
+/// The platform's own metrics and spans (meter and activity source "Enate", exported with the rest over OTLP).
 public static class Telemetry
 {
     public static readonly Meter Meter = new("Enate");
+    public static readonly ActivitySource Source = new("Enate");
 
     /// Requests to a trigger that were refused, by reason, and whether a record of them was kept.
     public static readonly Counter<long> RejectedRequests = Meter.CreateCounter<long>("enate.inbound.rejected", "{request}",

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Enate.Domain.Notifications;
 using Enate.Domain.Outbound;
+using Enate.Domain.Platform;
 using Marten;
 using Microsoft.AspNetCore.DataProtection;
 using Wolverine;
@@ -91,11 +92,20 @@ public static class DeliverNotificationHandler
         request.Headers.Add("webhook-signature", Notification.Sign(secret, delivery.NotificationId, timestamp, delivery.Payload));
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(Notification.Timeout);
+        // An endpoint's URL may hold its credential in the path (chat tools' webhook URLs do), and the HTTP client's own
+        // span records the whole URL: that span is not made, and this one names the endpoint's origin only.
+        var url = new Uri(endpoint.Url);
+        using var span = Telemetry.Source.StartActivity("POST notification", ActivityKind.Client);
+        span?.SetTag("url.full", $"{url.Scheme}://{url.Authority}/…");
+        span?.SetTag("server.address", url.Host);
+        span?.SetTag("server.port", url.Port);
+        using var unrecorded = OpenTelemetry.SuppressInstrumentationScope.Begin();
         var watch = Stopwatch.StartNew();
         try
         {
             using var response = await clients.CreateClient(OutboundCaller.ClientName)
                 .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            span?.SetTag("http.response.status_code", (int)response.StatusCode);
             return ((int)response.StatusCode, response.IsSuccessStatusCode ? null : $"HTTP {(int)response.StatusCode}", watch.Elapsed.TotalMilliseconds);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)

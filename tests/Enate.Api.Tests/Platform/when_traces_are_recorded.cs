@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Enate.Domain.Runs;
 using Enate.Testing;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using OpenTelemetry;
 using OpenTelemetry.Trace;
@@ -67,5 +68,46 @@ public sealed class when_traces_are_recorded(AppFixture app) : AppTest(app)
                 string.Join(", ", background.Select(a => $"{a.Source.Name}: {a.DisplayName}").Distinct().Take(10)));
             Assert.DoesNotContain(exported, a => a.Source.Name == "Npgsql" && a.ParentSpanId == default);
         }
+    }
+
+    [Fact]
+    public async Task a_notification_endpoints_url_stays_out_of_the_trace()
+    {
+        var exported = new List<Activity>();
+        using var tracing = Sdk.CreateTracerProviderBuilder().AddPlatformTracing("Enate.Workers").AddInMemoryExporter(exported).Build();
+        await using var receiver = await TestPartner.StartAsync();
+        // A chat tool's webhook URL: its path is its credential.
+        const string secretPath = "/services/T0001/B0002/SEKRETpathTOKEN";
+        var created = await Api.Scenario(s =>
+        {
+            s.Post.Json(new { url = receiver.BaseUrl + secretPath, types = new[] { Enate.Domain.Notifications.NotificationTypes.RunFailed } })
+                .ToUrl("/api/v1/notifications/endpoints");
+            s.StatusCodeShouldBe(System.Net.HttpStatusCode.Created);
+        });
+        var endpointId = created.ReadAsJson<System.Text.Json.JsonElement>().GetProperty("endpoint").GetProperty("id").GetGuid();
+        var deliveryId = Guid.NewGuid();
+        await using (var session = App.Store.LightweightSession("demo"))
+        {
+            session.Events.StartStream<Enate.Domain.Notifications.NotificationDelivery>(deliveryId, new Enate.Domain.Notifications.NotificationQueued(
+                deliveryId, endpointId, "msg_traced", Enate.Domain.Notifications.NotificationTypes.RunFailed, """{"type":"run.failed"}""", DateTimeOffset.UtcNow));
+            await session.SaveChangesAsync();
+        }
+        using (var work = new ActivitySource("Enate").StartActivity("test work"))
+            await App.Workers.Services.GetRequiredService<Wolverine.IMessageBus>().PublishAsync(
+                new Enate.Domain.Notifications.DeliverNotification(deliveryId, "demo", 0, 0), new Wolverine.DeliveryOptions { TenantId = "demo" });
+
+        await Eventually.Get(() => Task.FromResult(receiver.Requests.Count), count => count == 1);
+        var spans = await Eventually.Get(() =>
+        {
+            tracing.ForceFlush();
+            lock (exported) return Task.FromResult(exported.ToList());
+        }, all => all.Any(a => a.Source.Name == "Enate" && a.DisplayName == "POST notification"));
+        Assert.Equal(secretPath, receiver.Requests.Single().Path);
+        // The receiver runs in this process too: its own server span is the receiver's, not the platform's.
+        var receiverPort = new Uri(receiver.BaseUrl).Port.ToString();
+        var leaked = spans.Where(a => !(a.Kind == ActivityKind.Server && a.GetTagItem("server.port")?.ToString() == receiverPort))
+            .Where(a => a.TagObjects.Any(t => t.Value?.ToString()?.Contains("SEKRETpathTOKEN") == true) || a.DisplayName.Contains("SEKRETpathTOKEN"))
+            .Select(a => $"{a.Source.Name}: {a.DisplayName}").ToList();
+        Assert.True(leaked.Count == 0, "The endpoint's URL is in: " + string.Join(", ", leaked));
     }
 }
