@@ -38,6 +38,7 @@ public static class EngineBenchmark
             web.UseSetting("Enate:RateLimits:PerTenantPerSecond", "1000000");
             web.UseSetting("Enate:Outbound:Allow:0", "127.0.0.0/8");
             web.UseSetting("Enate:DataProtection:KeyEncryptionKey", WorkerProcess.KeyEncryptionKey);
+            web.UseSetting("Enate:PublicUrl", "http://127.0.0.1");
         });
         var workerBuilder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Benchmark" });
         workerBuilder.Configuration[$"ConnectionStrings:{EnateStore.DatabaseName}"] = database.ConnectionString;
