@@ -27,8 +27,8 @@ public sealed record Notify(string Id, string Type, DateTimeOffset At, JsonEleme
 }
 
 /// Send (or send again) one delivery to its endpoint. `Attempts` and `Round` are the delivery's when the message was
-/// sent: a message whose numbers no longer match was overtaken (by a resend, or by a later attempt's own message) and
-/// does nothing. Which message is current is told by the delivery's record, not by comparing clocks.
+/// sent: a message whose numbers differ from the delivery's was overtaken (by a resend, or by a later attempt's own
+/// message) and does nothing. Which message is current is told by the delivery's record, not by comparing clocks.
 public sealed record DeliverNotification(Guid DeliveryId, string TenantId, int? Attempts = null, int? Round = null)
 {
     /// Whether this message is the one that makes the delivery's next attempt. A message sent without the numbers goes
