@@ -31,7 +31,7 @@ public static class ProblemCatalogue
         new("connection-in-use", 409, "Conflict.", "An active recipe still uses the connection.", "Deactivate or change the recipes the detail names first."),
         new("concurrent-change", 409, "Conflict.", "Another write changed the resource while this one was being written; this one changed nothing.", "Read the resource again and retry."),
         new("run-not-finished", 409, "Conflict.", "The run has not finished, so it cannot be replayed yet.", "Wait for it to finish."),
-        new("replay-finished", 409, "Conflict.", "The bulk replay has completed; there is nothing to cancel.", "None needed."),
+        new("replay-finished", 409, "Conflict.", "The bulk replay has completed or failed; there is nothing to cancel.", "None needed."),
         new("endpoint-disabled", 409, "Conflict.", "The notification endpoint is disabled (it failed every attempt for too long): nothing is sent to it.", "Fix the receiver, then POST .../enable and resend."),
         new("rebuild-running", 409, "Conflict.", "A rebuild of the tenant's read models is running already.", "Wait for it to end (GET its status)."),
         new("checkpoints-off", 409, "Conflict.", "No audit signing key or witness is configured, so no checkpoint can be signed.", "Configure Enate:Audit (docs/configuration.md)."),

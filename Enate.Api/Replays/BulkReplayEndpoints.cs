@@ -35,7 +35,8 @@ public sealed record BulkReplayView(
     int Concurrency,
     DateTimeOffset CreatedAt,
     DateTimeOffset? FinishedAt,
-    IReadOnlyList<ReplayNotStarted> NotStartedRuns);
+    IReadOnlyList<ReplayNotStarted> NotStartedRuns,
+    string? Failure);
 
 public static class BulkReplayEndpoints
 {
@@ -128,7 +129,8 @@ public static class BulkReplayEndpoints
             var job = await fresh.LoadAsync<BulkReplay>(id, ct);
             if (job is null) return Problems.NotFound($"Replay {id}");
             var view = await ViewAsync(job, fresh, ct);
-            if (view.Status == BulkReplayStatus.Completed) return Problems.Conflict("replay-finished", $"Replay {id} has already completed.");
+            if (view.Status is BulkReplayStatus.Completed or BulkReplayStatus.Failed)
+                return Problems.Conflict("replay-finished", $"Replay {id} has already {view.Status}.");
             if (view.Status == BulkReplayStatus.Cancelled) return Results.Ok(view);
 
             job.Status = BulkReplayStatus.Cancelled;
@@ -164,6 +166,6 @@ public static class BulkReplayEndpoints
             : job.Status;
         return new BulkReplayView(job.Id, state, job.Total, job.StartedCount, outcomes.Succeeded, outcomes.Failed, outcomes.Skipped,
             inFlight, job.NotStarted.Count, job.Filter, job.RecipeVersion, job.Reason, job.RequestedBy, job.Concurrency, job.CreatedAt,
-            job.FinishedAt, job.NotStarted);
+            job.FinishedAt, job.NotStarted, job.Failure);
     }
 }

@@ -19,6 +19,8 @@ public static class BulkReplayStatus
     public const string Running = "running";
     public const string Completed = "completed";
     public const string Cancelled = "cancelled";
+    /// A step of the job failed through every retry: it starts nothing more, and the replays it started finish.
+    public const string Failed = "failed";
 }
 
 /// A bulk replay as a background job: how far it got through the runs it selected (its ReplaySelection), which of its
@@ -53,6 +55,8 @@ public sealed class BulkReplay
     public List<ReplayNotStarted> NotStarted { get; set; } = [];
     public DateTimeOffset? FinishedAt { get; set; }
     public string? CancelledBy { get; set; }
+    /// Why the job stopped, when it failed.
+    public string? Failure { get; set; }
 
     /// Marten's version of the stored document: a save from a stale copy fails instead of overwriting.
     [Version]

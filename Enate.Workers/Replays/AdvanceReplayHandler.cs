@@ -117,4 +117,33 @@ public static class AdvanceReplayHandler
         }
         if (job.StartedCount > started) session.QueueSqlCommand(EnateStore.Notify(EnateStore.ReplayQueueTable));
     }
+
+    /// Records that a step of the job failed through every retry (its message went to the dead letters): the job ends
+    /// failed and starts nothing more, and says so, instead of staying "running" with no step to move it on.
+    public static async Task FailAsync(IWolverineRuntime runtime, string tenant, Guid jobId, Exception exception)
+    {
+        var store = runtime.Services.GetRequiredService<IDocumentStore>();
+        var clock = runtime.Services.GetRequiredService<TimeProvider>();
+        // Told by its kind, as a run's failure outside its steps is (RunFailures.ReasonFor): an exception's text can name
+        // the database's host or quote the platform's SQL. The log has the whole exception.
+        var reason = $"A step of the job failed through every retry ({exception.GetType().Name}); its operators have the details.";
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var session = store.LightweightSession(tenant);
+            var job = await session.LoadAsync<BulkReplay>(jobId);
+            if (job is not { Status: BulkReplayStatus.Running }) return;
+            (job.Status, job.Failure, job.FinishedAt) = (BulkReplayStatus.Failed, reason, clock.GetUtcNow());
+            session.Store(job);
+            try
+            {
+                await session.SaveChangesAsync();
+                runtime.Services.GetRequiredService<ILogger<BulkReplay>>().LogError(exception, "Bulk replay {Replay} of tenant {Tenant} failed", jobId, tenant);
+                return;
+            }
+            catch (JasperFx.ConcurrencyException) when (attempt < 5)
+            {
+                // Cancelled or saved meanwhile: read it again.
+            }
+        }
+    }
 }

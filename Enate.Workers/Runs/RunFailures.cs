@@ -51,6 +51,11 @@ public static class RunFailures
         // Whatever the message, the connection the value was refused on may be left unusable for the statement
         // (TenantDatabases.ClearPools).
         if (DatabaseErrors.IsRefusedValue(DatabaseErrors.Of(exception))) runtime.Services.GetRequiredService<TenantDatabases>().ClearPools();
+        if (context.Envelope is { Message: Enate.Domain.Replays.AdvanceReplay step, TenantId: { } jobTenant })
+        {
+            await Replays.AdvanceReplayHandler.FailAsync(runtime, jobTenant, step.ReplayId, exception);
+            return;
+        }
         if (context.Envelope?.Message is not (ExecuteRun or ReplayRun or ContinueRun or SendEnateCallback) || context.Envelope.TenantId is not { } tenant) return;
         var runId = context.Envelope.Message switch
         {

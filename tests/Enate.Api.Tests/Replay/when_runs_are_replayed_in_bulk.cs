@@ -119,6 +119,32 @@ public sealed class when_runs_are_replayed_in_bulk(AppFixture app) : AppTest(app
     }
 
     [Fact]
+    public async Task a_job_whose_step_cannot_go_on_ends_failed_and_says_why()
+    {
+        // A job whose selection of runs is gone: its step fails for good, goes to the dead letters, and the job says so
+        // instead of staying "running" with nothing to move it on.
+        var job = new Enate.Domain.Replays.BulkReplay { Id = Guid.CreateVersion7(), Reason = "no selection", Total = 1, Concurrency = 10 };
+        await using (var setup = App.Store.LightweightSession("demo"))
+        {
+            setup.Insert(job);
+            await setup.SaveChangesAsync();
+        }
+        await App.Workers.Services.GetRequiredService<Wolverine.IMessageBus>().PublishAsync(
+            new Enate.Domain.Replays.AdvanceReplay(job.Id, "demo"), new Wolverine.DeliveryOptions { TenantId = "demo" });
+
+        var view = await Eventually.Get(() => Api.GetAsJson<JsonElement>($"/api/v1/replays/{job.Id}"),
+            v => v.GetProperty("status").GetString() != "running", TimeSpan.FromSeconds(30));
+        Assert.Equal("failed", view.GetProperty("status").GetString());
+        Assert.Contains("failed through every retry", view.GetProperty("failure").GetString());
+        Assert.True(view.TryGetProperty("finishedAt", out var finished) && finished.ValueKind == JsonValueKind.String);
+        await Api.Scenario(s =>
+        {
+            s.Post.Url($"/api/v1/replays/{job.Id}/cancel");
+            s.StatusCodeShouldBe(HttpStatusCode.Conflict);
+        });
+    }
+
+    [Fact]
     public async Task two_deliveries_of_one_step_cannot_both_save_the_job()
     {
         var job = new Enate.Domain.Replays.BulkReplay { Id = Guid.CreateVersion7(), Reason = "race", Total = 1 };
