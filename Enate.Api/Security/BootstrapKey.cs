@@ -1,3 +1,4 @@
+using Enate.Domain.Platform;
 using Enate.Domain.Security;
 using Marten;
 
@@ -14,7 +15,7 @@ public sealed class BootstrapKey(IConfiguration configuration, IHostEnvironment 
     {
         var key = configuration["Enate:Bootstrap:ApiKey"];
         if (string.IsNullOrWhiteSpace(key)) return;
-        if (key == DevelopmentDefault && !environment.IsDevelopment() && !environment.IsEnvironment("Testing"))
+        if (key == DevelopmentDefault && !environment.IsLocal())
         {
             throw new InvalidOperationException(
                 "Enate:Bootstrap:ApiKey is the published development default. Set a secret value (the AppHost parameter " +

@@ -77,7 +77,7 @@ public sealed class KeyRingSealing(MartenXmlRepository ring, KeyRingSeal? seal, 
 
     public async Task StartAsync(CancellationToken ct)
     {
-        if (seal is null && !environment.IsDevelopment() && !environment.IsEnvironment("Testing"))
+        if (seal is null && !environment.IsLocal())
             throw new InvalidOperationException(
                 "Enate:DataProtection:KeyEncryptionKey is not set: outside Development the Data Protection key ring must be sealed, " +
                 "or whoever reads the database can decrypt connection secrets. Set a secret of at least 32 characters " +

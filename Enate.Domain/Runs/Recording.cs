@@ -52,6 +52,7 @@ public static partial class Recording
     {
         var result = Headers(headers, secretHeader);
         var values = secretValues.OfType<string>().Where(v => v.Length > 0).ToList();
+        if (values.Count == 0) return result;
         foreach (var (name, value) in result.ToList())
             if (values.Any(secret => value.Contains(secret, StringComparison.Ordinal))) result[name] = Redacted;
         return result;

@@ -8,7 +8,8 @@ namespace Enate.Workers.Runs;
 
 /// The safety net behind the engine: a run message that fails for a reason retrying cannot change (a recipe version
 /// gone, a value the database refuses), or that retrying for about 21 minutes did not change, goes to Wolverine's dead
-/// letters, and its run records why, so it never stays requested, running or waiting without anything to move it on.
+/// letters, and its run records why, so it never stays requested, running or waiting without anything to move it on (a
+/// bulk replay's step that does so ends its job failed: AdvanceReplayHandler.FailAsync).
 /// A database that is away is waited for without end instead.
 public static class RunFailures
 {
